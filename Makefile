@@ -1,0 +1,89 @@
+# Beacon: two commands for people — `make dev` and `make test`. Everything they need is
+# installed on first use and skipped when present.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := dev
+
+PORT ?= 8787
+# Where worker-build and wasm-bindgen-cli are installed; CI points this at a cache that
+# outlives the clone.
+TOOLS_DIR ?= $(CURDIR)/.tools
+WORKER_BUILD_VERSION := 0.8.7
+WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.toml)
+
+export TOOLS_DIR
+export WASM_BINDGEN_BIN := $(TOOLS_DIR)/bin/wasm-bindgen
+export WRANGLER_SEND_METRICS := false
+WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
+WORKER_BUILD_STAMP := $(TOOLS_DIR)/.worker-build-$(WORKER_BUILD_VERSION)
+WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
+NPM_STAMP := node_modules/.beacon-npm-installed
+WASM := build/index_bg.wasm
+
+.PHONY: dev test build tools wasm-target deps frontend migrate lint fmt clean
+
+## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
+dev: tools deps .dev.vars frontend build migrate
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --test-scheduled --show-interactive-dev-session=false
+
+## make test: every test — native unit tests, then integration tests against the real Worker
+test: tools deps .dev.vars frontend build
+	cargo test --lib
+	cargo test --test api -- --test-threads 8
+
+# --- installs (each skipped when already done) ---------------------------------------------
+
+tools: wasm-target $(WORKER_BUILD_STAMP) $(WASM_BINDGEN_STAMP)
+
+wasm-target:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+$(WORKER_BUILD_STAMP):
+	cargo install --locked --root $(TOOLS_DIR) worker-build@$(WORKER_BUILD_VERSION)
+	touch $@
+
+# Not --locked: its lockfile pins a webpki-roots release the registry no longer serves.
+$(WASM_BINDGEN_STAMP):
+	cargo install --root $(TOOLS_DIR) wasm-bindgen-cli@$(WASM_BINDGEN_VERSION)
+	touch $@
+
+deps: $(NPM_STAMP)
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+# Fresh dev-only settings, never committed.
+.dev.vars:
+	cp .dev.vars.example .dev.vars
+
+# --- build -----------------------------------------------------------------------------------
+
+build: $(WASM)
+
+$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools
+	$(TOOLS_DIR)/bin/worker-build --release
+	@touch $@
+
+# The app's placeholder until the SPA lands: copied as is.
+frontend: frontend/dist/index.html
+
+frontend/dist/index.html: frontend/index.html
+	mkdir -p frontend/dist
+	cp frontend/index.html $@
+
+migrate: deps
+	CI=true $(WRANGLER) d1 migrations apply DB --local
+
+# --- hygiene ---------------------------------------------------------------------------------
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt
+
+clean:
+	rm -rf build target/itest frontend/dist

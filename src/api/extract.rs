@@ -1,0 +1,242 @@
+//! What a handler needs from a request, each read once and checked at the boundary: the caller
+//! (session cookie or bearer token) and the one authorisation rule, JSON bodies within a size
+//! limit, query parameters, paging and time ranges.
+
+use serde_json::Value;
+use worker::{Context, Env, Method, Request};
+
+use super::error::{ApiError, ApiResult};
+use crate::domain::paging::{parse_page, Page};
+use crate::domain::role::Role;
+use crate::platform;
+use crate::store::{identity, Db, Team};
+
+/// Bodies on every route but telemetry batches.
+pub const BODY_LIMIT: usize = 256 * 1024;
+pub const SESSION_COOKIE: &str = "beacon_session";
+
+/// One request in flight.
+pub struct Ctx {
+    pub req: Request,
+    pub env: Env,
+    pub ctx: Context,
+    pub db: Db,
+    pub request_id: String,
+    pub now: i64,
+    query: Vec<(String, String)>,
+}
+
+/// Who is calling, with the role that decides what they may do on this request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub team_id: String,
+    pub team_name: String,
+    /// The member's role, or for an access token the lower of its role and its creator's.
+    pub role: Role,
+    pub via: Via,
+}
+
+#[derive(Debug, Clone)]
+pub enum Via {
+    Session { token_hash: String },
+    Token,
+}
+
+impl Caller {
+    /// The database scoped to the caller's team.
+    pub fn team<'a>(&'a self, db: &'a Db) -> Team<'a> {
+        Team {
+            db,
+            id: &self.team_id,
+        }
+    }
+}
+
+/// The one authorisation rule: the caller's role must include `needed`.
+pub fn authorize(caller: &Caller, needed: Role) -> ApiResult<()> {
+    if caller.role.allows(needed) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden_role(needed))
+    }
+}
+
+impl Ctx {
+    pub fn new(req: Request, env: Env, ctx: Context, request_id: String) -> ApiResult<Ctx> {
+        let db = Db::new(&env)?;
+        let query = req
+            .url()
+            .map(|u| u.query_pairs().into_owned().collect())
+            .unwrap_or_default();
+        Ok(Ctx {
+            req,
+            env,
+            ctx,
+            db,
+            request_id,
+            now: platform::now_ms(),
+            query,
+        })
+    }
+
+    pub fn method(&self) -> Method {
+        self.req.method()
+    }
+
+    /// A configuration variable, if set.
+    pub fn var(&self, name: &str) -> Option<String> {
+        self.env.var(name).ok().map(|v| v.to_string())
+    }
+
+    pub fn is_development(&self) -> bool {
+        self.var("ENVIRONMENT").as_deref() == Some("development")
+    }
+
+    /// `scheme://host[:port]` of this request, for links sent to people.
+    pub fn origin(&self) -> String {
+        self.req
+            .url()
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default()
+    }
+
+    /// The first value of a query parameter.
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn page(&self) -> ApiResult<Page> {
+        parse_page(self.query("limit"), self.query("cursor"))
+            .map_err(|(field, msg)| ApiError::field(field, msg))
+    }
+
+    /// The request's JSON body: 413 over `limit`, 400 empty or malformed, 415 not JSON.
+    pub async fn json(&mut self, limit: usize) -> ApiResult<Value> {
+        let declared = self
+            .req
+            .headers()
+            .get("content-length")
+            .ok()
+            .flatten()
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > limit) {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        let bytes = self
+            .req
+            .bytes()
+            .await
+            .map_err(|_| ApiError::BadRequest("The body could not be read.".into()))?;
+        if bytes.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest("This route needs a JSON body.".into()));
+        }
+        let content_type = self
+            .req
+            .headers()
+            .get("content-type")
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        let media_type = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        if media_type != "application/json" {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        serde_json::from_slice(&bytes)
+            .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))
+    }
+
+    fn session_token(&self) -> Option<String> {
+        let cookies = self.req.headers().get("cookie").ok().flatten()?;
+        cookies.split(';').find_map(|c| {
+            let (name, value) = c.trim().split_once('=')?;
+            (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
+        })
+    }
+
+    fn bearer_token(&self) -> Option<String> {
+        let header = self.req.headers().get("authorization").ok().flatten()?;
+        let (scheme, token) = header.split_once(' ')?;
+        scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_string())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The signed-in caller, if any; read fresh from D1 on every request so role changes,
+    /// removals and revocations apply at once.
+    pub async fn caller(&self) -> ApiResult<Option<Caller>> {
+        let (row, via) = if let Some(token) = self.bearer_token() {
+            let hash = platform::sha256_hex(&token).await?;
+            let Some(row) = identity::token_caller(&self.db, &hash).await? else {
+                return Ok(None);
+            };
+            (row, Via::Token)
+        } else if let Some(token) = self.session_token() {
+            let token_hash = platform::sha256_hex(&token).await?;
+            let Some(row) = identity::session_caller(&self.db, &token_hash, self.now).await? else {
+                return Ok(None);
+            };
+            (row, Via::Session { token_hash })
+        } else {
+            return Ok(None);
+        };
+        let member_role = Role::parse(&row.role)
+            .ok_or_else(|| ApiError::Internal(format!("bad role {}", row.role)))?;
+        let role = match &row.token_role {
+            Some(r) => Role::parse(r).map_or(Role::Viewer, |t| t.min(member_role)),
+            None => member_role,
+        };
+        self.touch_later(&row);
+        Ok(Some(Caller {
+            user_id: row.user_id,
+            email: row.email,
+            name: row.name,
+            team_id: row.team_id,
+            team_name: row.team_name,
+            role,
+            via,
+        }))
+    }
+
+    /// Records "last active" after the response is sent, so reads stay free of write latency.
+    fn touch_later(&self, row: &identity::CallerRow) {
+        let env = self.env.clone();
+        let (now, request_id) = (self.now, self.request_id.clone());
+        let touch = identity::Touch::of(row);
+        self.ctx.wait_until(async move {
+            let result = match Db::new(&env) {
+                Ok(db) => touch.run(&db, now).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = result {
+                worker::console_error!("{request_id} touch: {e}");
+            }
+        });
+    }
+
+    /// The caller, who must be signed in and hold at least `needed`.
+    pub async fn require(&self, needed: Role) -> ApiResult<Caller> {
+        let caller = self.caller().await?.ok_or(ApiError::Unauthorized)?;
+        authorize(&caller, needed)?;
+        Ok(caller)
+    }
+}
+
+/// A path id: anything that is not a UUID cannot name an object, so it is a 404.
+pub fn path_id(raw: &str) -> ApiResult<String> {
+    crate::domain::ids::parse_uuid(raw).ok_or(ApiError::NotFound)
+}

@@ -1,0 +1,102 @@
+//! Liveness for anyone; for a signed-in caller, the state of each dependency.
+
+use serde_json::{json, Value};
+use worker::Response;
+
+use super::error::ApiResult;
+use super::extract::Ctx;
+use super::respond;
+use crate::args;
+use crate::platform::now_ms;
+
+/// A cron tick older than this means the trigger is not firing.
+const CRON_STALE_MS: i64 = 3 * 60_000;
+
+/// GET /api/health
+pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
+    let d1 = check_d1(cx).await;
+    let status = if d1.ok { "ok" } else { "degraded" };
+    let version = env!("CARGO_PKG_VERSION");
+    // An unreadable session is the same as none here: liveness must answer regardless.
+    let signed_in = cx.caller().await.ok().flatten().is_some();
+    if !signed_in {
+        return Ok(respond::ok(&json!({"status": status, "version": version})));
+    }
+    let kv = check_kv(cx).await;
+    let status = if d1.ok && kv.0 { "ok" } else { "degraded" };
+    let queue = match cx.env.queue("EXECUTIONS") {
+        Ok(_) => json!({"state": "ok"}),
+        Err(_) => json!({"state": "down", "error": "the EXECUTIONS binding is missing"}),
+    };
+    let cron = match d1.last_tick {
+        None => json!({"state": "never", "last_tick_at": null}),
+        Some(t) if cx.now - t > CRON_STALE_MS => json!({"state": "stale", "last_tick_at": t}),
+        Some(t) => json!({"state": "ok", "last_tick_at": t}),
+    };
+    Ok(respond::ok(&json!({
+        "status": status,
+        "version": version,
+        "checks": {"d1": d1.report, "kv": kv.1, "queue": queue, "cron": cron},
+    })))
+}
+
+struct D1Check {
+    ok: bool,
+    report: Value,
+    last_tick: Option<i64>,
+}
+
+/// One query that both proves D1 answers and reads the last cron tick.
+async fn check_d1(cx: &Ctx) -> D1Check {
+    #[derive(serde::Deserialize)]
+    struct Tick {
+        value: Option<String>,
+    }
+    let started = now_ms();
+    let result = cx
+        .db
+        .first::<Tick>(
+            "SELECT (SELECT value FROM app_state WHERE key = 'cron_last_tick') AS value",
+            args![],
+        )
+        .await;
+    let latency_ms = now_ms() - started;
+    match result {
+        Ok(row) => D1Check {
+            ok: true,
+            report: json!({"state": "ok", "latency_ms": latency_ms}),
+            last_tick: row.and_then(|r| r.value).and_then(|v| v.parse().ok()),
+        },
+        Err(e) => {
+            worker::console_error!("{} health: d1: {e}", cx.request_id);
+            D1Check {
+                ok: false,
+                report: json!({"state": "down"}),
+                last_tick: None,
+            }
+        }
+    }
+}
+
+async fn check_kv(cx: &Ctx) -> (bool, Value) {
+    let started = now_ms();
+    let result = match cx.env.kv("CACHE") {
+        Ok(kv) => kv
+            .get("health:probe")
+            .text()
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match result {
+        Ok(()) => (
+            true,
+            json!({"state": "ok", "latency_ms": now_ms() - started}),
+        ),
+        Err(e) => {
+            worker::console_error!("{} health: kv: {e}", cx.request_id);
+            (false, json!({"state": "down"}))
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! The HTTP layer: [`handle`] gives every request an id, routes `/api/*` to one handler per
+//! route, and turns every error into the JSON envelope. Anything outside `/api/` is the app,
+//! served from the static assets.
+//!
+//! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
+//! [`access_tokens`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+
+pub mod access_tokens;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod invites;
+pub mod respond;
+pub mod team;
+
+use worker::{Context, Env, Method, Request, Response};
+
+use error::{ApiError, ApiResult};
+use extract::Ctx;
+
+/// Entry point for every fetch.
+pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
+    let path = req.path();
+    if !path.starts_with("/api/") && path != "/api" {
+        return serve_asset(req, &env).await;
+    }
+    let request_id = req
+        .headers()
+        .get("cf-ray")
+        .ok()
+        .flatten()
+        .or_else(|| crate::platform::new_id().ok())
+        .unwrap_or_default();
+    let method = req.method();
+    let started = crate::platform::now_ms();
+    let result = match Ctx::new(req, env, ctx, request_id.clone()) {
+        Ok(mut cx) => route(&mut cx, &path).await,
+        Err(e) => Err(e),
+    };
+    let mut response = result.unwrap_or_else(|e| e.into_response(&request_id));
+    let headers = response.headers_mut();
+    let _ = headers.set("x-request-id", &request_id);
+    if headers.get("cache-control").ok().flatten().is_none() {
+        let _ = headers.set("cache-control", "no-store");
+    }
+    // The path only: query strings may carry cursors or filters that are nobody's business.
+    worker::console_log!(
+        "{request_id} {method} {path} {} {}ms",
+        response.status_code(),
+        crate::platform::now_ms() - started
+    );
+    response
+}
+
+async fn serve_asset(req: Request, env: &Env) -> Response {
+    let assets = match env.assets("ASSETS") {
+        Ok(a) => a,
+        Err(_) => return ApiError::NotFound.into_response(""),
+    };
+    match assets.fetch_request(req).await {
+        Ok(r) => r,
+        Err(e) => ApiError::Internal(format!("assets: {e}")).into_response(""),
+    }
+}
+
+/// Dispatches on the path's segments, then the method; a known path with another method is 405.
+async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
+    use Method::{Delete, Get, Patch, Post};
+    let segments: Vec<&str> = path
+        .trim_start_matches("/api")
+        .trim_matches('/')
+        .split('/')
+        .collect();
+    let m = cx.method();
+    match (segments.as_slice(), m) {
+        (["health"], Get) => health::get(cx).await,
+
+        (["auth", "signup"], Post) => auth::signup(cx).await,
+        (["auth", "login"], Post) => auth::login(cx).await,
+        (["auth", "logout"], Post) => auth::logout(cx).await,
+        (["auth", "me"], Get) => auth::me(cx).await,
+        (["auth", "accept-invite"], Post) => invites::accept(cx).await,
+
+        (["team"], Get) => team::get(cx).await,
+        (["team"], Patch) => team::update(cx).await,
+        (["team", "members"], Get) => team::list_members(cx).await,
+        (["team", "members", id], Patch) => team::change_role(cx, id).await,
+        (["team", "members", id], Delete) => team::remove_member(cx, id).await,
+        (["team", "invites"], Get) => invites::list(cx).await,
+        (["team", "invites"], Post) => invites::create(cx).await,
+        (["team", "invites", id], Delete) => invites::revoke(cx, id).await,
+        (["team", "activity"], Get) => team::activity(cx).await,
+
+        (["access-tokens"], Get) => access_tokens::list(cx).await,
+        (["access-tokens"], Post) => access_tokens::create(cx).await,
+        (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
+
+        (segments, _) if path_exists(segments) => Err(ApiError::MethodNotAllowed),
+        _ => Err(ApiError::NotFound),
+    }
+}
+
+/// Whether some method serves this path (so a miss is 405, not 404).
+fn path_exists(segments: &[&str]) -> bool {
+    matches!(
+        segments,
+        ["health"]
+            | [
+                "auth",
+                "signup" | "login" | "logout" | "me" | "accept-invite"
+            ]
+            | ["team"]
+            | ["team", "members" | "invites" | "activity"]
+            | ["team", "members" | "invites", _]
+            | ["access-tokens"]
+            | ["access-tokens", _]
+    )
+}

@@ -1,0 +1,163 @@
+//! The team, its members and its activity log.
+
+use serde_json::json;
+use worker::Response;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
+use super::respond;
+use crate::domain::fields::Fields;
+use crate::domain::paging::paginate;
+use crate::domain::role::Role;
+use crate::domain::rules::{self, RoleChangeDenied};
+use crate::platform::new_id;
+use crate::store::activity::{self, Actor, Event};
+use crate::store::{changes, members, teams};
+
+pub fn actor(caller: &Caller) -> Actor<'_> {
+    Actor {
+        id: &caller.user_id,
+        email: &caller.email,
+    }
+}
+
+pub fn parse_role(raw: &str) -> Result<Role, &'static str> {
+    Role::parse(raw).ok_or("must be one of viewer, member, admin, owner")
+}
+
+fn denied(reason: RoleChangeDenied) -> ApiError {
+    match reason {
+        RoleChangeDenied::OwnerOnly => {
+            ApiError::Forbidden("Only an owner can grant, change or remove the owner role.".into())
+        }
+        RoleChangeDenied::LastOwner => last_owner(),
+    }
+}
+
+fn last_owner() -> ApiError {
+    ApiError::conflict("last_owner", "A team must keep at least one owner.")
+}
+
+/// GET /api/team
+pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let team = teams::get(&caller.team(&cx.db))
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&team))
+}
+
+/// PATCH /api/team {name}
+pub async fn update(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let body = cx.json(BODY_LIMIT).await?;
+    let mut f = Fields::new(&body)?;
+    let name = f.text("name", 100);
+    let (name,) = f.finish((name,))?;
+    let team = caller.team(&cx.db);
+    let event = Event {
+        action: "team.updated",
+        target_type: "team",
+        target_id: Some(team.id),
+        detail: json!({"name": name}),
+    };
+    cx.db
+        .batch(vec![
+            teams::rename(&team, &name)?,
+            activity::record(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    let updated = teams::get(&team).await?.ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&updated))
+}
+
+/// GET /api/team/members
+pub async fn list_members(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let page = cx.page()?;
+    let rows = members::list(&caller.team(&cx.db), &page).await?;
+    let (rows, next) = paginate(rows, &page, |m| m.id.clone());
+    Ok(respond::page(&rows, next))
+}
+
+async fn member_and_owners(
+    cx: &Ctx,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<(members::Member, Role, u32)> {
+    let team = caller.team(&cx.db);
+    let member = members::get(&team, id).await?.ok_or(ApiError::NotFound)?;
+    let current = parse_role(&member.role)
+        .map_err(|_| ApiError::Internal(format!("bad role {}", member.role)))?;
+    Ok((member, current, members::owner_count(&team).await?))
+}
+
+/// PATCH /api/team/members/:id {role}
+pub async fn change_role(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let id = path_id(raw_id)?;
+    let body = cx.json(BODY_LIMIT).await?;
+    let mut f = Fields::new(&body)?;
+    let role = f.parsed("role", parse_role);
+    let (role,) = f.finish((role,))?;
+
+    let (member, current, owners) = member_and_owners(cx, &caller, &id).await?;
+    rules::may_change_role(caller.role, current, role, owners).map_err(denied)?;
+    let team = caller.team(&cx.db);
+    let event = Event {
+        action: "member.role_changed",
+        target_type: "member",
+        target_id: Some(&id),
+        detail: json!({"email": member.email, "from": current.as_str(), "to": role.as_str()}),
+    };
+    let results = cx
+        .db
+        .batch(vec![
+            members::set_role(&team, &id, role)?,
+            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    if changes(&results[0]) == 0 {
+        // The row exists (read above), so only the last-owner guard can have refused it.
+        return Err(last_owner());
+    }
+    Ok(respond::ok(&members::Member {
+        role: role.as_str().to_string(),
+        ..member
+    }))
+}
+
+/// DELETE /api/team/members/:id — their sessions and access tokens go with them.
+pub async fn remove_member(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let id = path_id(raw_id)?;
+    let (member, current, owners) = member_and_owners(cx, &caller, &id).await?;
+    rules::may_remove(caller.role, current, owners).map_err(denied)?;
+    let team = caller.team(&cx.db);
+    let event = Event {
+        action: "member.removed",
+        target_type: "member",
+        target_id: Some(&id),
+        detail: json!({"email": member.email, "role": current.as_str()}),
+    };
+    let results = cx
+        .db
+        .batch(vec![
+            members::remove(&team, &id)?,
+            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    if changes(&results[0]) == 0 {
+        return Err(last_owner());
+    }
+    Ok(respond::no_content())
+}
+
+/// GET /api/team/activity
+pub async fn activity(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let page = cx.page()?;
+    let rows = activity::list(&caller.team(&cx.db), &page).await?;
+    let (rows, next) = paginate(rows, &page, |e| e.id.clone());
+    Ok(respond::page(&rows, next))
+}

@@ -1,0 +1,40 @@
+//! Identifiers: UUID strings, v7 (time-ordered) for everything Beacon creates.
+
+use uuid::Uuid;
+
+/// Parses a path id. Anything that is not a UUID is treated as "no such object" by callers.
+pub fn parse_uuid(raw: &str) -> Option<String> {
+    Uuid::try_parse(raw)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+/// Builds a UUIDv7 from a millisecond timestamp and 10 random bytes, so ids sort by creation time
+/// as strings and the randomness comes from the caller (WebCrypto in the Worker).
+pub fn uuid_v7(unix_ms: u64, random: &[u8; 10]) -> String {
+    uuid::Builder::from_unix_timestamp_millis(unix_ms, random)
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn v7_ids_sort_by_time() {
+        let a = uuid_v7(1_700_000_000_000, &[255; 10]);
+        let b = uuid_v7(1_700_000_000_001, &[0; 10]);
+        assert!(a < b);
+        assert_eq!(Uuid::try_parse(&a).unwrap().get_version_num(), 7);
+    }
+
+    #[test]
+    fn parse_accepts_uuids_only_and_normalises_case() {
+        let id = uuid_v7(1, &[7; 10]);
+        assert_eq!(parse_uuid(&id.to_uppercase()), Some(id));
+        assert_eq!(parse_uuid("not-a-uuid"), None);
+        assert_eq!(parse_uuid("123"), None);
+    }
+}

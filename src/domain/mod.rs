@@ -1,0 +1,18 @@
+//! Pure domain logic: no Worker types, so everything here compiles and is unit-tested natively.
+//!
+//! - [`role`]: the team roles and their ordering.
+//! - [`fields`]: reading a JSON object into typed fields, collecting every field error at once.
+//! - [`email`], [`ids`]: newtypes that can only be built valid.
+//! - [`paging`]: `?limit=` and opaque cursors.
+//! - [`password`]: password rules and the stored PBKDF2 hash format.
+//! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
+//! - [`rules`]: who may grant, change or remove which role.
+
+pub mod email;
+pub mod fields;
+pub mod ids;
+pub mod paging;
+pub mod password;
+pub mod range;
+pub mod role;
+pub mod rules;

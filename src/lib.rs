@@ -1,0 +1,54 @@
+//! Beacon: the operations backend for teams that run AI agent workflows, as one Cloudflare Worker.
+//!
+//! # Layout
+//!
+//! - [`domain`]: pure Rust rules and types (roles, validation, paging, time ranges), unit-tested
+//!   natively with `cargo test`.
+//! - `api` (wasm only): the HTTP layer — router, error envelope, extractors, one file per resource.
+//! - `store` (wasm only): D1 queries, one file per resource; every function takes the caller's team.
+//! - `platform` (wasm only): WebCrypto, clock and randomness reached from Rust.
+//! - `cron` (wasm only): the scheduled handler.
+//!
+//! The entry points below only hand over to those modules.
+
+pub mod domain;
+
+#[cfg(target_arch = "wasm32")]
+mod api;
+#[cfg(target_arch = "wasm32")]
+mod cron;
+#[cfg(target_arch = "wasm32")]
+mod mailer;
+#[cfg(target_arch = "wasm32")]
+mod platform;
+#[cfg(target_arch = "wasm32")]
+mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use worker::{
+        event, Context, Env, MessageBatch, MessageExt, Request, Response, Result, ScheduleContext,
+        ScheduledEvent,
+    };
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+        Ok(crate::api::handle(req, env, ctx).await)
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        crate::cron::tick(event, env).await;
+    }
+
+    /// The execution engine consumes this queue; until it lands, messages are acknowledged so
+    /// none is redelivered forever.
+    #[event(queue)]
+    async fn queue(batch: MessageBatch<serde_json::Value>, _env: Env, _ctx: Context) -> Result<()> {
+        for message in batch.messages()? {
+            worker::console_warn!("queue: no consumer yet for message {}", message.id());
+            message.ack();
+        }
+        Ok(())
+    }
+}

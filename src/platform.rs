@@ -1,0 +1,121 @@
+//! What the Worker runtime provides that Rust's std cannot on wasm32: the clock, randomness and
+//! WebCrypto (SHA-256, PBKDF2). Everything here is a thin call into the runtime.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{Crypto, CryptoKey, SubtleCrypto};
+use worker::{Error, Result};
+
+use crate::domain::ids::uuid_v7;
+use crate::domain::password::{constant_time_eq, Password, PasswordHash, ITERATIONS};
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn crypto() -> Result<Crypto> {
+    let value = Reflect::get(&js_sys::global(), &JsValue::from_str("crypto"))
+        .map_err(|_| Error::RustError("the runtime has no crypto".into()))?;
+    Ok(value.unchecked_into::<Crypto>())
+}
+
+fn subtle() -> Result<SubtleCrypto> {
+    Ok(crypto()?.subtle())
+}
+
+fn js_err(context: &str) -> impl Fn(JsValue) -> Error + '_ {
+    move |e| {
+        Error::RustError(format!(
+            "{context}: {}",
+            e.as_string().unwrap_or_else(|| format!("{e:?}"))
+        ))
+    }
+}
+
+/// Fills an array from the runtime's CSPRNG.
+pub fn random_bytes<const N: usize>() -> Result<[u8; N]> {
+    let mut bytes = [0u8; N];
+    crypto()?
+        .get_random_values_with_u8_array(&mut bytes)
+        .map_err(js_err("getRandomValues"))?;
+    Ok(bytes)
+}
+
+/// A new time-ordered id.
+pub fn new_id() -> Result<String> {
+    Ok(uuid_v7(now_ms().max(0) as u64, &random_bytes::<10>()?))
+}
+
+/// A bearer secret (session, access token, invite): 256 random bits, URL-safe, with a prefix that
+/// says what it is so a leaked one is recognisable.
+pub fn new_secret(prefix: &str) -> Result<String> {
+    Ok(format!(
+        "{prefix}_{}",
+        URL_SAFE_NO_PAD.encode(random_bytes::<32>()?)
+    ))
+}
+
+/// Lower-case hex SHA-256, the form secrets are stored and looked up in.
+pub async fn sha256_hex(data: &str) -> Result<String> {
+    let promise = subtle()?
+        .digest_with_str_and_u8_array("SHA-256", data.as_bytes())
+        .map_err(js_err("digest"))?;
+    let digest = JsFuture::from(promise).await.map_err(js_err("digest"))?;
+    let bytes = Uint8Array::new(&digest).to_vec();
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+async fn pbkdf2(password: &str, salt: &[u8], iterations: u32) -> Result<Vec<u8>> {
+    let subtle = subtle()?;
+    let key_data = Uint8Array::from(password.as_bytes());
+    let usages = js_sys::Array::of1(&JsValue::from_str("deriveBits"));
+    let key = subtle
+        .import_key_with_str("raw", &key_data, "PBKDF2", false, &usages)
+        .map_err(js_err("importKey"))?;
+    let key: CryptoKey = JsFuture::from(key)
+        .await
+        .map_err(js_err("importKey"))?
+        .unchecked_into();
+    let params = Object::new();
+    for (name, value) in [
+        ("name", JsValue::from_str("PBKDF2")),
+        ("hash", JsValue::from_str("SHA-256")),
+        ("salt", Uint8Array::from(salt).into()),
+        ("iterations", JsValue::from_f64(iterations as f64)),
+    ] {
+        Reflect::set(&params, &JsValue::from_str(name), &value).map_err(js_err("pbkdf2 params"))?;
+    }
+    let bits = subtle
+        .derive_bits_with_object(&params, &key, 256)
+        .map_err(js_err("deriveBits"))?;
+    let bits = JsFuture::from(bits).await.map_err(js_err("deriveBits"))?;
+    Ok(Uint8Array::new(&bits).to_vec())
+}
+
+/// Hashes a new password with a fresh 128-bit salt.
+pub async fn hash_password(password: &Password) -> Result<String> {
+    let salt = random_bytes::<16>()?.to_vec();
+    let digest = pbkdf2(password.expose(), &salt, ITERATIONS).await?;
+    Ok(PasswordHash {
+        iterations: ITERATIONS,
+        salt,
+        digest,
+    }
+    .encode())
+}
+
+/// Checks a password against a stored hash. With no stored hash (unknown email) it still does the
+/// same work against a throwaway salt, so timing does not tell which emails exist.
+pub async fn verify_password(password: &str, stored: Option<&str>) -> Result<bool> {
+    let parsed = stored.and_then(PasswordHash::decode);
+    let (salt, iterations, expected) = match &parsed {
+        Some(h) => (h.salt.clone(), h.iterations, Some(h.digest.as_slice())),
+        None => (vec![0u8; 16], ITERATIONS, None),
+    };
+    let digest = pbkdf2(password, &salt, iterations).await?;
+    Ok(expected.is_some_and(|e| constant_time_eq(e, &digest)))
+}

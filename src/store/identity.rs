@@ -1,0 +1,208 @@
+//! Who is calling: sessions, access tokens and login bookkeeping. These lookups run before the
+//! caller's team is known, so they key on secrets' hashes and emails, never on a team.
+
+use serde::Deserialize;
+use worker::{D1PreparedStatement, Result};
+
+use super::Db;
+use crate::args;
+
+pub const SESSION_TTL_MS: i64 = 30 * 86_400_000;
+
+/// A signed-in person or token, as read from D1 for one request.
+#[derive(Debug, Deserialize)]
+pub struct CallerRow {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub team_id: String,
+    pub team_name: String,
+    pub last_active_at: Option<i64>,
+    /// Set when the caller is an access token: its id and role.
+    pub token_id: Option<String>,
+    pub token_role: Option<String>,
+    pub token_last_used_at: Option<i64>,
+}
+
+const CALLER_COLUMNS: &str =
+    "u.id AS user_id, u.email, u.name, u.role, u.team_id, t.name AS team_name, u.last_active_at";
+
+pub async fn session_caller(db: &Db, token_hash: &str, now: i64) -> Result<Option<CallerRow>> {
+    let sql = format!(
+        "SELECT {CALLER_COLUMNS}, NULL AS token_id, NULL AS token_role, NULL AS token_last_used_at
+         FROM sessions s JOIN users u ON u.id = s.user_id JOIN teams t ON t.id = u.team_id
+         WHERE s.token_hash = ? AND s.expires_at > ?"
+    );
+    db.first(&sql, args![token_hash, now]).await
+}
+
+pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Option<CallerRow>> {
+    let sql = format!(
+        "SELECT {CALLER_COLUMNS}, k.id AS token_id, k.role AS token_role, k.last_used_at AS token_last_used_at
+         FROM access_tokens k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = u.team_id
+         WHERE k.token_hash = ?"
+    );
+    db.first(&sql, args![token_hash]).await
+}
+
+/// The "last active" bookkeeping for one caller, detached from the request so it can run after
+/// the response. Written at most once a minute per user and token, to keep reads free of writes.
+pub struct Touch {
+    user_id: Option<String>,
+    token_id: Option<String>,
+}
+
+impl Touch {
+    const EVERY_MS: i64 = 60_000;
+
+    pub fn of(row: &CallerRow) -> Touch {
+        let now = crate::platform::now_ms();
+        let stale = |at: Option<i64>| at.is_none_or(|t| now - t > Self::EVERY_MS);
+        Touch {
+            user_id: stale(row.last_active_at).then(|| row.user_id.clone()),
+            token_id: row
+                .token_id
+                .clone()
+                .filter(|_| stale(row.token_last_used_at)),
+        }
+    }
+
+    pub async fn run(self, db: &Db, now: i64) -> Result<()> {
+        if let Some(user_id) = self.user_id {
+            db.run(
+                "UPDATE users SET last_active_at = ? WHERE id = ?",
+                args![now, user_id],
+            )
+            .await?;
+        }
+        if let Some(token_id) = self.token_id {
+            db.run(
+                "UPDATE access_tokens SET last_used_at = ? WHERE id = ?",
+                args![now, token_id],
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LoginRow {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub team_id: String,
+    pub team_name: String,
+    pub password_hash: String,
+}
+
+pub async fn login_row(db: &Db, email: &str) -> Result<Option<LoginRow>> {
+    db.first(
+        "SELECT u.id, u.email, u.name, u.role, u.team_id, t.name AS team_name, u.password_hash
+         FROM users u JOIN teams t ON t.id = u.team_id WHERE u.email = ?",
+        args![email],
+    )
+    .await
+}
+
+pub async fn email_registered(db: &Db, email: &str) -> Result<bool> {
+    let row: Option<serde_json::Value> = db
+        .first("SELECT 1 AS one FROM users WHERE email = ?", args![email])
+        .await?;
+    Ok(row.is_some())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Failures {
+    pub count: i64,
+    pub oldest: Option<i64>,
+}
+
+pub async fn recent_failures(db: &Db, email: &str, since: i64) -> Result<Failures> {
+    let row = db
+        .first(
+            "SELECT COUNT(*) AS count, MIN(attempted_at) AS oldest FROM login_failures WHERE email = ? AND attempted_at > ?",
+            args![email, since],
+        )
+        .await?;
+    Ok(row.unwrap_or(Failures {
+        count: 0,
+        oldest: None,
+    }))
+}
+
+pub async fn record_failure(db: &Db, email: &str, now: i64) -> Result<()> {
+    db.run(
+        "INSERT INTO login_failures (email, attempted_at) VALUES (?, ?)",
+        args![email, now],
+    )
+    .await?;
+    Ok(())
+}
+
+pub fn clear_failures(db: &Db, email: &str) -> Result<D1PreparedStatement> {
+    db.stmt("DELETE FROM login_failures WHERE email = ?", args![email])
+}
+
+pub fn insert_session(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    team_id: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    session_stmt(db, token_hash, user_id, team_id, now, "")
+}
+
+/// Like [`insert_session`], only if the statement before it in the batch changed a row.
+pub fn insert_session_if_changed(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    team_id: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    session_stmt(db, token_hash, user_id, team_id, now, "WHERE changes() > 0")
+}
+
+fn session_stmt(
+    db: &Db,
+    token_hash: &str,
+    user_id: &str,
+    team_id: &str,
+    now: i64,
+    guard: &str,
+) -> Result<D1PreparedStatement> {
+    let sql = format!("INSERT INTO sessions (token_hash, user_id, team_id, created_at, expires_at) SELECT ?, ?, ?, ?, ? {guard}");
+    db.stmt(
+        &sql,
+        args![token_hash, user_id, team_id, now, now + SESSION_TTL_MS],
+    )
+}
+
+pub async fn delete_session(db: &Db, token_hash: &str) -> Result<()> {
+    db.run(
+        "DELETE FROM sessions WHERE token_hash = ?",
+        args![token_hash],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Bounded housekeeping for the cron tick: expired sessions and old login failures.
+pub async fn prune(db: &Db, now: i64, failure_window_ms: i64) -> Result<()> {
+    db.batch(vec![
+        db.stmt(
+            "DELETE FROM sessions WHERE token_hash IN (SELECT token_hash FROM sessions WHERE expires_at <= ? LIMIT 500)",
+            args![now],
+        )?,
+        db.stmt(
+            "DELETE FROM login_failures WHERE rowid IN (SELECT rowid FROM login_failures WHERE attempted_at <= ? LIMIT 500)",
+            args![now - failure_window_ms],
+        )?,
+    ])
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,83 @@
+//! A team's members (users). The last-owner rule is re-checked inside the writes themselves, so
+//! two concurrent demotions cannot both succeed.
+
+use serde::{Deserialize, Serialize};
+use worker::{D1PreparedStatement, Result};
+
+use super::{Db, Team};
+use crate::args;
+use crate::domain::paging::Page;
+use crate::domain::role::Role;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub joined_at: i64,
+    pub last_active_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, email, name, role, created_at AS joined_at, last_active_at";
+
+/// Holds when the member `?` is not the team's only owner.
+const NOT_LAST_OWNER: &str =
+    "(role != 'owner' OR (SELECT COUNT(*) FROM users o WHERE o.team_id = users.team_id AND o.role = 'owner') > 1)";
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+    pub role: Role,
+    pub password_hash: &'a str,
+}
+
+pub fn insert(db: &Db, team_id: &str, user: &NewUser, now: i64) -> Result<D1PreparedStatement> {
+    db.stmt(
+        "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at, last_active_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        args![user.id, team_id, user.email, user.name, user.role, user.password_hash, now, now],
+    )
+}
+
+pub async fn list(team: &Team<'_>, page: &Page) -> Result<Vec<Member>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM users WHERE team_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+    );
+    team.db
+        .all(&sql, args![team.id, page.before.as_deref(), page.limit + 1])
+        .await
+}
+
+pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<Member>> {
+    let sql = format!("SELECT {COLUMNS} FROM users WHERE team_id = ? AND id = ?");
+    team.db.first(&sql, args![team.id, id]).await
+}
+
+pub async fn owner_count(team: &Team<'_>) -> Result<u32> {
+    #[derive(Deserialize)]
+    struct Count {
+        n: u32,
+    }
+    let row: Option<Count> = team
+        .db
+        .first(
+            "SELECT COUNT(*) AS n FROM users WHERE team_id = ? AND role = 'owner'",
+            args![team.id],
+        )
+        .await?;
+    Ok(row.map_or(0, |c| c.n))
+}
+
+/// Changes a role unless that would leave the team without an owner; the change count says which.
+pub fn set_role(team: &Team, id: &str, role: Role) -> Result<D1PreparedStatement> {
+    let sql = format!("UPDATE users SET role = ?1 WHERE team_id = ?2 AND id = ?3 AND (?1 = 'owner' OR {NOT_LAST_OWNER})");
+    team.db.stmt(&sql, args![role, team.id, id])
+}
+
+/// Removes a member unless they are the last owner; their sessions and tokens cascade.
+pub fn remove(team: &Team, id: &str) -> Result<D1PreparedStatement> {
+    let sql = format!("DELETE FROM users WHERE team_id = ? AND id = ? AND {NOT_LAST_OWNER}");
+    team.db.stmt(&sql, args![team.id, id])
+}

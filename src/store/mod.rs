@@ -1,0 +1,140 @@
+//! D1 access. [`Db`] wraps the binding with small typed helpers; [`Team`] is a database handle
+//! scoped to one team, which every team-owned query takes as its first argument — so a store
+//! function cannot be called without naming whose data it touches.
+//!
+//! - [`identity`]: users, sessions, login failures (looked up before a team is known).
+//! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`]: team-scoped tables.
+
+pub mod activity;
+pub mod identity;
+pub mod invites;
+pub mod members;
+pub mod teams;
+pub mod tokens;
+
+use serde::de::DeserializeOwned;
+use wasm_bindgen::JsValue;
+use worker::{D1Database, D1PreparedStatement, D1Result, Env, Result};
+
+use crate::domain::role::Role;
+
+/// A value that can be bound to a D1 statement parameter.
+pub trait Arg {
+    fn js(&self) -> JsValue;
+}
+
+impl Arg for &str {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+impl Arg for String {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+impl Arg for &String {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+}
+impl Arg for i64 {
+    // D1 takes numbers as JS doubles; every integer we store is below 2^53.
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+}
+impl Arg for u32 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+}
+impl Arg for Role {
+    fn js(&self) -> JsValue {
+        JsValue::from_str(self.as_str())
+    }
+}
+impl<T: Arg> Arg for Option<T> {
+    fn js(&self) -> JsValue {
+        self.as_ref().map_or(JsValue::NULL, Arg::js)
+    }
+}
+
+/// `args![a, b, c]`: the bind list of a statement.
+#[macro_export]
+macro_rules! args {
+    ($($a:expr),* $(,)?) => { &[$($crate::store::Arg::js(&$a)),*] };
+}
+
+/// The D1 database.
+pub struct Db(D1Database);
+
+impl Db {
+    pub fn new(env: &Env) -> Result<Db> {
+        Ok(Db(env.d1("DB")?))
+    }
+
+    pub fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
+        self.0.prepare(sql).bind(args)
+    }
+
+    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        let result = self.stmt(sql, args)?.all().await?;
+        check(&result)?;
+        result.results()
+    }
+
+    pub async fn first<T: DeserializeOwned>(
+        &self,
+        sql: &str,
+        args: &[JsValue],
+    ) -> Result<Option<T>> {
+        self.stmt(sql, args)?.first(None).await
+    }
+
+    /// Runs a write; answers how many rows it changed.
+    pub async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        let result = self.stmt(sql, args)?.run().await?;
+        check(&result)?;
+        Ok(changes(&result))
+    }
+
+    /// Runs statements in one round trip and one transaction: all of them or none.
+    pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        let results = self.0.batch(statements).await?;
+        for r in &results {
+            check(r)?;
+        }
+        Ok(results)
+    }
+}
+
+fn check(result: &D1Result) -> Result<()> {
+    match result.error() {
+        Some(e) => Err(worker::Error::RustError(format!("D1: {e}"))),
+        None => Ok(()),
+    }
+}
+
+/// Rows changed by a write.
+pub fn changes(result: &D1Result) -> usize {
+    result
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0)
+}
+
+/// Whether `e` is SQLite refusing a duplicate in `constraint` (`table.column`).
+pub fn is_unique_violation(e: &worker::Error, constraint: &str) -> bool {
+    let text = e.to_string();
+    text.contains("UNIQUE constraint failed") && text.contains(constraint)
+}
+
+/// The database, scoped to one team. Built only from an authenticated caller (or a team just
+/// created), so team-owned queries always know whose rows they may touch.
+pub struct Team<'a> {
+    pub db: &'a Db,
+    pub id: &'a str,
+}

@@ -1,0 +1,37 @@
+//! The team row itself.
+
+use serde::{Deserialize, Serialize};
+use worker::{D1PreparedStatement, Result};
+
+use super::{Db, Team};
+use crate::args;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TeamRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+pub fn insert(db: &Db, id: &str, name: &str, now: i64) -> Result<D1PreparedStatement> {
+    db.stmt(
+        "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
+        args![id, name, now],
+    )
+}
+
+pub async fn get(team: &Team<'_>) -> Result<Option<TeamRow>> {
+    team.db
+        .first(
+            "SELECT id, name, created_at FROM teams WHERE id = ?",
+            args![team.id],
+        )
+        .await
+}
+
+pub fn rename(team: &Team, name: &str) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "UPDATE teams SET name = ? WHERE id = ?",
+        args![name, team.id],
+    )
+}
