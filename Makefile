@@ -20,7 +20,7 @@ WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NPM_STAMP := node_modules/.beacon-npm-installed
 WASM := build/index_bg.wasm
 
-.PHONY: dev test build tools wasm-target deps frontend migrate lint fmt clean
+.PHONY: dev test build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
@@ -28,7 +28,7 @@ dev: tools deps .dev.vars frontend build migrate
 
 ## make test: every test — native unit tests, then integration tests against the real Worker
 test: tools deps .dev.vars frontend build
-	cargo test --lib
+	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8
 
 # --- installs (each skipped when already done) ---------------------------------------------
@@ -84,6 +84,10 @@ lint:
 
 fmt:
 	cargo fmt
+
+# schema.sql: every migration, in order, for reading in one place.
+schema:
+	awk 'FNR==1 && NR>1 {print ""} {print}' migrations/*.sql > schema.sql
 
 clean:
 	rm -rf build target/itest frontend/dist
