@@ -55,7 +55,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 # Fresh dev-only settings, never committed.
 .dev.vars:
-	cp .dev.vars.example .dev.vars
+	sed "s|REPLACE_WITH_BASE64_OF_32_RANDOM_BYTES|$$(openssl rand -base64 32)|" .dev.vars.example > $@
 
 # --- build -----------------------------------------------------------------------------------
 

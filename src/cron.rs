@@ -1,11 +1,15 @@
 //! The scheduled handler, fired every minute: records the tick (the health check reports it) and
-//! does bounded housekeeping. Later features (schedules, re-wrapping, re-pricing) add their steps.
+//! does bounded housekeeping: expired sessions, old login failures, and re-wrapping provider
+//! keys under the active master key. Later features (schedules, re-pricing) add their steps.
 
 use worker::{Env, ScheduledEvent};
 
 use crate::platform::now_ms;
 use crate::store::{identity, Db};
 use crate::{api::auth::FAILURE_WINDOW_MS, args};
+
+/// Provider keys re-wrapped per tick: bounded so a tick stays short.
+const REWRAP_PER_TICK: u32 = 50;
 
 pub async fn tick(_event: ScheduledEvent, env: Env) {
     if let Err(e) = run(&env).await {
@@ -21,5 +25,10 @@ async fn run(env: &Env) -> worker::Result<()> {
         args![now.to_string()],
     )
     .await?;
-    identity::prune(&db, now, FAILURE_WINDOW_MS).await
+    identity::prune(&db, now, FAILURE_WINDOW_MS).await?;
+    let moved = crate::vault::rewrap_batch(env, &db, REWRAP_PER_TICK).await?;
+    if moved > 0 {
+        worker::console_log!("cron: re-wrapped {moved} provider keys under the active master key");
+    }
+    Ok(())
 }

@@ -22,7 +22,11 @@ mod mailer;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
+mod providers;
+#[cfg(target_arch = "wasm32")]
 mod store;
+#[cfg(target_arch = "wasm32")]
+mod vault;
 
 #[cfg(target_arch = "wasm32")]
 mod entry {

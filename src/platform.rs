@@ -23,7 +23,7 @@ fn crypto() -> Result<Crypto> {
     Ok(value.unchecked_into::<Crypto>())
 }
 
-fn subtle() -> Result<SubtleCrypto> {
+pub fn subtle() -> Result<SubtleCrypto> {
     Ok(crypto()?.subtle())
 }
 

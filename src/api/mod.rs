@@ -3,7 +3,7 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
 
 pub mod access_tokens;
 pub mod auth;
@@ -11,6 +11,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod invites;
+pub mod keys;
 pub mod respond;
 pub mod team;
 
@@ -92,6 +93,13 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["team", "invites", id], Delete) => invites::revoke(cx, id).await,
         (["team", "activity"], Get) => team::activity(cx).await,
 
+        (["keys"], Get) => keys::list(cx).await,
+        (["keys"], Post) => keys::create(cx).await,
+        (["keys", id], Get) => keys::get(cx, id).await,
+        (["keys", id], Delete) => keys::delete(cx, id).await,
+        (["keys", id, "rotate"], Post) => keys::rotate(cx, id).await,
+        (["keys", id, "test"], Post) => keys::test(cx, id).await,
+
         (["access-tokens"], Get) => access_tokens::list(cx).await,
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
@@ -113,6 +121,9 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["team"]
             | ["team", "members" | "invites" | "activity"]
             | ["team", "members" | "invites", _]
+            | ["keys"]
+            | ["keys", _]
+            | ["keys", _, "rotate" | "test"]
             | ["access-tokens"]
             | ["access-tokens", _]
     )

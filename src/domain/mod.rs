@@ -7,6 +7,8 @@
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
 //! - [`rules`]: who may grant, change or remove which role.
+//! - [`upstream`]: outbound URL safety (https, no private addresses).
+//! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 
 pub mod email;
 pub mod fields;
@@ -16,3 +18,5 @@ pub mod password;
 pub mod range;
 pub mod role;
 pub mod rules;
+pub mod upstream;
+pub mod vault;

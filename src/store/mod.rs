@@ -3,11 +3,12 @@
 //! function cannot be called without naming whose data it touches.
 //!
 //! - [`identity`]: users, sessions, login failures (looked up before a team is known).
-//! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`]: team-scoped tables.
+//! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 
 pub mod activity;
 pub mod identity;
 pub mod invites;
+pub mod keys;
 pub mod members;
 pub mod teams;
 pub mod tokens;

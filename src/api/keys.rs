@@ -1,0 +1,255 @@
+//! Provider keys: admins add, rotate, test and delete them; anyone on the team sees their
+//! metadata. The secret goes in once and never comes back out.
+
+use serde_json::json;
+use worker::Response;
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
+use super::respond;
+use super::team::actor;
+use crate::domain::fields::Fields;
+use crate::domain::paging::paginate;
+use crate::domain::role::Role;
+use crate::domain::upstream::parse_base_url;
+use crate::domain::vault::{last4, parse_secret, MasterKeys};
+use crate::platform::new_id;
+use crate::providers::{probe_models, Service, Verdict};
+use crate::store::activity::{self, Event};
+use crate::store::keys::{self, NewKey};
+use crate::store::{changes, Team};
+use crate::vault::{self, VaultError};
+
+impl From<VaultError> for ApiError {
+    fn from(e: VaultError) -> ApiError {
+        match e {
+            VaultError::Unreadable => ApiError::conflict(
+                "key_unreadable",
+                "This key's secret can no longer be decrypted; rotate it to store it again.",
+            ),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+fn allow_private(cx: &Ctx) -> bool {
+    cx.var("ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true")
+}
+
+fn master_keys(cx: &Ctx) -> ApiResult<MasterKeys> {
+    Ok(vault::master_keys(&cx.env)?)
+}
+
+async fn record(cx: &Ctx, caller: &Caller, event: Event<'_>) -> ApiResult<()> {
+    let team = caller.team(&cx.db);
+    cx.db
+        .batch(vec![activity::record(
+            &team,
+            &new_id()?,
+            Some(actor(caller)),
+            event,
+            cx.now,
+        )?])
+        .await?;
+    Ok(())
+}
+
+/// GET /api/keys
+pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let page = cx.page()?;
+    let rows = keys::list(&caller.team(&cx.db), &page).await?;
+    let (rows, next) = paginate(rows, &page, |k| k.id.clone());
+    Ok(respond::page(&rows, next))
+}
+
+/// GET /api/keys/:id
+pub async fn get(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let id = path_id(raw_id)?;
+    let key = keys::get(&caller.team(&cx.db), &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&key))
+}
+
+/// POST /api/keys {name, service, key, base_url?}
+pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let body = cx.json(BODY_LIMIT).await?;
+    let mut f = Fields::new(&body)?;
+    let name = f.text("name", 100);
+    let service = f.parsed("service", Service::parse);
+    let secret = f.parsed("key", parse_secret);
+    let base_url = f.optional_text("base_url", 2048);
+    let base_url = match (service, base_url) {
+        (_, Some(raw)) => parse_base_url(&raw, allow_private(cx))
+            .map_err(|m| f.error("base_url", m))
+            .ok(),
+        (Some(s), None) => {
+            let default = s.default_base_url();
+            if default.is_none() {
+                f.error("base_url", "is required for openai_compatible");
+            }
+            default.map(str::to_string)
+        }
+        (None, None) => None,
+    };
+    let (name, service, secret, base_url) = f.finish((name, service, secret, base_url))?;
+
+    let master = master_keys(cx)?;
+    let id = new_id()?;
+    let team = caller.team(&cx.db);
+    let sealed = vault::seal(&master, team.id, &id, &secret).await?;
+    let shown = last4(&secret);
+    drop(secret);
+    let new = NewKey {
+        id: &id,
+        name: &name,
+        service: service.as_str(),
+        base_url: &base_url,
+        last4: &shown,
+        secret: &sealed,
+        master_key_id: master.active_id(),
+    };
+    let event = Event {
+        action: "key.created",
+        target_type: "provider_key",
+        target_id: Some(&id),
+        detail: json!({"name": name, "service": service.as_str()}),
+    };
+    cx.db
+        .batch(vec![
+            keys::insert(&team, &new, cx.now)?,
+            activity::record(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    Ok(respond::created(&key))
+}
+
+/// DELETE /api/keys/:id — the secret is destroyed; the row stays for usage history.
+pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let id = path_id(raw_id)?;
+    let team = caller.team(&cx.db);
+    let event = Event {
+        action: "key.deleted",
+        target_type: "provider_key",
+        target_id: Some(&id),
+        detail: json!({}),
+    };
+    let results = cx
+        .db
+        .batch(vec![
+            keys::delete(&team, &id, cx.now)?,
+            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    if changes(&results[0]) == 0 {
+        return Err(ApiError::NotFound);
+    }
+    Ok(respond::no_content())
+}
+
+/// POST /api/keys/:id/rotate {key} — a new secret under the same id and history.
+pub async fn rotate(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let id = path_id(raw_id)?;
+    let body = cx.json(BODY_LIMIT).await?;
+    let mut f = Fields::new(&body)?;
+    let secret = f.parsed("key", parse_secret);
+    let (secret,) = f.finish((secret,))?;
+    let team = caller.team(&cx.db);
+    keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+
+    let master = master_keys(cx)?;
+    let sealed = vault::seal(&master, team.id, &id, &secret).await?;
+    let shown = last4(&secret);
+    drop(secret);
+    let event = Event {
+        action: "key.rotated",
+        target_type: "provider_key",
+        target_id: Some(&id),
+        detail: json!({}),
+    };
+    let results = cx
+        .db
+        .batch(vec![
+            keys::rotate(&team, &id, &sealed, master.active_id(), &shown, cx.now)?,
+            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
+        ])
+        .await?;
+    if changes(&results[0]) == 0 {
+        return Err(ApiError::NotFound);
+    }
+    let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&key))
+}
+
+/// POST /api/keys/:id/test — asks the provider's models endpoint whether the key works.
+pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Admin).await?;
+    let id = path_id(raw_id)?;
+    let team = caller.team(&cx.db);
+    let stored = keys::sealed(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    let service = Service::parse(&stored.service)
+        .map_err(|_| ApiError::Internal(format!("bad service {}", stored.service)))?;
+    let master = master_keys(cx)?;
+    let secret = vault::open(&master, team.id, &id, &stored.secret).await?;
+    let probe = probe_models(service, &stored.base_url, &secret).await;
+    drop(secret);
+
+    let (valid, new_status, message) = match &probe.verdict {
+        Verdict::Valid => (
+            true,
+            Some("valid"),
+            "The provider accepted the key.".to_string(),
+        ),
+        Verdict::Invalid => (
+            false,
+            Some("invalid"),
+            "The provider refused the key.".to_string(),
+        ),
+        Verdict::Unknown(why) => (false, None, why.clone()),
+    };
+    if let Some(status) = new_status {
+        cx.db
+            .batch(vec![keys::set_status(&team, &id, status, cx.now)?])
+            .await?;
+    }
+    let event = Event {
+        action: "key.tested",
+        target_type: "provider_key",
+        target_id: Some(&id),
+        detail: json!({"valid": valid, "http_status": probe.http_status}),
+    };
+    record(cx, &caller, event).await?;
+    let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&json!({
+        "valid": valid,
+        "status": key.status,
+        "http_status": probe.http_status,
+        "latency_ms": probe.latency_ms,
+        "message": message,
+    })))
+}
+
+/// For the execution engine: the decrypted key for one provider call, counted as a use. The
+/// plaintext lives only in the returned [`vault::Secret`], for the duration of that call.
+#[allow(dead_code)] // the execution engine (issue 4) is its caller
+pub async fn use_key(
+    team: &Team<'_>,
+    master: &MasterKeys,
+    key_id: &str,
+    now: i64,
+) -> ApiResult<(Service, String, vault::Secret)> {
+    let stored = keys::sealed(team, key_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let service = Service::parse(&stored.service)
+        .map_err(|_| ApiError::Internal(format!("bad service {}", stored.service)))?;
+    let secret = vault::open(master, team.id, key_id, &stored.secret).await?;
+    keys::record_use(team, key_id, now).await?;
+    Ok((service, stored.base_url, secret))
+}

@@ -1,0 +1,133 @@
+//! Talking to LLM providers. For now: asking a provider's models endpoint whether a key works.
+//! Provider bodies are never relayed — they can echo the key — only the HTTP status is kept.
+
+use worker::{Fetch, Headers, Method, Request, RequestInit};
+
+use crate::platform::now_ms;
+use crate::vault::Secret;
+
+pub const DEFAULT_OPENAI: &str = "https://api.openai.com";
+pub const DEFAULT_ANTHROPIC: &str = "https://api.anthropic.com";
+pub const ANTHROPIC_VERSION: &str = "2023-06-01";
+const PROBE_TIMEOUT_MS: u32 = 10_000;
+
+/// A provider service, as named in the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    OpenAi,
+    Anthropic,
+    OpenAiCompatible,
+}
+
+impl Service {
+    pub fn parse(raw: &str) -> Result<Service, &'static str> {
+        match raw {
+            "openai" => Ok(Service::OpenAi),
+            "anthropic" => Ok(Service::Anthropic),
+            "openai_compatible" => Ok(Service::OpenAiCompatible),
+            _ => Err("must be one of openai, anthropic, openai_compatible"),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::OpenAi => "openai",
+            Service::Anthropic => "anthropic",
+            Service::OpenAiCompatible => "openai_compatible",
+        }
+    }
+
+    pub fn default_base_url(self) -> Option<&'static str> {
+        match self {
+            Service::OpenAi => Some(DEFAULT_OPENAI),
+            Service::Anthropic => Some(DEFAULT_ANTHROPIC),
+            Service::OpenAiCompatible => None,
+        }
+    }
+
+    /// Headers that authenticate `secret` with this provider.
+    pub fn auth_headers(self, secret: &Secret) -> worker::Result<Headers> {
+        let headers = Headers::new();
+        match self {
+            Service::Anthropic => {
+                headers.set("x-api-key", secret.expose())?;
+                headers.set("anthropic-version", ANTHROPIC_VERSION)?;
+            }
+            Service::OpenAi | Service::OpenAiCompatible => {
+                headers.set("authorization", &format!("Bearer {}", secret.expose()))?;
+            }
+        }
+        Ok(headers)
+    }
+}
+
+/// What the models endpoint said about a key.
+pub enum Verdict {
+    /// 2xx: the key works.
+    Valid,
+    /// 401/403: the provider refused the key.
+    Invalid,
+    /// Anything else (rate limit, outage, network): the key's state is unknown.
+    Unknown(String),
+}
+
+pub struct Probe {
+    pub verdict: Verdict,
+    pub http_status: Option<u16>,
+    pub latency_ms: i64,
+}
+
+/// GET `{base_url}/v1/models` with the key, within 10 s.
+pub async fn probe_models(service: Service, base_url: &str, secret: &Secret) -> Probe {
+    let started = now_ms();
+    let result = send_probe(service, base_url, secret).await;
+    let latency_ms = now_ms() - started;
+    match result {
+        Ok(status) => {
+            let verdict = match status {
+                200..=299 => Verdict::Valid,
+                401 | 403 => Verdict::Invalid,
+                429 => Verdict::Unknown(
+                    "The provider is rate limiting this key; try the test again shortly.".into(),
+                ),
+                500..=599 => Verdict::Unknown(format!(
+                    "The provider answered {status}; it may be having an outage."
+                )),
+                other => Verdict::Unknown(format!(
+                    "The provider answered {other} to its models endpoint; check the base URL."
+                )),
+            };
+            Probe {
+                verdict,
+                http_status: Some(status),
+                latency_ms,
+            }
+        }
+        Err(reason) => Probe {
+            verdict: Verdict::Unknown(reason),
+            http_status: None,
+            latency_ms,
+        },
+    }
+}
+
+async fn send_probe(service: Service, base_url: &str, secret: &Secret) -> Result<u16, String> {
+    let unreachable = |_| {
+        "The provider could not be reached at this base URL (network error or timeout).".to_string()
+    };
+    let headers = service
+        .auth_headers(secret)
+        .map_err(|_| "The key cannot be sent as a header.".to_string())?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let request =
+        Request::new_with_init(&format!("{base_url}/v1/models"), &init).map_err(unreachable)?;
+    let signal: worker::AbortSignal =
+        web_sys::AbortSignal::timeout_with_u32(PROBE_TIMEOUT_MS).into();
+    let response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(unreachable)?;
+    // The body is dropped unread: provider error bodies may quote the key.
+    Ok(response.status_code())
+}

@@ -1,0 +1,188 @@
+//! The provider-key vault's cryptography: AES-256-GCM through WebCrypto, a fresh 96-bit IV per
+//! encryption, additional data binding each ciphertext to its team and key row, and master keys
+//! named by id (from the `VAULT_MASTER_KEYS` / `VAULT_ACTIVE_KEY` secrets). Plaintext exists only
+//! inside a [`Secret`], which never prints.
+
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::CryptoKey;
+use worker::Env;
+
+use crate::domain::vault::{additional_data, Envelope, MasterKeys, IV_LEN};
+use crate::platform::{random_bytes, subtle};
+
+/// A decrypted provider key. Its `Debug` is redacted; it is dropped as soon as the call is made.
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+#[derive(Debug)]
+pub enum VaultError {
+    /// The deployment has no usable master keys: an operator's mistake, logged, answered 500.
+    NotConfigured(String),
+    /// This ciphertext cannot be opened here: unknown master key, tampering, or a moved row.
+    Unreadable,
+    /// WebCrypto itself failed.
+    Crypto(String),
+}
+
+impl std::fmt::Display for VaultError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VaultError::NotConfigured(why) => write!(f, "vault not configured: {why}"),
+            VaultError::Unreadable => f.write_str("a stored secret could not be decrypted"),
+            VaultError::Crypto(why) => write!(f, "webcrypto: {why}"),
+        }
+    }
+}
+
+fn secret_or_var(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+}
+
+/// The deployment's master keys.
+pub fn master_keys(env: &Env) -> Result<MasterKeys, VaultError> {
+    let list = secret_or_var(env, "VAULT_MASTER_KEYS")
+        .ok_or_else(|| VaultError::NotConfigured("VAULT_MASTER_KEYS is not set".into()))?;
+    let active = secret_or_var(env, "VAULT_ACTIVE_KEY")
+        .ok_or_else(|| VaultError::NotConfigured("VAULT_ACTIVE_KEY is not set".into()))?;
+    MasterKeys::parse(&list, active.trim()).map_err(VaultError::NotConfigured)
+}
+
+fn crypto_err(context: &'static str) -> impl Fn(JsValue) -> VaultError {
+    move |e| {
+        VaultError::Crypto(format!(
+            "{context}: {}",
+            e.as_string().unwrap_or_else(|| format!("{e:?}"))
+        ))
+    }
+}
+
+async fn import(key: &[u8; 32]) -> Result<CryptoKey, VaultError> {
+    let subtle = subtle().map_err(|e| VaultError::Crypto(e.to_string()))?;
+    let usages = js_sys::Array::of2(&JsValue::from_str("encrypt"), &JsValue::from_str("decrypt"));
+    let promise = subtle
+        .import_key_with_str(
+            "raw",
+            &Uint8Array::from(&key[..]),
+            "AES-GCM",
+            false,
+            &usages,
+        )
+        .map_err(crypto_err("importKey"))?;
+    Ok(JsFuture::from(promise)
+        .await
+        .map_err(crypto_err("importKey"))?
+        .unchecked_into())
+}
+
+fn gcm_params(iv: &[u8; IV_LEN], aad: &[u8]) -> Result<Object, VaultError> {
+    let params = Object::new();
+    for (name, value) in [
+        ("name", JsValue::from_str("AES-GCM")),
+        ("iv", Uint8Array::from(&iv[..]).into()),
+        ("additionalData", Uint8Array::from(aad).into()),
+        ("tagLength", JsValue::from_f64(128.0)),
+    ] {
+        Reflect::set(&params, &JsValue::from_str(name), &value).map_err(crypto_err("params"))?;
+    }
+    Ok(params)
+}
+
+/// Encrypts `plaintext` for one team's key row with the active master key.
+pub async fn seal(
+    keys: &MasterKeys,
+    team_id: &str,
+    key_id: &str,
+    plaintext: &str,
+) -> Result<String, VaultError> {
+    let iv = random_bytes::<IV_LEN>().map_err(|e| VaultError::Crypto(e.to_string()))?;
+    let key = import(keys.active_key()).await?;
+    let params = gcm_params(&iv, &additional_data(team_id, key_id))?;
+    let subtle = subtle().map_err(|e| VaultError::Crypto(e.to_string()))?;
+    let promise = subtle
+        .encrypt_with_object_and_u8_array(&params, &key, plaintext.as_bytes())
+        .map_err(crypto_err("encrypt"))?;
+    let sealed = Uint8Array::new(
+        &JsFuture::from(promise)
+            .await
+            .map_err(crypto_err("encrypt"))?,
+    )
+    .to_vec();
+    Ok(Envelope {
+        master_key_id: keys.active_id().to_string(),
+        iv,
+        sealed,
+    }
+    .encode())
+}
+
+/// Decrypts a stored envelope for the row it claims to belong to.
+pub async fn open(
+    keys: &MasterKeys,
+    team_id: &str,
+    key_id: &str,
+    stored: &str,
+) -> Result<Secret, VaultError> {
+    let envelope = Envelope::decode(stored).ok_or(VaultError::Unreadable)?;
+    let master = keys
+        .get(&envelope.master_key_id)
+        .ok_or(VaultError::Unreadable)?;
+    let key = import(master).await?;
+    let params = gcm_params(&envelope.iv, &additional_data(team_id, key_id))?;
+    let subtle = subtle().map_err(|e| VaultError::Crypto(e.to_string()))?;
+    let promise = subtle
+        .decrypt_with_object_and_u8_array(&params, &key, &envelope.sealed)
+        .map_err(crypto_err("decrypt"))?;
+    // A failed tag check rejects the promise: wrong key, wrong row, or tampering.
+    let plain = JsFuture::from(promise)
+        .await
+        .map_err(|_| VaultError::Unreadable)?;
+    String::from_utf8(Uint8Array::new(&plain).to_vec())
+        .map(Secret)
+        .map_err(|_| VaultError::Unreadable)
+}
+
+/// Re-wraps up to `limit` secrets sealed with an older master key under the active one; once
+/// none are left, the old master key can be removed from the configuration. Answers how many
+/// moved.
+pub async fn rewrap_batch(env: &Env, db: &crate::store::Db, limit: u32) -> worker::Result<usize> {
+    let keys = match master_keys(env) {
+        Ok(k) => k,
+        // No vault configured: nothing to re-wrap.
+        Err(VaultError::NotConfigured(_)) => return Ok(0),
+        Err(e) => return Err(worker::Error::RustError(e.to_string())),
+    };
+    let mut moved = 0;
+    for row in crate::store::keys::stale(db, keys.active_id(), limit).await? {
+        let result = async {
+            let plain = open(&keys, &row.team_id, &row.id, &row.secret).await?;
+            seal(&keys, &row.team_id, &row.id, plain.expose()).await
+        }
+        .await;
+        match result {
+            Ok(sealed) => {
+                moved += crate::store::keys::rewrap(db, &row, &sealed, keys.active_id()).await?
+            }
+            // Left in place and reported: its master key is missing or the row was tampered with.
+            Err(e) => {
+                worker::console_error!("vault re-wrap: key {} of team {}: {e}", row.id, row.team_id)
+            }
+        }
+    }
+    Ok(moved)
+}

@@ -1,0 +1,479 @@
+//! The rules every route follows (spec, "Conventions"), checked from tables of routes: bad bodies,
+//! missing or bad credentials, roles too low, unknown and foreign ids, list parameters, the
+//! request id.
+
+use crate::helpers::{app, unique, unique_email, Auth, TeamCtx, TestApp, TestResponse, JSON};
+use serde_json::{json, Value};
+
+const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
+const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
+const LIST_PATHS: [&str; 5] = [
+    "/api/keys",
+    "/api/team/members",
+    "/api/team/invites",
+    "/api/team/activity",
+    "/api/access-tokens",
+];
+
+/// One request to make: a method, a path and, for JSON routes, a body.
+struct Call {
+    method: &'static str,
+    path: String,
+    body: Option<Value>,
+}
+
+fn call(method: &'static str, path: &str, body: Option<Value>) -> Call {
+    let path = path.to_string();
+    Call { method, path, body }
+}
+
+impl Call {
+    fn send(&self, app: &TestApp, auth: &Auth) -> TestResponse {
+        match (&self.body, self.method) {
+            (Some(body), _) => app.send_json(self.method, &self.path, body, auth),
+            (None, "POST") => app.post(&self.path, auth),
+            (None, _) => app.send(self.method, &self.path, None, None, auth),
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bad bodies, on every route that takes a JSON object
+
+/// A JSON route, credentials that may call it, and the fields it requires.
+struct JsonRoute {
+    method: &'static str,
+    path: String,
+    auth: Auth,
+    fields: &'static [&'static str],
+}
+
+impl JsonRoute {
+    fn send(&self, app: &TestApp, body: &[u8], content_type: &str) -> TestResponse {
+        app.send(
+            self.method,
+            &self.path,
+            Some(body),
+            Some(content_type),
+            &self.auth,
+        )
+    }
+}
+
+fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
+    let (team, viewer) = app.as_role("viewer");
+    let owner = team.owner.auth;
+    let route = |method, path: &str, auth: &Auth, fields| JsonRoute {
+        method,
+        path: path.to_string(),
+        auth: auth.clone(),
+        fields,
+    };
+    let member_path = format!("/api/team/members/{}", viewer.user_id);
+    let signup_fields = &["email", "password", "name", "team_name"];
+    vec![
+        route("POST", "/api/auth/signup", &Auth::None, signup_fields),
+        route(
+            "POST",
+            "/api/auth/login",
+            &Auth::None,
+            &["email", "password"],
+        ),
+        route(
+            "POST",
+            "/api/auth/accept-invite",
+            &Auth::None,
+            &["token", "name", "password"],
+        ),
+        route("PATCH", "/api/team", &owner, &["name"]),
+        route("PATCH", &member_path, &owner, &["role"]),
+        route("POST", "/api/team/invites", &owner, &["email", "role"]),
+        route("POST", "/api/access-tokens", &owner, &["name", "role"]),
+        route("POST", "/api/keys", &owner, &["name", "service", "key"]),
+        route(
+            "POST",
+            &format!("/api/keys/{}/rotate", provider_key(app, &owner)),
+            &owner,
+            &["key"],
+        ),
+    ]
+}
+
+/// A provider key of the owner's team, pointing at the stand-in provider.
+fn provider_key(app: &TestApp, owner: &Auth) -> String {
+    let body = json!({"name": "k", "service": "openai_compatible", "key": crate::helpers::OPENAI_KEY, "base_url": crate::helpers::stand_in().base_url});
+    crate::helpers::string(&app.post_json("/api/keys", &body, owner).expect(201)["id"])
+}
+
+/// Sends `body` as `content_type` to every JSON route and hands each answer to `check`.
+fn on_every_json_route(body: &[u8], content_type: &str, check: impl Fn(&JsonRoute, TestResponse)) {
+    let app = app();
+    for route in json_routes(app) {
+        check(&route, route.send(app, body, content_type));
+    }
+}
+
+#[test]
+fn malformed_json_gets_400_on_every_json_route() {
+    on_every_json_route(br#"{"name": "#, JSON, |_, resp| {
+        resp.assert_error(400, "bad_request");
+    });
+}
+
+#[test]
+fn an_empty_body_gets_400_on_every_json_route() {
+    on_every_json_route(b"", JSON, |_, resp| {
+        resp.assert_error(400, "bad_request");
+    });
+}
+
+#[test]
+fn a_text_plain_body_gets_415_on_every_json_route() {
+    on_every_json_route(b"{}", "text/plain", |_, resp| {
+        resp.assert_error(415, "unsupported_media_type");
+    });
+}
+
+#[test]
+fn json_with_a_charset_is_accepted_on_every_json_route() {
+    // `{}` gets past the media type and the parser, then fails validation.
+    on_every_json_route(b"{}", "application/json; charset=utf-8", |_, resp| {
+        resp.assert_error(422, "validation_failed");
+    });
+}
+
+#[test]
+fn a_body_that_is_not_an_object_gets_422_on_every_json_route() {
+    on_every_json_route(b"[1]", JSON, |_, resp| {
+        resp.assert_error(422, "validation_failed");
+    });
+}
+
+#[test]
+fn missing_fields_get_422_naming_each_field_on_every_json_route() {
+    on_every_json_route(b"{}", JSON, |route, resp| {
+        let named = resp.invalid_fields();
+        for field in route.fields {
+            assert!(
+                named.iter().any(|n| n == field),
+                "{field} not named: {resp}"
+            );
+        }
+    });
+}
+
+#[test]
+fn wrong_typed_fields_get_422_naming_each_field_on_every_json_route() {
+    let app = app();
+    for route in json_routes(app) {
+        let numbers: serde_json::Map<String, Value> = route
+            .fields
+            .iter()
+            .map(|f| (f.to_string(), json!(12345)))
+            .collect();
+        let resp = route.send(app, Value::Object(numbers).to_string().as_bytes(), JSON);
+        let named = resp.invalid_fields();
+        for field in route.fields {
+            assert!(
+                named.iter().any(|n| n == field),
+                "{field} not named: {resp}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_oversize_body_gets_413_on_every_json_route() {
+    let body = json!({ "name": "x".repeat(300 * 1024) }).to_string();
+    on_every_json_route(body.as_bytes(), JSON, |_, resp| {
+        resp.assert_error(413, "payload_too_large");
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credentials
+
+/// Every route that needs a caller, each with a body it would accept.
+fn protected_routes() -> Vec<Call> {
+    let body = || Some(json!({"name": "x", "role": "viewer", "email": unique_email("nobody")}));
+    let id_path = |base: &str| format!("{base}/{UNKNOWN_UUID}");
+    vec![
+        call("GET", "/api/auth/me", None),
+        call("POST", "/api/auth/logout", None),
+        call("GET", "/api/team", None),
+        call("PATCH", "/api/team", body()),
+        call("GET", "/api/team/members", None),
+        call("PATCH", &id_path("/api/team/members"), body()),
+        call("DELETE", &id_path("/api/team/members"), None),
+        call("GET", "/api/team/invites", None),
+        call("POST", "/api/team/invites", body()),
+        call("DELETE", &id_path("/api/team/invites"), None),
+        call("GET", "/api/team/activity", None),
+        call("GET", "/api/access-tokens", None),
+        call("POST", "/api/access-tokens", body()),
+        call("DELETE", &id_path("/api/access-tokens"), None),
+        call("GET", "/api/keys", None),
+        call(
+            "POST",
+            "/api/keys",
+            Some(json!({"name": "k", "service": "openai", "key": "sk-some-real-looking-key"})),
+        ),
+        call("GET", &id_path("/api/keys"), None),
+        call("DELETE", &id_path("/api/keys"), None),
+        call(
+            "POST",
+            &format!("{}/rotate", id_path("/api/keys")),
+            Some(json!({"key": "sk-some-real-looking-key"})),
+        ),
+        call("POST", &format!("{}/test", id_path("/api/keys")), None),
+    ]
+}
+
+fn assert_every_protected_route_answers_401(auth: Auth) {
+    let app = app();
+    for route in protected_routes() {
+        route.send(app, &auth).assert_error(401, "unauthorized");
+    }
+}
+
+#[test]
+fn protected_routes_without_credentials_get_401() {
+    assert_every_protected_route_answers_401(Auth::None);
+}
+
+#[test]
+fn protected_routes_with_a_garbage_cookie_get_401() {
+    assert_every_protected_route_answers_401(Auth::Cookie(unique("garbage")));
+}
+
+#[test]
+fn protected_routes_with_a_garbage_bearer_token_get_401() {
+    assert_every_protected_route_answers_401(Auth::Bearer(unique("garbage")));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Roles
+
+/// Calls that need more than a viewer, with the least role allowed to make them.
+fn restricted_calls(app: &TestApp, team: &TeamCtx, target: &str) -> Vec<(&'static str, Call)> {
+    let owner_id = &team.owner.user_id;
+    let invite = app.invite(&team.owner.auth, &unique_email("pending"), "viewer");
+    let token = app.create_token(&team.owner.auth, "viewer");
+    let member = |id: &str| format!("/api/team/members/{id}");
+    let invite_as = |role| Some(json!({"email": unique_email("invitee"), "role": role}));
+    let role = |role| Some(json!({ "role": role }));
+    vec![
+        (
+            "admin",
+            call("PATCH", "/api/team", Some(json!({"name": "Renamed"}))),
+        ),
+        ("admin", call("PATCH", &member(target), role("member"))),
+        ("admin", call("DELETE", &member(target), None)),
+        ("admin", call("GET", "/api/team/invites", None)),
+        (
+            "admin",
+            call("POST", "/api/team/invites", invite_as("viewer")),
+        ),
+        (
+            "admin",
+            call("DELETE", &format!("/api/team/invites/{}", invite.id), None),
+        ),
+        ("member", call("GET", "/api/access-tokens", None)),
+        (
+            "member",
+            call(
+                "POST",
+                "/api/access-tokens",
+                Some(json!({"name": "t", "role": "viewer"})),
+            ),
+        ),
+        (
+            "member",
+            call("DELETE", &format!("/api/access-tokens/{}", token.id), None),
+        ),
+        (
+            "owner",
+            call("POST", "/api/team/invites", invite_as("owner")),
+        ),
+        ("owner", call("PATCH", &member(target), role("owner"))),
+        ("owner", call("PATCH", &member(owner_id), role("admin"))),
+        ("owner", call("DELETE", &member(owner_id), None)),
+    ]
+}
+
+fn rank(role: &str) -> usize {
+    ROLES.iter().position(|r| *r == role).expect("a known role")
+}
+
+#[test]
+fn roles_below_the_required_one_get_403_on_every_route() {
+    let app = app();
+    let team = app.signup_team();
+    let target = team.member(app, "viewer");
+    let callers: Vec<_> = ["viewer", "member", "admin"]
+        .iter()
+        .map(|role| (*role, team.member(app, role)))
+        .collect();
+    for (least, route) in restricted_calls(app, &team, &target.user_id) {
+        for (role, caller) in callers.iter().filter(|(role, _)| rank(role) < rank(least)) {
+            let resp = route.send(app, &caller.auth);
+            assert_eq!(resp.status, 403, "as {role}: {resp}");
+            resp.assert_error(403, "forbidden");
+        }
+    }
+    // Nothing was changed by the refused calls.
+    let members = app.get("/api/team/members", &team.owner.auth).expect(200);
+    let roles: Vec<(&str, &str)> = members["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|m| {
+            (
+                m["id"].as_str().unwrap_or(""),
+                m["role"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(
+        roles.contains(&(target.user_id.as_str(), "viewer")),
+        "{members}"
+    );
+    assert!(
+        roles.contains(&(team.owner.user_id.as_str(), "owner")),
+        "{members}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ids
+
+/// The calls that name an object by id in their path.
+fn calls_by_id(member_id: &str, invite_id: &str, token_id: &str) -> Vec<Call> {
+    vec![
+        call(
+            "PATCH",
+            &format!("/api/team/members/{member_id}"),
+            Some(json!({"role": "viewer"})),
+        ),
+        call("DELETE", &format!("/api/team/members/{member_id}"), None),
+        call("DELETE", &format!("/api/team/invites/{invite_id}"), None),
+        call("DELETE", &format!("/api/access-tokens/{token_id}"), None),
+    ]
+}
+
+#[test]
+fn ids_that_are_not_uuids_or_unknown_get_404() {
+    let app = app();
+    let team = app.signup_team();
+    for id in ["not-a-uuid", "1", "%20", UNKNOWN_UUID] {
+        for route in calls_by_id(id, id, id) {
+            route
+                .send(app, &team.owner.auth)
+                .assert_error(404, "not_found");
+        }
+    }
+}
+
+#[test]
+fn another_teams_ids_get_404_and_stay_untouched() {
+    let app = app();
+    let us = app.signup_team();
+    let (them, their_member) = app.as_role("member");
+    let their_invite = app.invite(&them.owner.auth, &unique_email("theirs"), "viewer");
+    let their_token = app.create_token(&them.owner.auth, "viewer");
+    for route in calls_by_id(&their_member.user_id, &their_invite.id, &their_token.id) {
+        route
+            .send(app, &us.owner.auth)
+            .assert_error(404, "not_found");
+    }
+    let me = app.get("/api/auth/me", &their_member.auth).expect(200);
+    assert_eq!(me["role"], "member");
+    app.get("/api/team", &their_token.auth()).expect(200);
+    let invites = app.get("/api/team/invites", &them.owner.auth).expect(200);
+    assert!(invites.to_string().contains(&their_invite.id), "{invites}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Lists, routing, request ids
+
+#[test]
+fn invalid_list_parameters_get_422_on_every_list() {
+    let app = app();
+    let team = app.signup_team();
+    let bad = [
+        ("limit=0", "limit"),
+        ("limit=-1", "limit"),
+        ("limit=abc", "limit"),
+        ("cursor=garbage", "cursor"),
+    ];
+    for path in LIST_PATHS {
+        for (query, field) in bad {
+            let resp = app.get(&format!("{path}?{query}"), &team.owner.auth);
+            let named = resp.invalid_fields();
+            assert!(
+                named.iter().any(|n| n == field),
+                "{field} not named: {resp}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_limit_above_200_is_capped_on_every_list() {
+    let app = app();
+    let team = app.signup_team();
+    for path in LIST_PATHS {
+        let page = app
+            .get(&format!("{path}?limit=500"), &team.owner.auth)
+            .expect(200);
+        let data = page["data"].as_array().expect("data is a list");
+        assert!(data.len() <= 200);
+        assert!(page.get("next_cursor").is_some(), "no next_cursor: {page}");
+    }
+}
+
+#[test]
+fn an_unknown_api_route_gets_404() {
+    let app = app();
+    let team = app.signup_team();
+    for path in ["/api/nope", "/api/team/nope", "/api/auth/me/extra"] {
+        app.get(path, &team.owner.auth)
+            .assert_error(404, "not_found");
+    }
+}
+
+#[test]
+fn a_known_route_with_the_wrong_method_gets_405() {
+    let app = app();
+    let team = app.signup_team();
+    app.delete("/api/team", &team.owner.auth)
+        .assert_error(405, "method_not_allowed");
+    app.get("/api/auth/signup", &Auth::None)
+        .assert_error(405, "method_not_allowed");
+    app.put_json("/api/auth/login", &json!({}), &Auth::None)
+        .assert_error(405, "method_not_allowed");
+}
+
+#[test]
+fn every_response_carries_a_request_id() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    let answers = [
+        app.get("/api/health", &Auth::None),
+        app.get("/api/team", owner),
+        app.get("/api/auth/me", &Auth::None),
+        app.get("/api/nope", owner),
+        app.delete("/api/team", owner),
+        app.post_raw("/api/team/invites", b"{", Some(JSON), owner),
+        app.post_raw("/api/team/invites", b"{}", Some(JSON), owner),
+        app.post("/api/auth/logout", owner),
+    ];
+    let mut seen = Vec::new();
+    for resp in &answers {
+        let id = resp.header("x-request-id").unwrap_or("");
+        assert!(!id.trim().is_empty(), "no x-request-id: {resp}");
+        assert!(!seen.contains(&id), "x-request-id {id} repeated");
+        seen.push(id);
+    }
+}

@@ -1,0 +1,42 @@
+//! Liveness for anyone, component checks for the signed in (`/api/health`).
+
+use crate::helpers::{app, Auth};
+use serde_json::Value;
+
+fn assert_status_and_version(body: &Value) {
+    let status = body["status"].as_str().unwrap_or("");
+    assert!(matches!(status, "ok" | "degraded"), "{body}");
+    assert!(
+        body["version"].as_str().is_some_and(|v| !v.is_empty()),
+        "{body}"
+    );
+}
+
+#[test]
+fn health_without_auth_answers_status_and_version_only() {
+    let app = app();
+    let body = app.get("/api/health", &Auth::None).expect(200);
+    assert_status_and_version(&body);
+    assert!(
+        body.get("checks").is_none(),
+        "checks shown to anyone: {body}"
+    );
+}
+
+#[test]
+fn health_signed_in_adds_a_check_per_component() {
+    let app = app();
+    let (team, viewer) = app.as_role("viewer");
+    let token = app.create_token(&team.owner.auth, "viewer");
+    for auth in [viewer.auth, token.auth()] {
+        let body = app.get("/api/health", &auth).expect(200);
+        assert_status_and_version(&body);
+        for component in ["d1", "kv", "queue", "cron"] {
+            let state = &body["checks"][component]["state"];
+            assert!(
+                state.as_str().is_some_and(|s| !s.is_empty()),
+                "{component}: {body}"
+            );
+        }
+    }
+}

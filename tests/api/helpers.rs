@@ -1,0 +1,14 @@
+//! The harness, in the manner of zero2prod's `spawn_app`: one `wrangler dev` shared by every test
+//! of this binary (started on first use, stopped when the process exits), typed HTTP helpers, and
+//! fixtures that sign up teams and add members. Tests isolate themselves by signing up their own
+//! teams with unique emails, so they run in parallel.
+
+mod fixtures;
+mod http;
+mod server;
+mod stand_in;
+
+pub use fixtures::*;
+pub use http::*;
+pub use server::*;
+pub use stand_in::*;

@@ -1,0 +1,326 @@
+//! Starting the shared `wrangler dev` (fresh local D1 and KV, migrations applied) and stopping it
+//! when the test process exits, however it exits.
+
+use serde_json::Value;
+use std::fs::{self, OpenOptions};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
+use std::thread::sleep;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
+const WRANGLER: &str = "node_modules/.bin/wrangler";
+const STARTUP_LIMIT: Duration = Duration::from_secs(180);
+
+/// The running Worker and where its state and log live.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`, no trailing slash.
+    pub address: String,
+    pub persist_dir: PathBuf,
+    pub log_path: PathBuf,
+    pub(super) agent: ureq::Agent,
+    /// The process group of this server's wrangler, node and workerd.
+    pgid: u32,
+}
+
+/// The vault's master keys in tests: fixed, test-only values (32 bytes each, base64).
+pub const TEST_MASTER_KEY_1: &str = "t1:dGVzdC1tYXN0ZXIta2V5LW9uZS0zMi1ieXRlcy0hISE=";
+pub const TEST_MASTER_KEY_2: &str = "t2:dGVzdC1tYXN0ZXIta2V5LXR3by0zMi1ieXRlcy0hISE=";
+
+/// The variables every test server gets unless a test overrides them.
+fn default_vars() -> Vec<(String, String)> {
+    [
+        ("ENVIRONMENT", "development"),
+        ("ALLOW_PRIVATE_UPSTREAMS", "true"),
+        ("SIGNUP", "open"),
+        ("MAILER", "log"),
+        ("VAULT_MASTER_KEYS", TEST_MASTER_KEY_1),
+        ("VAULT_ACTIVE_KEY", "t1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+static APP: OnceLock<Result<TestApp, String>> = OnceLock::new();
+
+/// The shared server, started by the first test that asks. A failed start is remembered, so the
+/// other tests fail at once instead of each starting a server of its own.
+pub fn app() -> &'static TestApp {
+    match APP.get_or_init(|| TestApp::start(&[], None)) {
+        Ok(app) => app,
+        Err(why) => panic!("the test server did not start: {why}"),
+    }
+}
+
+impl TestApp {
+    /// A server of a test's own, with some variables overridden and, to restart on the state of
+    /// an earlier server, its persist directory. Stop it with [`TestApp::stop`].
+    pub fn start_with(overrides: &[(&str, &str)], persist_dir: Option<&Path>) -> TestApp {
+        TestApp::start(overrides, persist_dir)
+            .unwrap_or_else(|why| panic!("a test server did not start: {why}"))
+    }
+
+    fn start(overrides: &[(&str, &str)], persist_dir: Option<&Path>) -> Result<TestApp, String> {
+        let persist_dir = match persist_dir {
+            Some(dir) => dir.to_path_buf(),
+            None => {
+                let dir = Path::new(REPO).join("target/itest").join(format!(
+                    "{}-{}-{}",
+                    std::process::id(),
+                    now_millis(),
+                    SERVERS.fetch_add(1, Ordering::SeqCst)
+                ));
+                fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+                dir
+            }
+        };
+        apply_migrations(&persist_dir)?;
+        let mut vars = default_vars();
+        for (name, value) in overrides {
+            vars.retain(|(k, _)| k != name);
+            vars.push((name.to_string(), value.to_string()));
+        }
+        let (port, inspector_port) = two_free_ports()?;
+        let log_path = persist_dir.join("wrangler.log");
+        let child = spawn_wrangler(&persist_dir, &log_path, port, inspector_port, &vars)?;
+        let app = TestApp {
+            pgid: child.id(),
+            address: format!("http://127.0.0.1:{port}"),
+            persist_dir,
+            log_path,
+            agent: ureq::AgentBuilder::new()
+                .redirects(0)
+                .timeout(Duration::from_secs(60))
+                .build(),
+        };
+        app.wait_until_healthy(child)?;
+        Ok(app)
+    }
+
+    fn wait_until_healthy(&self, mut child: Child) -> Result<(), String> {
+        let started = Instant::now();
+        let probe = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(5))
+            .build();
+        let url = format!("{}/api/health", self.address);
+        while started.elapsed() < STARTUP_LIMIT {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Err(format!("wrangler exited ({status}):\n{}", self.log_tail()));
+            }
+            if matches!(probe.get(&url).call(), Ok(r) if r.status() == 200) {
+                return Ok(());
+            }
+            sleep(Duration::from_millis(500));
+        }
+        Err(format!(
+            "GET /api/health did not answer 200 within {STARTUP_LIMIT:?}:\n{}",
+            self.log_tail()
+        ))
+    }
+
+    /// The last lines of wrangler's log, for failure messages.
+    pub fn log_tail(&self) -> String {
+        let log = fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(60)..].join("\n")
+    }
+
+    /// Runs one SQL statement on the server's local D1 (a real edit, used to move time on) and
+    /// returns wrangler's JSON answer. The running Worker holds the same SQLite file, so a busy
+    /// database is waited for.
+    pub fn sql(&self, statement: &str) -> Value {
+        let _no_request_in_flight = SQL_GATE.write().unwrap_or_else(|e| e.into_inner());
+        let dir = self.persist_dir.to_string_lossy().into_owned();
+        let mut args = vec!["d1", "execute", "DB", "--local", "--persist-to", &dir];
+        args.extend(["--command", statement, "--json"]);
+        let mut attempts = 0;
+        let out = loop {
+            match run_wrangler(&args) {
+                Ok(out) => break out,
+                Err(why) if why.contains("SQLITE_BUSY") && attempts < 20 => attempts += 1,
+                Err(why) => panic!("{why}"),
+            }
+            sleep(Duration::from_millis(250 * attempts));
+        };
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("d1 execute gave no JSON ({e}): {out}"))
+    }
+}
+
+/// An outside writer (`wrangler d1 execute`) locks the SQLite file the running Worker uses, and the
+/// Worker's queries then fail with SQLITE_BUSY (a 500). So every request holds this gate shared
+/// and [`TestApp::sql`] holds it alone: requests wait while the SQL runs.
+static SQL_GATE: RwLock<()> = RwLock::new(());
+
+pub(super) fn request_gate() -> RwLockReadGuard<'static, ()> {
+    SQL_GATE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+pub(super) fn now_millis() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or(0)
+}
+
+fn two_free_ports() -> Result<(u16, u16), String> {
+    // Both listeners are held until both ports are read, so the two cannot coincide.
+    let bind = || TcpListener::bind("127.0.0.1:0").map_err(|e| format!("binding a port: {e}"));
+    let (a, b) = (bind()?, bind()?);
+    let port = |l: &TcpListener| l.local_addr().map(|a| a.port()).map_err(|e| e.to_string());
+    Ok((port(&a)?, port(&b)?))
+}
+
+fn wrangler() -> Command {
+    let mut cmd = Command::new(Path::new(REPO).join(WRANGLER));
+    cmd.current_dir(REPO).env("WRANGLER_SEND_METRICS", "false");
+    cmd
+}
+
+/// Runs a one-shot wrangler command (non-interactive) and returns its stdout.
+fn run_wrangler(args: &[&str]) -> Result<String, String> {
+    let out = wrangler()
+        .args(args)
+        .env("CI", "true")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("running wrangler {args:?}: {e}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "wrangler {args:?} failed ({}):\n{stdout}\n{stderr}",
+            out.status
+        ));
+    }
+    Ok(stdout)
+}
+
+fn apply_migrations(persist_dir: &Path) -> Result<(), String> {
+    let dir = persist_dir.to_string_lossy();
+    let args = [
+        "d1",
+        "migrations",
+        "apply",
+        "DB",
+        "--local",
+        "--persist-to",
+        &dir,
+    ];
+    run_wrangler(&args).map(|_| ())
+}
+
+fn spawn_wrangler(
+    dir: &Path,
+    log_path: &Path,
+    port: u16,
+    inspector: u16,
+    vars: &[(String, String)],
+) -> Result<Child, String> {
+    let log = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path)
+        .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
+    let log_too = log.try_clone().map_err(|e| e.to_string())?;
+    let (port, inspector) = (port.to_string(), inspector.to_string());
+    let dir = dir.to_string_lossy();
+    let child = wrangler()
+        .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port])
+        .args(["--inspector-port", &inspector, "--persist-to", &dir])
+        .args(["--show-interactive-dev-session=false", "--test-scheduled"])
+        .args(
+            vars.iter()
+                .flat_map(|(k, v)| ["--var".to_string(), format!("{k}:{v}")]),
+        )
+        .stdin(Stdio::null())
+        .stdout(log)
+        .stderr(log_too)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| format!("spawning wrangler dev: {e}"))?;
+    stop_at_exit(child.id());
+    Ok(child)
+}
+
+// Stopping the server: wrangler leads its own process group (node, workerd, esbuild); the group
+// is killed when this process exits normally (atexit), and by a watchdog if it dies otherwise.
+
+/// Every server started by this process, killed at exit if still running.
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static SERVERS: AtomicU32 = AtomicU32::new(0);
+static AT_EXIT: Once = Once::new();
+
+extern "C" {
+    // In the C library std already links; there is no libc crate here.
+    fn atexit(callback: extern "C" fn()) -> i32;
+}
+
+extern "C" fn stop_all() {
+    let groups = std::mem::take(&mut *RUNNING.lock().unwrap_or_else(|e| e.into_inner()));
+    for pgid in groups {
+        kill_group(pgid);
+    }
+}
+
+/// TERM the group, wait up to 3 s for it to go, then KILL.
+fn kill_group(pgid: u32) {
+    let group = format!("-{pgid}");
+    // `--` matters: procps kill reads a bare `-<pgid>` as an option and silently does nothing.
+    let signal = |sig: &str| {
+        Command::new("kill")
+            .args([sig, "--", &group])
+            .stderr(Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    signal("-TERM");
+    for _ in 0..30 {
+        if !signal("-0") {
+            return;
+        }
+        sleep(Duration::from_millis(100));
+    }
+    signal("-KILL");
+}
+
+impl TestApp {
+    /// Stops this server (its state stays in `persist_dir` for a restart).
+    pub fn stop(&self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|&p| p != self.pgid);
+        kill_group(self.pgid);
+    }
+}
+
+fn stop_at_exit(pgid: u32) {
+    RUNNING.lock().unwrap_or_else(|e| e.into_inner()).push(pgid);
+    AT_EXIT.call_once(|| {
+        // SAFETY: registers a plain function with no captured state; it runs once at exit.
+        let registered = unsafe { atexit(stop_all) };
+        assert_eq!(registered, 0, "atexit refused the cleanup handler");
+    });
+    // dash's builtin kill takes `-<pgid>` (it has no `--`).
+    let watchdog = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 1; done; kill -TERM -{pgid} 2>/dev/null",
+        me = std::process::id()
+    );
+    let spawned = Command::new("sh")
+        .args(["-c", &watchdog])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn();
+    if let Err(e) = spawned {
+        eprintln!("warning: no watchdog for wrangler (pgid {pgid}): {e}");
+    }
+}

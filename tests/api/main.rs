@@ -1,0 +1,22 @@
+//! Integration tests: the real Worker under `wrangler dev` (workerd, local D1 and KV), driven over
+//! HTTP from the host. One server is shared by the whole binary; every test signs up its own
+//! team(s), so tests run in parallel.
+//!
+//! Layout:
+//! - `helpers`: starting and stopping the server, typed requests, team and member fixtures.
+//! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
+//! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `health`: one file per resource.
+//! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
+//! - `secrets`: no password or token ever comes back in a later response or in the log.
+
+mod access_tokens;
+mod auth;
+mod conventions;
+mod health;
+mod helpers;
+mod invites;
+mod keys;
+mod master_keys;
+mod members;
+mod secrets;
+mod team;
