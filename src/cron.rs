@@ -11,6 +11,9 @@ use crate::{api::auth::FAILURE_WINDOW_MS, args};
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
 const REWRAP_PER_TICK: u32 = 50;
 
+/// Stalled executions re-sent to the queue per tick.
+const SWEEP_PER_TICK: u32 = 100;
+
 pub async fn tick(_event: ScheduledEvent, env: Env) {
     if let Err(e) = run(&env).await {
         worker::console_error!("cron tick failed: {e}");
@@ -26,6 +29,10 @@ async fn run(env: &Env) -> worker::Result<()> {
     )
     .await?;
     identity::prune(&db, now, FAILURE_WINDOW_MS).await?;
+    let resent = crate::engine::sweep_stalled(env, &db, SWEEP_PER_TICK).await?;
+    if resent > 0 {
+        worker::console_log!("cron: re-sent {resent} stalled executions to the queue");
+    }
     let moved = crate::vault::rewrap_batch(env, &db, REWRAP_PER_TICK).await?;
     if moved > 0 {
         worker::console_log!("cron: re-wrapped {moved} provider keys under the active master key");

@@ -18,6 +18,8 @@ mod api;
 #[cfg(target_arch = "wasm32")]
 mod cron;
 #[cfg(target_arch = "wasm32")]
+mod engine;
+#[cfg(target_arch = "wasm32")]
 mod mailer;
 #[cfg(target_arch = "wasm32")]
 mod platform;
@@ -45,14 +47,44 @@ mod entry {
         crate::cron::tick(event, env).await;
     }
 
-    /// The execution engine consumes this queue; until it lands, messages are acknowledged so
-    /// none is redelivered forever.
+    /// Runs executions. Each message is acknowledged or retried on its own; the handler itself
+    /// never fails (an `Err` here would reset the instance).
     #[event(queue)]
-    async fn queue(batch: MessageBatch<serde_json::Value>, _env: Env, _ctx: Context) -> Result<()> {
-        for message in batch.messages()? {
-            worker::console_warn!("queue: no consumer yet for message {}", message.id());
-            message.ack();
-        }
+    async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+        let messages = match batch.messages() {
+            Ok(m) => m,
+            Err(e) => {
+                worker::console_error!("queue: unreadable batch: {e}");
+                batch.retry_all();
+                return Ok(());
+            }
+        };
+        let runs = messages.iter().map(|message| {
+            let env = &env;
+            async move {
+                match serde_json::from_value::<crate::engine::Job>(message.body().clone()) {
+                    Ok(job) => match crate::engine::run(env, &job).await {
+                        Ok(()) => message.ack(),
+                        Err(e) => {
+                            worker::console_error!(
+                                "queue: execution {}: {e} (will retry)",
+                                job.execution_id
+                            );
+                            message.retry();
+                        }
+                    },
+                    Err(e) => {
+                        // A message that can never be read is dropped, not retried forever.
+                        worker::console_error!(
+                            "queue: dropping unreadable message {}: {e}",
+                            message.id()
+                        );
+                        message.ack();
+                    }
+                }
+            }
+        });
+        futures_util::future::join_all(runs).await;
         Ok(())
     }
 }

@@ -186,3 +186,47 @@ pub async fn rewrap_batch(env: &Env, db: &crate::store::Db, limit: u32) -> worke
     }
     Ok(moved)
 }
+
+/// A provider key opened for one call.
+pub struct KeyForCall {
+    pub service: crate::providers::Service,
+    pub base_url: String,
+    pub secret: Secret,
+}
+
+#[derive(Debug)]
+pub enum UseKeyError {
+    /// Deleted, or never the team's.
+    Missing,
+    Vault(VaultError),
+    Store(worker::Error),
+}
+
+/// For the execution engine: the decrypted key for one provider call, counted as a use
+/// (`usage_count`, `last_used_at`). The plaintext lives only in the returned [`Secret`], which
+/// the caller drops when the call is made.
+pub async fn use_key(
+    team: &crate::store::Team<'_>,
+    keys: &MasterKeys,
+    key_id: &str,
+    now: i64,
+) -> Result<KeyForCall, UseKeyError> {
+    use crate::store::keys;
+    let stored = keys::sealed(team, key_id)
+        .await
+        .map_err(UseKeyError::Store)?
+        .ok_or(UseKeyError::Missing)?;
+    let service =
+        crate::providers::Service::parse(&stored.service).map_err(|_| UseKeyError::Missing)?;
+    let secret = open(keys, team.id, key_id, &stored.secret)
+        .await
+        .map_err(UseKeyError::Vault)?;
+    keys::record_use(team, key_id, now)
+        .await
+        .map_err(UseKeyError::Store)?;
+    Ok(KeyForCall {
+        service,
+        base_url: stored.base_url,
+        secret,
+    })
+}

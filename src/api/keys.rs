@@ -5,9 +5,9 @@ use serde_json::json;
 use worker::Response;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
+use super::extract::{path_id, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::actor;
+use super::team::{actor, record_activity};
 use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
@@ -16,8 +16,8 @@ use crate::domain::vault::{last4, parse_secret, MasterKeys};
 use crate::platform::new_id;
 use crate::providers::{probe_models, Service, Verdict};
 use crate::store::activity::{self, Event};
+use crate::store::changes;
 use crate::store::keys::{self, NewKey};
-use crate::store::{changes, Team};
 use crate::vault::{self, VaultError};
 
 impl From<VaultError> for ApiError {
@@ -38,20 +38,6 @@ fn allow_private(cx: &Ctx) -> bool {
 
 fn master_keys(cx: &Ctx) -> ApiResult<MasterKeys> {
     Ok(vault::master_keys(&cx.env)?)
-}
-
-async fn record(cx: &Ctx, caller: &Caller, event: Event<'_>) -> ApiResult<()> {
-    let team = caller.team(&cx.db);
-    cx.db
-        .batch(vec![activity::record(
-            &team,
-            &new_id()?,
-            Some(actor(caller)),
-            event,
-            cx.now,
-        )?])
-        .await?;
-    Ok(())
 }
 
 /// GET /api/keys
@@ -224,7 +210,7 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"valid": valid, "http_status": probe.http_status}),
     };
-    record(cx, &caller, event).await?;
+    record_activity(cx, &caller, event).await?;
     let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
     Ok(respond::ok(&json!({
         "valid": valid,
@@ -233,23 +219,4 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         "latency_ms": probe.latency_ms,
         "message": message,
     })))
-}
-
-/// For the execution engine: the decrypted key for one provider call, counted as a use. The
-/// plaintext lives only in the returned [`vault::Secret`], for the duration of that call.
-#[allow(dead_code)] // the execution engine (issue 4) is its caller
-pub async fn use_key(
-    team: &Team<'_>,
-    master: &MasterKeys,
-    key_id: &str,
-    now: i64,
-) -> ApiResult<(Service, String, vault::Secret)> {
-    let stored = keys::sealed(team, key_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    let service = Service::parse(&stored.service)
-        .map_err(|_| ApiError::Internal(format!("bad service {}", stored.service)))?;
-    let secret = vault::open(master, team.id, key_id, &stored.secret).await?;
-    keys::record_use(team, key_id, now).await?;
-    Ok((service, stored.base_url, secret))
 }

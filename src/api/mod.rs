@@ -3,17 +3,19 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
 
 pub mod access_tokens;
 pub mod auth;
 pub mod error;
+pub mod executions;
 pub mod extract;
 pub mod health;
 pub mod invites;
 pub mod keys;
 pub mod respond;
 pub mod team;
+pub mod workflows;
 
 use worker::{Context, Env, Method, Request, Response};
 
@@ -100,6 +102,19 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["keys", id, "rotate"], Post) => keys::rotate(cx, id).await,
         (["keys", id, "test"], Post) => keys::test(cx, id).await,
 
+        (["workflows"], Get) => workflows::list(cx).await,
+        (["workflows"], Post) => workflows::create(cx).await,
+        (["workflows", id], Get) => workflows::get(cx, id).await,
+        (["workflows", id], Patch) => workflows::update(cx, id).await,
+        (["workflows", id], Delete) => workflows::delete(cx, id).await,
+        (["workflows", id, "execute"], Post) => workflows::execute(cx, id).await,
+
+        (["executions"], Get) => executions::list(cx).await,
+        (["executions", "stream"], Get) => executions::stream(cx).await,
+        (["executions", id], Get) => executions::get(cx, id).await,
+        (["executions", id, "cancel"], Post) => executions::cancel(cx, id).await,
+        (["executions", id, "retry"], Post) => executions::retry(cx, id).await,
+
         (["access-tokens"], Get) => access_tokens::list(cx).await,
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
@@ -124,6 +139,12 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["keys"]
             | ["keys", _]
             | ["keys", _, "rotate" | "test"]
+            | ["workflows"]
+            | ["workflows", _]
+            | ["workflows", _, "execute"]
+            | ["executions"]
+            | ["executions", _]
+            | ["executions", _, "cancel" | "retry"]
             | ["access-tokens"]
             | ["access-tokens", _]
     )

@@ -21,6 +21,14 @@ pub fn actor(caller: &Caller) -> Actor<'_> {
     }
 }
 
+/// Records one event in the activity log on its own (when it is not part of a larger batch).
+pub async fn record_activity(cx: &Ctx, caller: &Caller, event: Event<'_>) -> ApiResult<()> {
+    let team = caller.team(&cx.db);
+    let entry = activity::record(&team, &new_id()?, Some(actor(caller)), event, cx.now)?;
+    cx.db.batch(vec![entry]).await?;
+    Ok(())
+}
+
 pub fn parse_role(raw: &str) -> Result<Role, &'static str> {
     Role::parse(raw).ok_or("must be one of viewer, member, admin, owner")
 }

@@ -46,6 +46,21 @@ impl<'a> Fields<'a> {
         self.errors.push(FieldError::new(field, message));
     }
 
+    /// Errors found elsewhere (a nested definition, say), reported with these.
+    pub fn extend(&mut self, errors: Vec<FieldError>) {
+        self.errors.extend(errors);
+    }
+
+    /// A field's raw value, for nested structures parsed by their own module.
+    pub fn value(&self, name: &str) -> Option<&'a Value> {
+        self.present(name)
+    }
+
+    /// Whether the body names this field at all (even as null): for partial updates.
+    pub fn has(&self, name: &str) -> bool {
+        self.obj.contains_key(name)
+    }
+
     fn present(&self, name: &str) -> Option<&'a Value> {
         self.obj.get(name).filter(|v| !v.is_null())
     }

@@ -6,9 +6,12 @@
 //! - [`paging`]: `?limit=` and opaque cursors.
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
+//! - [`retry`]: which provider answers are retried, and after how long.
 //! - [`rules`]: who may grant, change or remove which role.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
+//! - [`workflow`], [`template`]: workflow definitions and their `{{...}}` templates.
+//! - [`usage`]: provider usage reports as five non-overlapping token buckets.
 
 pub mod email;
 pub mod fields;
@@ -16,7 +19,11 @@ pub mod ids;
 pub mod paging;
 pub mod password;
 pub mod range;
+pub mod retry;
 pub mod role;
 pub mod rules;
+pub mod template;
 pub mod upstream;
+pub mod usage;
 pub mod vault;
+pub mod workflow;

@@ -4,14 +4,17 @@
 //!
 //! - [`identity`]: users, sessions, login failures (looked up before a team is known).
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
+//! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
 
 pub mod activity;
+pub mod executions;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
 pub mod teams;
 pub mod tokens;
+pub mod workflows;
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;

@@ -7,8 +7,10 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 5] = [
+const LIST_PATHS: [&str; 7] = [
     "/api/keys",
+    "/api/workflows",
+    "/api/executions",
     "/api/team/members",
     "/api/team/invites",
     "/api/team/activity",
@@ -89,6 +91,19 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
         route("PATCH", &member_path, &owner, &["role"]),
         route("POST", "/api/team/invites", &owner, &["email", "role"]),
         route("POST", "/api/access-tokens", &owner, &["name", "role"]),
+        route("POST", "/api/workflows", &owner, &["name", "steps"]),
+        route(
+            "PATCH",
+            &format!("/api/workflows/{}", workflow(app, &owner)),
+            &owner,
+            &[],
+        ),
+        route(
+            "POST",
+            &format!("/api/workflows/{}/execute", workflow(app, &owner)),
+            &owner,
+            &[],
+        ),
         route("POST", "/api/keys", &owner, &["name", "service", "key"]),
         route(
             "POST",
@@ -97,6 +112,13 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &["key"],
         ),
     ]
+}
+
+/// A one-step workflow of the owner's team.
+fn workflow(app: &TestApp, owner: &Auth) -> String {
+    let steps =
+        json!([{"id": "a", "kind": "http", "method": "GET", "url": "https://example.com/"}]);
+    crate::helpers::string(&app.create_workflow(owner, steps)["id"])
 }
 
 /// A provider key of the owner's team, pointing at the stand-in provider.
@@ -212,6 +234,37 @@ fn protected_routes() -> Vec<Call> {
         call("GET", "/api/access-tokens", None),
         call("POST", "/api/access-tokens", body()),
         call("DELETE", &id_path("/api/access-tokens"), None),
+        call("GET", "/api/workflows", None),
+        call(
+            "POST",
+            "/api/workflows",
+            Some(json!({"name": "w", "steps": []})),
+        ),
+        call("GET", &id_path("/api/workflows"), None),
+        call(
+            "PATCH",
+            &id_path("/api/workflows"),
+            Some(json!({"name": "w"})),
+        ),
+        call("DELETE", &id_path("/api/workflows"), None),
+        call(
+            "POST",
+            &format!("{}/execute", id_path("/api/workflows")),
+            Some(json!({})),
+        ),
+        call("GET", "/api/executions", None),
+        call("GET", "/api/executions/stream", None),
+        call("GET", &id_path("/api/executions"), None),
+        call(
+            "POST",
+            &format!("{}/cancel", id_path("/api/executions")),
+            None,
+        ),
+        call(
+            "POST",
+            &format!("{}/retry", id_path("/api/executions")),
+            None,
+        ),
         call("GET", "/api/keys", None),
         call(
             "POST",

@@ -5,6 +5,7 @@
 
 mod fixtures;
 mod http;
+mod runs;
 mod server;
 mod stand_in;
 

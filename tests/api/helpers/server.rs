@@ -22,7 +22,7 @@ pub struct TestApp {
     pub address: String,
     pub persist_dir: PathBuf,
     pub log_path: PathBuf,
-    pub(super) agent: ureq::Agent,
+    pub(crate) agent: ureq::Agent,
     /// The process group of this server's wrangler, node and workerd.
     pgid: u32,
 }
@@ -40,6 +40,8 @@ fn default_vars() -> Vec<(String, String)> {
         ("MAILER", "log"),
         ("VAULT_MASTER_KEYS", TEST_MASTER_KEY_1),
         ("VAULT_ACTIVE_KEY", "t1"),
+        // Provider retries back off from 20 ms instead of a second, to keep the suite fast.
+        ("RETRY_BASE_MS", "20"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

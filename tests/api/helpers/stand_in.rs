@@ -1,12 +1,20 @@
-//! A stand-in LLM provider: a small local HTTP server that speaks the OpenAI and Anthropic wire
-//! formats for `GET /v1/models`, accepting one known key each and refusing others the way the
-//! real services do (401 with an error body that quotes part of the key — which Beacon must
-//! never relay). Started once per test process, on a free port of 127.0.0.1.
+//! Stand-ins for services outside the product, as small local HTTP servers that speak their real
+//! wire formats: an LLM provider (OpenAI `GET /v1/models` and `POST /v1/chat/completions`,
+//! Anthropic `GET /v1/models` and `POST /v1/messages`) and a plain HTTP endpoint (`/hook`).
+//!
+//! The provider accepts one known key per service and refuses others the way the real ones do
+//! (401 with a body that quotes the key — which Beacon must never relay). The model name picks a
+//! behaviour: `standin-500` always fails with 500, `standin-429` always rate-limits, `standin-429-once`
+//! rate-limits the first call for a prompt, `standin-slow` answers after 8 s; anything else answers
+//! at once with usage that includes cached tokens. Every request is recorded for assertions.
 
-use std::io::{BufRead, BufReader, Write};
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 /// The one OpenAI-style key the stand-in accepts.
 pub const OPENAI_KEY: &str = "sk-standin-openai-VALID-7f3a9c";
@@ -15,14 +23,46 @@ pub const ANTHROPIC_KEY: &str = "sk-ant-standin-VALID-1b2c3d";
 /// A key both refuse.
 pub const BAD_KEY: &str = "sk-standin-REFUSED-000000";
 
+/// One request the stand-in received.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Recorded {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
 pub struct StandIn {
-    /// `http://127.0.0.1:<port>`: a provider `base_url`.
+    /// `http://127.0.0.1:<port>`: a provider `base_url`, and the root of `/hook`.
     pub base_url: String,
+    recorded: Mutex<Vec<Recorded>>,
+    calls_per_prompt: Mutex<HashMap<String, u32>>,
+}
+
+impl StandIn {
+    /// Every recorded request whose body contains `marker` (tests put a unique marker in inputs).
+    pub fn requests_with(&self, marker: &str) -> Vec<Recorded> {
+        let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
+        recorded
+            .iter()
+            .filter(|r| r.body.contains(marker))
+            .cloned()
+            .collect()
+    }
 }
 
 static STAND_IN: OnceLock<StandIn> = OnceLock::new();
 
-/// The shared stand-in provider.
+/// The shared stand-in services.
 pub fn stand_in() -> &'static StandIn {
     STAND_IN.get_or_init(|| {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the stand-in provider");
@@ -35,19 +75,20 @@ pub fn stand_in() -> &'static StandIn {
                 thread::spawn(move || serve(stream));
             }
         });
-        StandIn { base_url }
+        StandIn {
+            base_url,
+            recorded: Mutex::new(Vec::new()),
+            calls_per_prompt: Mutex::new(HashMap::new()),
+        }
     })
 }
 
-fn serve(mut stream: TcpStream) {
-    let Ok(clone) = stream.try_clone() else {
-        return;
-    };
-    let mut reader = BufReader::new(clone);
+fn read_request(stream: &TcpStream) -> Option<Recorded> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
-    if reader.read_line(&mut request_line).is_err() {
-        return;
-    }
+    reader.read_line(&mut request_line).ok()?;
+    let mut parts = request_line.split_whitespace();
+    let (method, path) = (parts.next()?.to_string(), parts.next()?.to_string());
     let mut headers = Vec::new();
     loop {
         let mut line = String::new();
@@ -58,70 +99,201 @@ fn serve(mut stream: TcpStream) {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_string()));
         }
     }
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+    let length = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(Recorded {
+        method,
+        path,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+struct Reply {
+    status: u16,
+    body: String,
+    retry_after: Option<&'static str>,
+}
+
+fn reply(status: u16, body: impl Into<String>) -> Reply {
+    Reply {
+        status,
+        body: body.into(),
+        retry_after: None,
+    }
+}
+
+fn serve(mut stream: TcpStream) {
+    let Some(request) = read_request(&stream) else {
+        return;
     };
-    let path = request_line.split_whitespace().nth(1).unwrap_or("");
-    let (status, body) = if path != "/v1/models" {
-        (
+    let me = stand_in();
+    me.recorded
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(request.clone());
+    let header = |name: &str| request.header(name);
+    let r = match (request.method.as_str(), request.path.as_str()) {
+        ("GET", "/v1/models") => match header("x-api-key") {
+            Some(key) => anthropic_models(key, header("anthropic-version")),
+            None => openai_models(header("authorization").and_then(|a| a.strip_prefix("Bearer "))),
+        },
+        ("POST", "/v1/chat/completions") => {
+            let key = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+            if key != Some(OPENAI_KEY) {
+                openai_models(key)
+            } else {
+                generate(me, &request.body, openai_reply)
+            }
+        }
+        ("POST", "/v1/messages") => {
+            if header("x-api-key") != Some(ANTHROPIC_KEY) || header("anthropic-version").is_none() {
+                anthropic_models(
+                    header("x-api-key").unwrap_or(""),
+                    header("anthropic-version"),
+                )
+            } else {
+                generate(me, &request.body, anthropic_reply)
+            }
+        }
+        (_, "/hook") => reply(
+            200,
+            json!({"received": request.body, "method": request.method}).to_string(),
+        ),
+        (_, "/hook/fail") => reply(503, r#"{"error":"unavailable"}"#),
+        _ => reply(
             404,
-            r#"{"error":{"message":"Unknown request URL","type":"invalid_request_error"}}"#
-                .to_string(),
-        )
-    } else if let Some(key) = header("x-api-key") {
-        anthropic_models(key, header("anthropic-version"))
-    } else {
-        openai_models(header("authorization").and_then(|a| a.strip_prefix("Bearer ")))
+            r#"{"error":{"message":"Unknown request URL","type":"invalid_request_error"}}"#,
+        ),
     };
-    let reason = match status {
+    let reason = match r.status {
         200 => "OK",
         400 => "Bad Request",
         401 => "Unauthorized",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
         _ => "Not Found",
     };
+    let retry_after = r
+        .retry_after
+        .map(|s| format!("retry-after: {s}\r\n"))
+        .unwrap_or_default();
     let response = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+        "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\n{retry_after}content-length: {}\r\nconnection: close\r\n\r\n{}",
+        r.status,
+        r.body.len(),
+        r.body
     );
     let _ = stream.write_all(response.as_bytes());
 }
 
-fn openai_models(key: Option<&str>) -> (u16, String) {
-    match key {
-        Some(OPENAI_KEY) => (
-            200,
-            r#"{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}"#.into(),
+/// The generation endpoints' behaviours, chosen by model name.
+fn generate(me: &StandIn, body: &str, ok: fn(&Value) -> Value) -> Reply {
+    let request: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+    let model = request["model"].as_str().unwrap_or("");
+    let calls = {
+        let mut counts = me
+            .calls_per_prompt
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(body.to_string()).or_insert(0);
+        *n += 1;
+        *n
+    };
+    match model {
+        "standin-500" => reply(
+            500,
+            r#"{"error":{"message":"The server had an error","type":"server_error"}}"#,
         ),
-        Some(other) => (
+        "standin-429" => Reply {
+            retry_after: Some("0"),
+            ..reply(
+                429,
+                r#"{"error":{"message":"Rate limit reached","type":"rate_limit_error","code":"rate_limit_exceeded"}}"#,
+            )
+        },
+        "standin-429-once" if calls == 1 => Reply {
+            retry_after: Some("0"),
+            ..reply(
+                429,
+                r#"{"error":{"message":"Rate limit reached","type":"rate_limit_error"}}"#,
+            )
+        },
+        _ => {
+            if model == "standin-slow" {
+                thread::sleep(Duration::from_secs(8));
+            }
+            reply(200, ok(&request).to_string())
+        }
+    }
+}
+
+/// The text of the last user message, echoed back so tests can follow data between steps.
+fn prompt_of(request: &Value) -> String {
+    let messages = request["messages"].as_array().cloned().unwrap_or_default();
+    let last = messages.iter().rev().find(|m| m["role"] == "user");
+    last.and_then(|m| m["content"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+fn openai_reply(request: &Value) -> Value {
+    json!({
+        "id": "chatcmpl-standin", "object": "chat.completion", "created": 1767225600, "model": request["model"],
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": format!("echo: {}", prompt_of(request))}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 300, "total_tokens": 1300,
+                  "prompt_tokens_details": {"cached_tokens": 800}, "completion_tokens_details": {"reasoning_tokens": 120}}
+    })
+}
+
+fn anthropic_reply(request: &Value) -> Value {
+    json!({
+        "id": "msg_standin", "type": "message", "role": "assistant", "model": request["model"],
+        "content": [{"type": "text", "text": format!("echo: {}", prompt_of(request))}],
+        "stop_reason": "end_turn",
+        "usage": {"input_tokens": 50, "output_tokens": 70, "cache_read_input_tokens": 900, "cache_creation_input_tokens": 100}
+    })
+}
+
+fn openai_models(key: Option<&str>) -> Reply {
+    match key {
+        Some(OPENAI_KEY) => reply(
+            200,
+            r#"{"object":"list","data":[{"id":"gpt-4o-mini","object":"model","created":1721172741,"owned_by":"system"}]}"#,
+        ),
+        Some(other) => reply(
             401,
             format!(
                 r#"{{"error":{{"message":"Incorrect API key provided: {other}. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","param":null,"code":"invalid_api_key"}}}}"#
             ),
         ),
-        None => (
+        None => reply(
             401,
-            r#"{"error":{"message":"You didn't provide an API key.","type":"invalid_request_error","param":null,"code":null}}"#.into(),
+            r#"{"error":{"message":"You didn't provide an API key.","type":"invalid_request_error","param":null,"code":null}}"#,
         ),
     }
 }
 
-fn anthropic_models(key: &str, version: Option<&str>) -> (u16, String) {
+fn anthropic_models(key: &str, version: Option<&str>) -> Reply {
     if version.is_none() {
-        return (
+        return reply(
             400,
-            r#"{"type":"error","error":{"type":"invalid_request_error","message":"anthropic-version: header is required"}}"#.into(),
+            r#"{"type":"error","error":{"type":"invalid_request_error","message":"anthropic-version: header is required"}}"#,
         );
     }
     if key == ANTHROPIC_KEY {
-        (
+        reply(
             200,
-            r#"{"data":[{"type":"model","id":"claude-sonnet-4-5","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":false,"first_id":"claude-sonnet-4-5","last_id":"claude-sonnet-4-5"}"#.into(),
+            r#"{"data":[{"type":"model","id":"claude-sonnet-4-5","display_name":"Claude Sonnet 4.5","created_at":"2025-09-29T00:00:00Z"}],"has_more":false,"first_id":"claude-sonnet-4-5","last_id":"claude-sonnet-4-5"}"#,
         )
     } else {
-        (
+        reply(
             401,
             format!(
                 r#"{{"type":"error","error":{{"type":"authentication_error","message":"invalid x-api-key {key}"}}}}"#

@@ -1,0 +1,316 @@
+//! Executions: the list with filters, one execution with its steps, cancel, retry, and the live
+//! feed of status changes as Server-Sent Events.
+
+use serde_json::{json, Value};
+use worker::{Response, ResponseBuilder};
+
+use super::error::{ApiError, ApiResult};
+use super::extract::{path_id, Ctx};
+use super::respond;
+use crate::domain::ids::parse_uuid;
+use crate::domain::paging::paginate;
+use crate::domain::range::parse_instant;
+use crate::domain::role::Role;
+use crate::engine::{self, Start};
+use crate::store::executions::{self, ExecutionRow, Filter, StepRow};
+use crate::store::workflows::{self, WorkflowRow};
+use crate::store::{changes, Db, Team};
+
+const STATUSES: [&str; 6] = [
+    "pending",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "timed_out",
+];
+
+/// Starts a run of the workflow's current version; answers the execution id.
+pub async fn create_execution(
+    cx: &Ctx,
+    team: &Team<'_>,
+    wf: &WorkflowRow,
+    input: &Value,
+    triggered_by: Option<&str>,
+    idempotency_key: Option<&str>,
+    retry_of: Option<&str>,
+) -> ApiResult<String> {
+    let start = Start {
+        workflow_id: &wf.id,
+        version: wf.version,
+        workflow_name: &wf.name,
+        steps: &wf.steps,
+        input,
+        triggered_by,
+        idempotency_key,
+        retry_of,
+        schedule_id: None,
+    };
+    Ok(engine::start(&cx.env, team, &start, cx.now).await?)
+}
+
+fn parse_json(text: Option<&str>) -> Value {
+    text.and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+fn summary_json(e: &ExecutionRow) -> Value {
+    json!({
+        "id": e.id,
+        "workflow_id": e.workflow_id,
+        "workflow_name": e.workflow_name,
+        "workflow_version": e.workflow_version,
+        "status": e.status,
+        "error": parse_json(e.error.as_deref()),
+        "retry_of": e.retry_of,
+        "schedule_id": e.schedule_id,
+        "created_at": e.created_at,
+        "started_at": e.started_at,
+        "completed_at": e.completed_at,
+    })
+}
+
+fn step_json(s: &StepRow) -> Value {
+    json!({
+        "id": s.step_id,
+        "kind": s.kind,
+        "agent": s.agent,
+        "status": s.status,
+        "attempts": s.attempts,
+        "started_at": s.started_at,
+        "completed_at": s.completed_at,
+        "output": s.output,
+        "error": parse_json(s.error.as_deref()),
+        "tokens": parse_json(s.tokens.as_deref()),
+        "cost_nusd": s.cost_nusd,
+        "cost_usd": s.cost_nusd.map(|n| n as f64 / 1e9),
+    })
+}
+
+async fn detail(team: &Team<'_>, e: &ExecutionRow) -> ApiResult<Value> {
+    let steps = executions::steps(team, &e.id).await?;
+    let mut body = summary_json(e);
+    body["input"] = parse_json(Some(&e.input));
+    body["steps"] = Value::Array(steps.iter().map(step_json).collect());
+    Ok(body)
+}
+
+fn filter(cx: &Ctx) -> ApiResult<Filter> {
+    let mut f = Filter::default();
+    if let Some(raw) = cx.query("status").filter(|s| !s.is_empty()) {
+        let statuses: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(s)) {
+            return Err(ApiError::field(
+                "status",
+                format!("'{bad}' is not a status; use {}", STATUSES.join(", ")),
+            ));
+        }
+        f.statuses = Some(json!(statuses).to_string());
+    }
+    if let Some(raw) = cx.query("workflow").filter(|s| !s.is_empty()) {
+        f.workflow_id = Some(
+            parse_uuid(raw).ok_or_else(|| ApiError::field("workflow", "must be a workflow id"))?,
+        );
+    }
+    if let Some(q) = cx.query("q").map(str::trim).filter(|s| !s.is_empty()) {
+        if q.chars().count() > 200 {
+            return Err(ApiError::field("q", "must be at most 200 characters"));
+        }
+        let escaped = q
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        f.name_like = Some(format!("%{escaped}%"));
+    }
+    for (name, slot) in [("from", &mut f.from), ("to", &mut f.to)] {
+        if let Some(raw) = cx.query(name).filter(|s| !s.is_empty()) {
+            *slot = Some(parse_instant(raw).ok_or_else(|| {
+                ApiError::field(name, "must be epoch milliseconds or an RFC 3339 time")
+            })?);
+        }
+    }
+    Ok(f)
+}
+
+/// GET /api/executions?status=&workflow=&q=&from=&to=
+pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let page = cx.page()?;
+    let filter = filter(cx)?;
+    let rows = executions::list(&caller.team(&cx.db), &filter, &page).await?;
+    let (rows, next) = paginate(rows, &page, |e| e.id.clone());
+    let data: Vec<Value> = rows.iter().map(summary_json).collect();
+    Ok(respond::page(&data, next))
+}
+
+/// GET /api/executions/:id
+pub async fn get(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let id = path_id(raw_id)?;
+    let team = caller.team(&cx.db);
+    let e = executions::get(&team, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&detail(&team, &e).await?))
+}
+
+fn wrong_state(e: &ExecutionRow, action: &str) -> ApiError {
+    ApiError::conflict(
+        "invalid_state",
+        format!("This execution is {}; it cannot be {action}.", e.status),
+    )
+}
+
+/// POST /api/executions/:id/cancel — pending/running → cancelled; a running step finishes, no
+/// further step starts.
+pub async fn cancel(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Member).await?;
+    let id = path_id(raw_id)?;
+    let team = caller.team(&cx.db);
+    let e = executions::get(&team, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let results = cx.db.batch(executions::cancel(&team, &id, cx.now)?).await?;
+    if changes(&results[0]) == 0 {
+        let now = executions::get(&team, &id).await?.unwrap_or(e);
+        return Err(wrong_state(&now, "cancelled"));
+    }
+    let e = executions::get(&team, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(respond::ok(&detail(&team, &e).await?))
+}
+
+/// POST /api/executions/:id/retry — a failed, cancelled or timed-out run again, as a new
+/// execution of the same version with the same input (201).
+pub async fn retry(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
+    let caller = cx.require(Role::Member).await?;
+    let id = path_id(raw_id)?;
+    let team = caller.team(&cx.db);
+    let e = executions::get(&team, &id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    if !["failed", "cancelled", "timed_out"].contains(&e.status.as_str()) {
+        return Err(wrong_state(&e, "retried"));
+    }
+    let version = workflows::version(&team, &e.workflow_id, e.workflow_version)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let input = parse_json(Some(&e.input));
+    let start = Start {
+        workflow_id: &e.workflow_id,
+        version: e.workflow_version,
+        workflow_name: &version.name,
+        steps: &version.steps,
+        input: &input,
+        triggered_by: Some(&caller.user_id),
+        idempotency_key: None,
+        retry_of: Some(&e.id),
+        schedule_id: None,
+    };
+    let new_id = engine::start(&cx.env, &team, &start, cx.now).await?;
+    let created = executions::get(&team, &new_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(respond::created(&detail(&team, &created).await?))
+}
+
+/// How long one stream stays open before the client reconnects (with `Last-Event-ID`), how often
+/// it looks for changes, and how often it proves it is alive.
+const STREAM_LIFETIME_MS: i64 = 5 * 60_000;
+const STREAM_POLL_MS: u64 = 1_000;
+const HEARTBEAT_MS: i64 = 15_000;
+
+/// GET /api/executions/stream — `id: <seq>`, `event: execution`, `data: {execution_id, status,
+/// at}`; resumes after `Last-Event-ID`, else starts from now.
+pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
+    let caller = cx.require(Role::Viewer).await?;
+    let team_id = caller.team_id.clone();
+    let resume = cx
+        .req
+        .headers()
+        .get("last-event-id")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let start_seq = match resume {
+        Some(seq) => seq,
+        None => executions::last_seq(&caller.team(&cx.db)).await?,
+    };
+    let env = cx.env.clone();
+    let opened = cx.now;
+    struct State {
+        env: worker::Env,
+        team_id: String,
+        seq: i64,
+        first: bool,
+        last_write: i64,
+    }
+    let state = State {
+        env,
+        team_id,
+        seq: start_seq,
+        first: true,
+        last_write: opened,
+    };
+    let events = futures_util::stream::unfold(state, move |mut st| async move {
+        if st.first {
+            st.first = false;
+            return Some((
+                Ok::<Vec<u8>, worker::Error>(b"retry: 2000\n\n".to_vec()),
+                st,
+            ));
+        }
+        loop {
+            let now = crate::platform::now_ms();
+            if now - opened > STREAM_LIFETIME_MS {
+                return None;
+            }
+            let batch = match Db::new(&st.env) {
+                Ok(db) => {
+                    executions::events_since(
+                        &Team {
+                            db: &db,
+                            id: &st.team_id,
+                        },
+                        st.seq,
+                        100,
+                    )
+                    .await
+                }
+                Err(e) => Err(e),
+            };
+            match batch {
+                Ok(events) if !events.is_empty() => {
+                    let mut chunk = String::new();
+                    for e in &events {
+                        let data = json!({"execution_id": e.execution_id, "status": e.status, "at": e.created_at});
+                        chunk.push_str(&format!(
+                            "id: {}\nevent: execution\ndata: {data}\n\n",
+                            e.seq
+                        ));
+                        st.seq = e.seq;
+                    }
+                    st.last_write = now;
+                    return Some((Ok(chunk.into_bytes()), st));
+                }
+                Ok(_) if now - st.last_write > HEARTBEAT_MS => {
+                    st.last_write = now;
+                    return Some((Ok(b": heartbeat\n\n".to_vec()), st));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    worker::console_error!("execution stream: {e}");
+                    return None;
+                }
+            }
+            worker::Delay::from(std::time::Duration::from_millis(STREAM_POLL_MS)).await;
+        }
+    });
+    let headers = worker::Headers::new();
+    headers.set("content-type", "text/event-stream")?;
+    headers.set("cache-control", "no-store")?;
+    Ok(ResponseBuilder::new()
+        .with_headers(headers)
+        .from_stream(events)?)
+}

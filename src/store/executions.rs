@@ -1,0 +1,356 @@
+//! Executions, their steps and the status-change feed. Every state change is a guarded UPDATE
+//! (`WHERE status IN (...)`), so concurrent consumers, cancels and redeliveries cannot move an
+//! execution or step backwards or run a step twice.
+
+use serde::Deserialize;
+use worker::{D1PreparedStatement, Result};
+
+use super::{changes, Db, Team};
+use crate::args;
+use crate::domain::paging::Page;
+
+pub struct NewExecution<'a> {
+    pub id: &'a str,
+    pub workflow_id: &'a str,
+    pub workflow_version: i64,
+    pub workflow_name: &'a str,
+    pub input: &'a str,
+    pub retry_of: Option<&'a str>,
+    pub schedule_id: Option<&'a str>,
+    pub idempotency_key: Option<&'a str>,
+    pub triggered_by: Option<&'a str>,
+    /// `[{"id", "kind", "agent"}]` in order.
+    pub steps: &'a str,
+}
+
+/// The execution, its pending steps and its first event. With an idempotency key already used,
+/// nothing is written (the first statement's change count says so).
+pub fn create(team: &Team, e: &NewExecution, now: i64) -> Result<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        team.db.stmt(
+            "INSERT INTO executions (id, team_id, workflow_id, workflow_version, workflow_name, status, input, retry_of,
+                                     schedule_id, idempotency_key, triggered_by, created_at)
+             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            args![
+                e.id,
+                team.id,
+                e.workflow_id,
+                e.workflow_version,
+                e.workflow_name,
+                e.input,
+                e.retry_of,
+                e.schedule_id,
+                e.idempotency_key,
+                e.triggered_by,
+                now
+            ],
+        )?,
+        team.db.stmt(
+            "INSERT INTO execution_steps (execution_id, step_id, position, kind, agent, status)
+             SELECT ?1, json_extract(j.value, '$.id'), j.key, json_extract(j.value, '$.kind'), json_extract(j.value, '$.agent'), 'pending'
+             FROM json_each(?2) j WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1 AND team_id = ?3)",
+            args![e.id, e.steps, team.id],
+        )?,
+        event_if_exists(team, e.id, "pending", now)?,
+    ])
+}
+
+fn event_if_exists(
+    team: &Team,
+    execution_id: &str,
+    status: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "INSERT INTO execution_events (team_id, execution_id, status, created_at)
+         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?2 AND team_id = ?1 AND status = ?3)",
+        args![team.id, execution_id, status, now],
+    )
+}
+
+pub async fn by_idempotency_key(team: &Team<'_>, key: &str) -> Result<Option<String>> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
+    let row: Option<Id> = team
+        .db
+        .first(
+            "SELECT id FROM executions WHERE team_id = ? AND idempotency_key = ?",
+            args![team.id, key],
+        )
+        .await?;
+    Ok(row.map(|r| r.id))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExecutionRow {
+    pub id: String,
+    pub workflow_id: String,
+    pub workflow_name: String,
+    pub workflow_version: i64,
+    pub status: String,
+    pub input: String,
+    pub error: Option<String>,
+    pub retry_of: Option<String>,
+    pub schedule_id: Option<String>,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub deadline_at: Option<i64>,
+}
+
+const COLUMNS: &str =
+    "id, workflow_id, workflow_name, workflow_version, status, input, error, retry_of, schedule_id,
+                       created_at, started_at, completed_at, deadline_at";
+
+/// The list's filters, already validated.
+#[derive(Debug, Default)]
+pub struct Filter {
+    /// JSON array of statuses.
+    pub statuses: Option<String>,
+    pub workflow_id: Option<String>,
+    /// A LIKE pattern over workflow names.
+    pub name_like: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub schedule_id: Option<String>,
+}
+
+pub async fn list(team: &Team<'_>, filter: &Filter, page: &Page) -> Result<Vec<ExecutionRow>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM executions WHERE team_id = ?1
+           AND (?2 IS NULL OR id < ?2)
+           AND (?3 IS NULL OR status IN (SELECT value FROM json_each(?3)))
+           AND (?4 IS NULL OR workflow_id = ?4)
+           AND (?5 IS NULL OR workflow_name LIKE ?5 ESCAPE '\\')
+           AND (?6 IS NULL OR created_at >= ?6)
+           AND (?7 IS NULL OR created_at < ?7)
+           AND (?8 IS NULL OR schedule_id = ?8)
+         ORDER BY id DESC LIMIT ?9"
+    );
+    let f = filter;
+    team.db
+        .all(
+            &sql,
+            args![
+                team.id,
+                page.before.as_deref(),
+                f.statuses.as_deref(),
+                f.workflow_id.as_deref(),
+                f.name_like.as_deref(),
+                f.from,
+                f.to,
+                f.schedule_id.as_deref(),
+                page.limit + 1
+            ],
+        )
+        .await
+}
+
+pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<ExecutionRow>> {
+    let sql = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ? AND id = ?");
+    team.db.first(&sql, args![team.id, id]).await
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct StepRow {
+    pub step_id: String,
+    pub kind: String,
+    pub agent: Option<String>,
+    pub status: String,
+    pub attempts: i64,
+    pub started_at: Option<i64>,
+    pub completed_at: Option<i64>,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub tokens: Option<String>,
+    pub cost_nusd: Option<i64>,
+}
+
+pub async fn steps(team: &Team<'_>, execution_id: &str) -> Result<Vec<StepRow>> {
+    team.db
+        .all(
+            "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
+                    s.completed_at, s.output, s.error, s.tokens, s.cost_nusd
+             FROM execution_steps s JOIN executions e ON e.id = s.execution_id
+             WHERE e.team_id = ? AND s.execution_id = ? ORDER BY s.position",
+            args![team.id, execution_id],
+        )
+        .await
+}
+
+/// pending/running → cancelled; steps not yet started are cancelled with it (a running step
+/// finishes, and no further step starts).
+pub fn cancel(team: &Team, id: &str, now: i64) -> Result<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        team.db.stmt(
+            "UPDATE executions SET status = 'cancelled', completed_at = ?
+             WHERE team_id = ? AND id = ? AND status IN ('pending', 'running')",
+            args![now, team.id, id],
+        )?,
+        team.db.stmt(
+            "UPDATE execution_steps SET status = 'cancelled', completed_at = ?
+             WHERE execution_id = ? AND status = 'pending' AND changes() > 0",
+            args![now, id],
+        )?,
+        event_if_exists(team, id, "cancelled", now)?,
+    ])
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Event {
+    pub seq: i64,
+    pub execution_id: String,
+    pub status: String,
+    pub created_at: i64,
+}
+
+pub async fn events_since(team: &Team<'_>, after_seq: i64, limit: u32) -> Result<Vec<Event>> {
+    team.db
+        .all(
+            "SELECT seq, execution_id, status, created_at FROM execution_events WHERE team_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            args![team.id, after_seq, limit],
+        )
+        .await
+}
+
+pub async fn last_seq(team: &Team<'_>) -> Result<i64> {
+    #[derive(Deserialize)]
+    struct Seq {
+        seq: Option<i64>,
+    }
+    let row: Option<Seq> = team
+        .db
+        .first(
+            "SELECT MAX(seq) AS seq FROM execution_events WHERE team_id = ?",
+            args![team.id],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.seq).unwrap_or(0))
+}
+
+// --- the engine's transitions -------------------------------------------------------------------
+
+/// pending → running (first delivery) or still running (a redelivery): whether to go on.
+pub async fn start(team: &Team<'_>, id: &str, now: i64, deadline: i64) -> Result<bool> {
+    let results = team
+        .db
+        .batch(vec![
+            team.db.stmt(
+                "UPDATE executions SET status = 'running', started_at = ?, deadline_at = ?
+                 WHERE team_id = ? AND id = ? AND status = 'pending'",
+                args![now, deadline, team.id, id],
+            )?,
+            event_if_changed(team, id, "running", now)?,
+        ])
+        .await?;
+    if changes(&results[0]) > 0 {
+        return Ok(true);
+    }
+    Ok(get(team, id).await?.is_some_and(|e| e.status == "running"))
+}
+
+fn event_if_changed(
+    team: &Team,
+    execution_id: &str,
+    status: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "INSERT INTO execution_events (team_id, execution_id, status, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0",
+        args![team.id, execution_id, status, now],
+    )
+}
+
+/// Takes a step to run: pending, or running under a lease that ran out (its consumer died).
+/// Only one consumer can win; the loser sees `false`.
+pub async fn claim_step(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    now: i64,
+    lease_until: i64,
+) -> Result<bool> {
+    let n = db
+        .run(
+            "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
+                    started_at = COALESCE(started_at, ?)
+             WHERE execution_id = ? AND step_id = ?
+               AND (status = 'pending' OR (status = 'running' AND lease_until < ?))
+               AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
+            args![lease_until, now, execution_id, step_id, now, execution_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+pub fn step_succeeded(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    output: &str,
+    tokens: Option<&str>,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    db.stmt(
+        "UPDATE execution_steps SET status = 'succeeded', output = ?, tokens = ?, completed_at = ?, lease_until = NULL
+         WHERE execution_id = ? AND step_id = ? AND status = 'running'",
+        args![output, tokens, now, execution_id, step_id],
+    )
+}
+
+pub fn step_failed(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    error: &str,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    db.stmt(
+        "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
+         WHERE execution_id = ? AND step_id = ? AND status = 'running'",
+        args![error, now, execution_id, step_id],
+    )
+}
+
+/// running → a terminal status; steps that never started become `skipped`.
+pub fn finish(
+    team: &Team,
+    id: &str,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        team.db.stmt(
+            "UPDATE executions SET status = ?, error = ?, completed_at = ?
+             WHERE team_id = ? AND id = ? AND status IN ('pending', 'running')",
+            args![status, error, now, team.id, id],
+        )?,
+        event_if_changed(team, id, status, now)?,
+        team.db.stmt(
+            "UPDATE execution_steps SET status = 'skipped' WHERE execution_id = ? AND status = 'pending'",
+            args![id],
+        )?,
+    ])
+}
+
+/// Unfinished executions whose queue message may have been lost: pending for over a minute, or
+/// running with no step holding a live lease. Cross-team housekeeping for the cron tick.
+#[derive(Debug, Deserialize)]
+pub struct Stalled {
+    pub id: String,
+    pub team_id: String,
+}
+
+pub async fn stalled(db: &Db, now: i64, limit: u32) -> Result<Vec<Stalled>> {
+    db.all(
+        "SELECT e.id, e.team_id FROM executions e
+         WHERE e.status IN ('pending', 'running') AND e.created_at < ?1
+           AND NOT EXISTS (SELECT 1 FROM execution_steps s WHERE s.execution_id = e.id AND s.status = 'running' AND s.lease_until >= ?2)
+         LIMIT ?3",
+        args![now - 60_000, now, limit],
+    )
+    .await
+}
