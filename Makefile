@@ -13,6 +13,7 @@ WASM_BINDGEN_VERSION := $(shell sed -n 's/^wasm-bindgen = "=\(.*\)"/\1/p' Cargo.
 
 export TOOLS_DIR
 export WASM_BINDGEN_BIN := $(TOOLS_DIR)/bin/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
 export WRANGLER_SEND_METRICS := false
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 WORKER_BUILD_STAMP := $(TOOLS_DIR)/.worker-build-$(WORKER_BUILD_VERSION)
@@ -61,7 +62,7 @@ $(NPM_STAMP): package.json package-lock.json
 
 build: $(WASM)
 
-$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools
+$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
 	@touch $@
 
