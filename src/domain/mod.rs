@@ -7,6 +7,7 @@
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
 //! - [`rules`]: who may grant, change or remove which role.
+//! - [`schedule`]: crontab expressions and their next fire times in a time zone, across DST.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 
@@ -18,5 +19,6 @@ pub mod password;
 pub mod range;
 pub mod role;
 pub mod rules;
+pub mod schedule;
 pub mod upstream;
 pub mod vault;
