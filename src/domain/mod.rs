@@ -8,6 +8,7 @@
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
 //! - [`retry`]: which provider answers are retried, and after how long.
 //! - [`rules`]: who may grant, change or remove which role.
+//! - [`schedule`]: crontab expressions and their next fire times in a time zone, across DST.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 //! - [`workflow`], [`template`]: workflow definitions and their `{{...}}` templates.
@@ -22,6 +23,7 @@ pub mod range;
 pub mod retry;
 pub mod role;
 pub mod rules;
+pub mod schedule;
 pub mod template;
 pub mod upstream;
 pub mod usage;
