@@ -1,6 +1,6 @@
 //! The scheduled handler, fired every minute: records the tick (the health check reports it) and
 //! does bounded housekeeping: expired sessions, old login failures, and re-wrapping provider
-//! keys under the active master key. Later features (schedules, re-pricing) add their steps.
+//! keys under the active master key. Scheduled runs start here too. Later features (re-pricing) add their steps.
 
 use worker::{Env, ScheduledEvent};
 
@@ -29,6 +29,10 @@ async fn run(env: &Env) -> worker::Result<()> {
     )
     .await?;
     identity::prune(&db, now, FAILURE_WINDOW_MS).await?;
+    let started = crate::engine::scheduler::tick(env, &db, now).await?;
+    if started > 0 {
+        worker::console_log!("cron: started {started} scheduled runs");
+    }
     let resent = crate::engine::sweep_stalled(env, &db, SWEEP_PER_TICK).await?;
     if resent > 0 {
         worker::console_log!("cron: re-sent {resent} stalled executions to the queue");

@@ -29,8 +29,6 @@ mod providers;
 #[cfg(target_arch = "wasm32")]
 mod store;
 #[cfg(target_arch = "wasm32")]
-// Nothing calls it until the schedules routes are wired in.
-#[allow(dead_code)]
 mod tz;
 #[cfg(target_arch = "wasm32")]
 mod vault;

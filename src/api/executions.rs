@@ -54,7 +54,7 @@ fn parse_json(text: Option<&str>) -> Value {
         .unwrap_or(Value::Null)
 }
 
-fn summary_json(e: &ExecutionRow) -> Value {
+pub fn summary_json(e: &ExecutionRow) -> Value {
     json!({
         "id": e.id,
         "workflow_id": e.workflow_id,

@@ -3,7 +3,7 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`schedules`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
 
 pub mod access_tokens;
 pub mod auth;
@@ -14,6 +14,7 @@ pub mod health;
 pub mod invites;
 pub mod keys;
 pub mod respond;
+pub mod schedules;
 pub mod team;
 pub mod workflows;
 
@@ -115,6 +116,14 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["executions", id, "cancel"], Post) => executions::cancel(cx, id).await,
         (["executions", id, "retry"], Post) => executions::retry(cx, id).await,
 
+        (["schedules"], Get) => schedules::list(cx).await,
+        (["schedules"], Post) => schedules::create(cx).await,
+        (["schedules", "preview"], Get) => schedules::preview(cx).await,
+        (["schedules", id], Get) => schedules::get(cx, id).await,
+        (["schedules", id], Patch) => schedules::update(cx, id).await,
+        (["schedules", id], Delete) => schedules::delete(cx, id).await,
+        (["schedules", id, "runs"], Get) => schedules::runs(cx, id).await,
+
         (["access-tokens"], Get) => access_tokens::list(cx).await,
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
@@ -145,6 +154,9 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["executions"]
             | ["executions", _]
             | ["executions", _, "cancel" | "retry"]
+            | ["schedules"]
+            | ["schedules", _]
+            | ["schedules", _, "runs"]
             | ["access-tokens"]
             | ["access-tokens", _]
     )

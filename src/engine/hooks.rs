@@ -1,11 +1,18 @@
-//! What happens when an execution reaches a terminal state. The error tracker and notifications
-//! subscribe here as they land; for now the outcome is logged.
+//! What happens when an execution reaches a terminal state: a scheduled run updates its
+//! schedule's failure streak (disabling it after five failures in a row, recorded in the activity
+//! log). The error tracker and notifications subscribe here as they land.
 
+use serde_json::json;
 use worker::Env;
 
 use super::StepError;
+use crate::platform::{new_id, now_ms};
+use crate::store::activity::{self, Event};
 use crate::store::executions::ExecutionRow;
-use crate::store::Team;
+use crate::store::{schedules, Team};
+
+/// Failed scheduled runs in a row that disable their schedule.
+const MAX_SCHEDULE_FAILURES: i64 = 5;
 
 pub async fn execution_finished(
     _env: &Env,
@@ -26,4 +33,29 @@ pub async fn execution_finished(
         ),
         None => worker::console_log!("execution {} (team {}) {status}", exec.id, team.id),
     }
+    if let (Some(schedule_id), "succeeded" | "failed" | "timed_out") = (&exec.schedule_id, status) {
+        if let Err(e) = schedule_result(team, schedule_id, status == "succeeded").await {
+            worker::console_error!("hooks: schedule {schedule_id}: {e}");
+        }
+    }
+}
+
+async fn schedule_result(
+    team: &Team<'_>,
+    schedule_id: &str,
+    succeeded: bool,
+) -> worker::Result<()> {
+    let now = now_ms();
+    if schedules::record_result(team, schedule_id, succeeded, MAX_SCHEDULE_FAILURES, now).await? {
+        let event = Event {
+            action: "schedule.disabled",
+            target_type: "schedule",
+            target_id: Some(schedule_id),
+            detail: json!({"reason": format!("{MAX_SCHEDULE_FAILURES} failed runs in a row")}),
+        };
+        team.db
+            .batch(vec![activity::record(team, &new_id()?, None, event, now)?])
+            .await?;
+    }
+    Ok(())
 }

@@ -9,10 +9,12 @@
 //! - [`llm`]: OpenAI, Anthropic and OpenAI-compatible calls with retries.
 //! - [`http`]: HTTP steps with URL safety, a timeout and a size cap.
 //! - [`hooks`]: what other features subscribe to when an execution finishes.
+//! - [`scheduler`]: starting scheduled runs from the cron tick.
 
 pub mod hooks;
 pub mod http;
 pub mod llm;
+pub mod scheduler;
 
 use std::collections::HashMap;
 

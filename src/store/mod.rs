@@ -5,6 +5,7 @@
 //! - [`identity`]: users, sessions, login failures (looked up before a team is known).
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
+//! - [`schedules`]: cron schedules and the runs they claimed.
 
 pub mod activity;
 pub mod executions;
@@ -12,6 +13,7 @@ pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
+pub mod schedules;
 pub mod teams;
 pub mod tokens;
 pub mod workflows;

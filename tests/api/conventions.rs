@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 7] = [
+const LIST_PATHS: [&str; 8] = [
     "/api/keys",
+    "/api/schedules",
     "/api/workflows",
     "/api/executions",
     "/api/team/members",
@@ -104,6 +105,13 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &owner,
             &[],
         ),
+        route("POST", "/api/schedules", &owner, &["workflow_id", "cron"]),
+        route(
+            "PATCH",
+            &format!("/api/schedules/{}", schedule(app, &owner)),
+            &owner,
+            &[],
+        ),
         route("POST", "/api/keys", &owner, &["name", "service", "key"]),
         route(
             "POST",
@@ -119,6 +127,12 @@ fn workflow(app: &TestApp, owner: &Auth) -> String {
     let steps =
         json!([{"id": "a", "kind": "http", "method": "GET", "url": "https://example.com/"}]);
     crate::helpers::string(&app.create_workflow(owner, steps)["id"])
+}
+
+/// An hourly schedule of a workflow of the owner's team.
+fn schedule(app: &TestApp, owner: &Auth) -> String {
+    let body = json!({"workflow_id": workflow(app, owner), "cron": "0 * * * *"});
+    crate::helpers::string(&app.post_json("/api/schedules", &body, owner).expect(201)["id"])
 }
 
 /// A provider key of the owner's team, pointing at the stand-in provider.
@@ -265,6 +279,17 @@ fn protected_routes() -> Vec<Call> {
             &format!("{}/retry", id_path("/api/executions")),
             None,
         ),
+        call("GET", "/api/schedules", None),
+        call("POST", "/api/schedules", Some(json!({"cron": "* * * * *"}))),
+        call("GET", "/api/schedules/preview?cron=*+*+*+*+*", None),
+        call("GET", &id_path("/api/schedules"), None),
+        call(
+            "PATCH",
+            &id_path("/api/schedules"),
+            Some(json!({"enabled": false})),
+        ),
+        call("DELETE", &id_path("/api/schedules"), None),
+        call("GET", &format!("{}/runs", id_path("/api/schedules")), None),
         call("GET", "/api/keys", None),
         call(
             "POST",

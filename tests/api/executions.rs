@@ -3,11 +3,6 @@
 use crate::helpers::*;
 use serde_json::{json, Value};
 
-fn hook_workflow(app: &TestApp, auth: &Auth, path: &str) -> String {
-    let steps = json!([{"id": "a", "kind": "http", "method": "GET", "url": format!("{}{path}", stand_in().base_url)}]);
-    string(&app.create_workflow(auth, steps)["id"])
-}
-
 fn list(app: &TestApp, auth: &Auth, query: &str) -> Vec<Value> {
     app.get(&format!("/api/executions{query}"), auth)
         .expect(200)["data"]
@@ -21,8 +16,8 @@ fn the_list_filters_by_status_workflow_name_and_time_newest_first() {
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
-    let good = hook_workflow(app, auth, "/hook");
-    let bad = hook_workflow(app, auth, "/hook/fail");
+    let good = app.hook_workflow(auth, "/hook");
+    let bad = app.hook_workflow(auth, "/hook/fail");
     let ok_ids: Vec<String> = (0..2)
         .map(|_| app.execute(auth, &good, json!({})))
         .collect();
@@ -83,7 +78,7 @@ fn viewers_read_runs_but_only_members_start_cancel_or_retry_them() {
     let app = app();
     let team = app.signup_team();
     let owner = &team.owner.auth;
-    let wf = hook_workflow(app, owner, "/hook/fail");
+    let wf = app.hook_workflow(owner, "/hook/fail");
     let id = app.execute(owner, &wf, json!({}));
     app.wait_finished(owner, &id);
     let viewer = team.member(app, "viewer");
@@ -113,7 +108,7 @@ fn viewers_read_runs_but_only_members_start_cancel_or_retry_them() {
 fn another_teams_workflows_and_executions_are_404() {
     let app = app();
     let theirs = app.signup_team();
-    let wf = hook_workflow(app, &theirs.owner.auth, "/hook");
+    let wf = app.hook_workflow(&theirs.owner.auth, "/hook");
     let id = app.execute(&theirs.owner.auth, &wf, json!({}));
     app.wait_finished(&theirs.owner.auth, &id);
     let ours = app.signup_team();
@@ -157,7 +152,7 @@ fn the_stream_sends_status_changes_and_resumes_after_last_event_id() {
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
-    let wf = hook_workflow(app, auth, "/hook");
+    let wf = app.hook_workflow(auth, "/hook");
     let mut stream = app.open_stream("/api/executions/stream", auth, None);
     let id = app.execute(auth, &wf, json!({}));
     let pending = stream.until(|e| e.data["execution_id"] == id.as_str());
@@ -183,7 +178,7 @@ fn the_stream_sends_status_changes_and_resumes_after_last_event_id() {
     // Another team's stream never shows this team's runs.
     let other = app.signup_team();
     let mut theirs = app.open_stream("/api/executions/stream", &other.owner.auth, Some("0"));
-    let their_wf = hook_workflow(app, &other.owner.auth, "/hook");
+    let their_wf = app.hook_workflow(&other.owner.auth, "/hook");
     let their_id = app.execute(&other.owner.auth, &their_wf, json!({}));
     let first = theirs.next_event();
     assert_eq!(first.data["execution_id"], their_id.as_str());

@@ -27,6 +27,13 @@ impl TestApp {
         self.post_json("/api/workflows", &body, auth).expect(201)
     }
 
+    /// A one-step workflow that GETs `path` on the stand-in endpoint (`/hook` answers 200,
+    /// `/hook/fail` 503); answers its id.
+    pub fn hook_workflow(&self, auth: &Auth, path: &str) -> String {
+        let steps = json!([{"id": "a", "kind": "http", "method": "GET", "url": format!("{}{path}", stand_in().base_url)}]);
+        string(&self.create_workflow(auth, steps)["id"])
+    }
+
     /// Executes a workflow; answers the execution id.
     pub fn execute(&self, auth: &Auth, workflow_id: &str, input: Value) -> String {
         let resp = self.post_json(

@@ -1,0 +1,71 @@
+//! The scheduler's part of the every-minute tick: claim each due slot once, start its execution
+//! (or skip it when `overlap = skip` and the last run is still going), and move the schedule to
+//! its next run after now — so after downtime a schedule runs once to catch up, not once per
+//! missed slot.
+
+use serde_json::Value;
+use worker::Env;
+
+use super::Start;
+use crate::domain::schedule::{next_run, CronExpr};
+use crate::store::schedules::{self, ScheduleRow};
+use crate::store::{workflows, Db, Team};
+use crate::tz;
+
+/// Due schedules handled per tick.
+const DUE_PER_TICK: u32 = 100;
+
+/// Answers how many runs it started.
+pub async fn tick(env: &Env, db: &Db, now: i64) -> worker::Result<usize> {
+    let mut started = 0;
+    for s in schedules::due(db, now, DUE_PER_TICK).await? {
+        match run_due(env, db, &s, now).await {
+            Ok(true) => started += 1,
+            Ok(false) => {}
+            Err(e) => worker::console_error!("scheduler: schedule {}: {e}", s.id),
+        }
+    }
+    Ok(started)
+}
+
+async fn run_due(env: &Env, db: &Db, s: &ScheduleRow, now: i64) -> worker::Result<bool> {
+    let Some(slot) = s.next_run_at else {
+        return Ok(false);
+    };
+    let next = CronExpr::parse(&s.cron)
+        .and_then(|expr| tz::zone(&s.timezone).and_then(|zone| next_run(&expr, &zone, now)))
+        .unwrap_or_else(|e| {
+            worker::console_error!(
+                "scheduler: schedule {} cannot compute its next run: {e}",
+                s.id
+            );
+            None
+        });
+    if !schedules::claim(db, s, slot, next, now).await? {
+        return Ok(false); // another tick owns this slot
+    }
+    if s.overlap == "skip" && schedules::has_unfinished_run(db, s).await? {
+        schedules::record_outcome(db, &s.id, slot, "skipped_overlap", None).await?;
+        return Ok(false);
+    }
+    let team = Team { db, id: &s.team_id };
+    let Some(wf) = workflows::get(&team, &s.workflow_id).await? else {
+        schedules::record_outcome(db, &s.id, slot, "failed_to_start", None).await?;
+        return Ok(false);
+    };
+    let input: Value = serde_json::from_str(&s.input).unwrap_or(Value::Null);
+    let start = Start {
+        workflow_id: &wf.id,
+        version: wf.version,
+        workflow_name: &wf.name,
+        steps: &wf.steps,
+        input: &input,
+        triggered_by: None,
+        idempotency_key: None,
+        retry_of: None,
+        schedule_id: Some(&s.id),
+    };
+    let execution_id = super::start(env, &team, &start, now).await?;
+    schedules::record_outcome(db, &s.id, slot, "started", Some(&execution_id)).await?;
+    Ok(true)
+}
