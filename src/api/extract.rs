@@ -67,9 +67,12 @@ pub fn authorize(caller: &Caller, needed: Role) -> ApiResult<()> {
 impl Ctx {
     pub fn new(req: Request, env: Env, ctx: Context, request_id: String) -> ApiResult<Ctx> {
         let db = Db::new(&env)?;
-        let query = req
-            .url()
-            .map(|u| u.query_pairs().into_owned().collect())
+        // The raw URL string: parsing it whole would link a second URL parser into the wasm.
+        let url = req.inner().url();
+        let query = url
+            .split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or(""))
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         Ok(Ctx {
             req,
@@ -97,10 +100,12 @@ impl Ctx {
 
     /// `scheme://host[:port]` of this request, for links sent to people.
     pub fn origin(&self) -> String {
-        self.req
-            .url()
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
+        let url = self.req.inner().url();
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let end = url[after_scheme..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| after_scheme + i);
+        url[..end].to_string()
     }
 
     /// The first value of a query parameter.
