@@ -6,6 +6,7 @@
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
 //! - [`schedules`]: cron schedules and the runs they claimed.
+//! - [`notifications`]: the team's notifications as each member sees them.
 
 pub mod activity;
 pub mod executions;
@@ -13,6 +14,7 @@ pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
+pub mod notifications;
 pub mod schedules;
 pub mod teams;
 pub mod tokens;

@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 8] = [
+const LIST_PATHS: [&str; 9] = [
     "/api/keys",
+    "/api/notifications",
     "/api/schedules",
     "/api/workflows",
     "/api/executions",
@@ -111,6 +112,12 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &format!("/api/schedules/{}", schedule(app, &owner)),
             &owner,
             &[],
+        ),
+        route(
+            "PUT",
+            "/api/notifications/preferences",
+            &owner,
+            &["categories", "notify_success"],
         ),
         route("POST", "/api/keys", &owner, &["name", "service", "key"]),
         route(
@@ -290,6 +297,27 @@ fn protected_routes() -> Vec<Call> {
         ),
         call("DELETE", &id_path("/api/schedules"), None),
         call("GET", &format!("{}/runs", id_path("/api/schedules")), None),
+        call("GET", "/api/notifications", None),
+        call("GET", "/api/notifications/unread-count", None),
+        call("GET", "/api/notifications/stream", None),
+        call("POST", "/api/notifications/mark-all-read", None),
+        call("GET", "/api/notifications/preferences", None),
+        call(
+            "PUT",
+            "/api/notifications/preferences",
+            Some(json!({"categories": [], "notify_success": false})),
+        ),
+        call(
+            "POST",
+            &format!("{}/read", id_path("/api/notifications")),
+            None,
+        ),
+        call(
+            "POST",
+            &format!("{}/unread", id_path("/api/notifications")),
+            None,
+        ),
+        call("DELETE", &id_path("/api/notifications"), None),
         call("GET", "/api/keys", None),
         call(
             "POST",

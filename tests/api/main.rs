@@ -6,7 +6,7 @@
 //! - `helpers`: starting and stopping the server, typed requests, team and member fixtures.
 //! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
-//!   `schedules`, `health`: one file per resource.
+//!   `schedules`, `notifications`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
@@ -20,6 +20,7 @@ mod invites;
 mod keys;
 mod master_keys;
 mod members;
+mod notifications;
 mod schedules;
 mod secrets;
 mod team;
