@@ -3,7 +3,7 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`schedules`], [`notifications`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`schedules`], [`notifications`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`], [`sse`].
 
 pub mod access_tokens;
 pub mod auth;
@@ -16,6 +16,7 @@ pub mod keys;
 pub mod notifications;
 pub mod respond;
 pub mod schedules;
+pub mod sse;
 pub mod team;
 pub mod workflows;
 

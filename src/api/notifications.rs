@@ -2,11 +2,12 @@
 //! read, preferences, and a live stream of new ones with the unread count.
 
 use serde_json::{json, Value};
-use worker::{Response, ResponseBuilder};
+use worker::Response;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
 use super::respond;
+use super::sse;
 use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
@@ -176,10 +177,6 @@ pub async fn put_preferences(cx: &mut Ctx) -> ApiResult<Response> {
     Ok(respond::ok(&preferences_json(&prefs)))
 }
 
-const STREAM_LIFETIME_MS: i64 = 5 * 60_000;
-const STREAM_POLL_MS: u64 = 1_500;
-const HEARTBEAT_MS: i64 = 15_000;
-
 /// GET /api/notifications/stream — `event: notification` (the object, `id:` its id) and
 /// `event: unread_count` (`{count}`); resumes after `Last-Event-ID`, with a heartbeat.
 pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
@@ -196,87 +193,32 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
         Some(id) => id,
         None => notifications::newest_id(&team, &caller.user_id).await?,
     };
-    let first_count = notifications::unread_count(&team, &caller.user_id).await?;
-    struct State {
-        env: worker::Env,
-        team_id: String,
-        user_id: String,
-        last: String,
-        opened: i64,
-        last_write: i64,
-        greeting: Option<String>,
-    }
-    let state = State {
-        env: cx.env.clone(),
-        team_id: caller.team_id.clone(),
-        user_id: caller.user_id.clone(),
-        last,
-        opened: cx.now,
-        last_write: cx.now,
-        greeting: Some(format!(
-            "retry: 2000\n\nevent: unread_count\ndata: {}\n\n",
-            json!({"count": first_count})
-        )),
-    };
-    let events = futures_util::stream::unfold(state, |mut st| async move {
-        if let Some(greeting) = st.greeting.take() {
-            return Some((Ok::<Vec<u8>, worker::Error>(greeting.into_bytes()), st));
-        }
-        loop {
-            let now = crate::platform::now_ms();
-            if now - st.opened > STREAM_LIFETIME_MS {
-                return None;
-            }
-            let polled = async {
-                let db = Db::new(&st.env)?;
-                let team = Team {
-                    db: &db,
-                    id: &st.team_id,
-                };
-                let rows = notifications::newer_than(&team, &st.user_id, &st.last, 50).await?;
-                let count = if rows.is_empty() {
-                    None
-                } else {
-                    Some(notifications::unread_count(&team, &st.user_id).await?)
-                };
-                Ok::<_, worker::Error>((rows, count))
-            }
-            .await;
-            match polled {
-                Ok((rows, Some(count))) => {
-                    let mut chunk = String::new();
-                    for row in &rows {
-                        chunk.push_str(&format!(
-                            "id: {}\nevent: notification\ndata: {}\n\n",
-                            row.id,
-                            row.to_json()
-                        ));
-                        st.last = row.id.clone();
-                    }
-                    chunk.push_str(&format!(
-                        "event: unread_count\ndata: {}\n\n",
-                        json!({"count": count})
-                    ));
-                    st.last_write = now;
-                    return Some((Ok(chunk.into_bytes()), st));
-                }
-                Ok(_) if now - st.last_write > HEARTBEAT_MS => {
-                    st.last_write = now;
-                    return Some((Ok(b": heartbeat\n\n".to_vec()), st));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    worker::console_error!("notification stream: {e}");
-                    return None;
-                }
-            }
-            worker::Delay::from(std::time::Duration::from_millis(STREAM_POLL_MS)).await;
-        }
-    });
-    let headers = worker::Headers::new();
-    headers.set("content-type", "text/event-stream")?;
-    headers.set("cache-control", "no-store")?;
-    Ok(ResponseBuilder::new()
-        .with_headers(headers)
-        .from_stream(events)?)
+    let count = notifications::unread_count(&team, &caller.user_id).await?;
+    let greeting = sse::event(None, "unread_count", &json!({"count": count}));
+    let cursor = (caller.user_id.clone(), last);
+    sse::polled(
+        cx.env.clone(),
+        caller.team_id.clone(),
+        greeting,
+        cursor,
+        1_500,
+        |env, team_id, (user_id, last)| async move {
+            let db = Db::new(&env)?;
+            let team = Team {
+                db: &db,
+                id: &team_id,
+            };
+            let rows = notifications::newer_than(&team, &user_id, &last, 50).await?;
+            let Some(newest) = rows.last().map(|r| r.id.clone()) else {
+                return Ok((String::new(), (user_id, last)));
+            };
+            let mut chunk: String = rows
+                .iter()
+                .map(|r| sse::event(Some(&r.id), "notification", &r.to_json()))
+                .collect();
+            let count = notifications::unread_count(&team, &user_id).await?;
+            chunk.push_str(&sse::event(None, "unread_count", &json!({"count": count})));
+            Ok((chunk, (user_id, newest)))
+        },
+    )
 }
