@@ -46,6 +46,11 @@ impl<'a> Fields<'a> {
         self.errors.push(FieldError::new(field, message));
     }
 
+    /// How many errors have been recorded so far (to tell "absent" from "invalid").
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     fn present(&self, name: &str) -> Option<&'a Value> {
         self.obj.get(name).filter(|v| !v.is_null())
     }

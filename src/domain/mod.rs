@@ -2,14 +2,18 @@
 //!
 //! - [`role`]: the team roles and their ordering.
 //! - [`fields`]: reading a JSON object into typed fields, collecting every field error at once.
+//! - [`csv`]: CSV lines for exports.
 //! - [`email`], [`ids`]: newtypes that can only be built valid.
 //! - [`paging`]: `?limit=` and opaque cursors.
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
+//! - [`rollup`]: how a time window maps onto the telemetry rollups; trend buckets and metrics.
 //! - [`rules`]: who may grant, change or remove which role.
+//! - [`telemetry`]: validating telemetry events and metrics.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 
+pub mod csv;
 pub mod email;
 pub mod fields;
 pub mod ids;
@@ -17,6 +21,8 @@ pub mod paging;
 pub mod password;
 pub mod range;
 pub mod role;
+pub mod rollup;
 pub mod rules;
+pub mod telemetry;
 pub mod upstream;
 pub mod vault;
