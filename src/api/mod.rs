@@ -3,9 +3,11 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`telemetry`] (events and metrics in),
+//! [`analytics`] (summaries, trends and exports out), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
 
 pub mod access_tokens;
+pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -14,6 +16,7 @@ pub mod invites;
 pub mod keys;
 pub mod respond;
 pub mod team;
+pub mod telemetry;
 
 use worker::{Context, Env, Method, Request, Response};
 
@@ -104,6 +107,16 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
 
+        (["telemetry", "track"], Post) => telemetry::track(cx).await,
+        (["telemetry", "batch"], Post) => telemetry::batch(cx).await,
+        (["telemetry", "metrics"], Post) => telemetry::record_metric(cx).await,
+        (["telemetry", "metrics", component], Get) => telemetry::list_metrics(cx, component).await,
+
+        (["analytics", "summary"], Get) => analytics::summary(cx).await,
+        (["analytics", "components"], Get) => analytics::components(cx).await,
+        (["analytics", "trends"], Get) => analytics::trends(cx).await,
+        (["analytics", "export.csv"], Get) => analytics::export_csv(cx).await,
+
         (segments, _) if path_exists(segments) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
@@ -126,5 +139,11 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["keys", _, "rotate" | "test"]
             | ["access-tokens"]
             | ["access-tokens", _]
+            | ["telemetry", "track" | "batch" | "metrics"]
+            | ["telemetry", "metrics", _]
+            | [
+                "analytics",
+                "summary" | "components" | "trends" | "export.csv"
+            ]
     )
 }

@@ -4,13 +4,16 @@
 //!
 //! - [`identity`]: users, sessions, login failures (looked up before a team is known).
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
+//! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
 
 pub mod activity;
+pub mod analytics;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
 pub mod teams;
+pub mod telemetry;
 pub mod tokens;
 
 use serde::de::DeserializeOwned;
@@ -48,6 +51,11 @@ impl Arg for i64 {
 impl Arg for u32 {
     fn js(&self) -> JsValue {
         JsValue::from_f64(*self as f64)
+    }
+}
+impl Arg for f64 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self)
     }
 }
 impl Arg for Role {

@@ -5,11 +5,13 @@
 //! Layout:
 //! - `helpers`: starting and stopping the server, typed requests, team and member fixtures.
 //! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
-//! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `health`: one file per resource.
+//! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `health`, `telemetry`,
+//!   `analytics`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
+mod analytics;
 mod auth;
 mod conventions;
 mod health;
@@ -20,3 +22,4 @@ mod master_keys;
 mod members;
 mod secrets;
 mod team;
+mod telemetry;

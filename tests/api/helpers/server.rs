@@ -161,7 +161,7 @@ pub(super) fn request_gate() -> RwLockReadGuard<'static, ()> {
     SQL_GATE.read().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn now_millis() -> u128 {
+pub fn now_millis() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())
