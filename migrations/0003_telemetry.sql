@@ -42,7 +42,8 @@ CREATE TABLE event_hours (
 -- subject instead of a DISTINCT over every hour's rows. `kind` is 'user' or 'session'; `scope` is ''
 -- for the whole team or a component's name (per-component users). `active_hours` holds one row per
 -- subject and day with a bit per hour (bit h = hour h of that UTC day); `active_days` one row per
--- subject and 60-day block with a bit per day (bit d = day block*60 + d).
+-- subject and 60-day block with a bit per day (bit d of `days` = day block*60 + d) and the block
+-- before's bits again in `prior`, so a window of up to 61 days reads a single row per subject.
 CREATE TABLE active_hours (
   team_id  TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
   kind     TEXT NOT NULL CHECK (kind IN ('user', 'session')),
@@ -60,6 +61,7 @@ CREATE TABLE active_days (
   block    INTEGER NOT NULL,
   subject  TEXT NOT NULL,
   days     INTEGER NOT NULL,
+  prior    INTEGER NOT NULL,
   PRIMARY KEY (team_id, kind, scope, block, subject)
 ) WITHOUT ROWID;
 
@@ -83,16 +85,20 @@ CREATE TRIGGER events_rollup AFTER INSERT ON events BEGIN
 END;
 
 -- Cascades that run only on a first sighting (an upsert that updates fires no INSERT trigger):
--- a new component-hour registers the component, a new subject-day sets its day bit.
+-- a new component-hour registers the component, a new subject-day sets its day bit (in its own
+-- block's row and as `prior` in the next block's).
 CREATE TRIGGER event_hours_component AFTER INSERT ON event_hours BEGIN
   INSERT OR IGNORE INTO components (team_id, name, first_seen_at)
     VALUES (NEW.team_id, NEW.component, NEW.hour);
 END;
 
 CREATE TRIGGER active_hours_day AFTER INSERT ON active_hours BEGIN
-  INSERT INTO active_days (team_id, kind, scope, block, subject, days)
-    VALUES (NEW.team_id, NEW.kind, NEW.scope, NEW.day / 60, NEW.subject, 1 << (NEW.day % 60))
+  INSERT INTO active_days (team_id, kind, scope, block, subject, days, prior)
+    VALUES (NEW.team_id, NEW.kind, NEW.scope, NEW.day / 60, NEW.subject, 1 << (NEW.day % 60), 0)
     ON CONFLICT DO UPDATE SET days = days | excluded.days;
+  INSERT INTO active_days (team_id, kind, scope, block, subject, days, prior)
+    VALUES (NEW.team_id, NEW.kind, NEW.scope, NEW.day / 60 + 1, NEW.subject, 0, 1 << (NEW.day % 60))
+    ON CONFLICT DO UPDATE SET prior = prior | excluded.prior;
 END;
 
 -- Numeric metrics (page load time, ...), newest first per component for the metrics list.

@@ -106,6 +106,80 @@ pub fn plan(range: TimeRange) -> Plan {
     plan
 }
 
+/// Which bitmap of an `active_days` row: its own block's days, or the block before's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Column {
+    Days,
+    Prior,
+}
+
+impl Column {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Column::Days => "days",
+            Column::Prior => "prior",
+        }
+    }
+}
+
+/// A partial day of a window, checked in `active_hours` only for subjects whose row has its day
+/// bit set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Edge {
+    pub column: Column,
+    /// The day's bit in `column`.
+    pub bit: i64,
+    pub day: i64,
+    /// Hours `lo..hi` of that day.
+    pub lo: i64,
+    pub hi: i64,
+}
+
+/// A window that one `active_days` row per subject answers (each row also carries the previous
+/// block's days, so any window touching at most 61 days fits): the row's block, the whole days
+/// as bits of either column, and the partial days.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowPlan {
+    pub block: i64,
+    pub whole: Vec<(Column, i64, i64)>,
+    pub edges: Vec<Edge>,
+}
+
+/// The one-row-per-subject form of `plan`, when the window is short enough for it.
+pub fn single_row(plan: &Plan) -> Option<RowPlan> {
+    let last_day = plan
+        .block_days
+        .iter()
+        .map(|b| b.row * BLOCK_DAYS + b.hi - 1)
+        .chain(plan.day_hours.iter().map(|b| b.row))
+        .max()?;
+    let block = last_day.div_euclid(BLOCK_DAYS);
+    let column = |row_block: i64| match row_block - block {
+        0 => Some(Column::Days),
+        -1 => Some(Column::Prior),
+        _ => None,
+    };
+    let mut row = RowPlan {
+        block,
+        whole: Vec::new(),
+        edges: Vec::new(),
+    };
+    for b in &plan.block_days {
+        row.whole.push((column(b.row)?, b.lo, b.hi));
+    }
+    for b in &plan.day_hours {
+        let day_block = b.row.div_euclid(BLOCK_DAYS);
+        row.edges.push(Edge {
+            column: column(day_block)?,
+            bit: b.row - day_block * BLOCK_DAYS,
+            day: b.row,
+            lo: b.lo,
+            hi: b.hi,
+        });
+    }
+    Some(row)
+}
+
 /// A trend's bucket size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Interval {
@@ -264,6 +338,39 @@ mod tests {
                 hi: lo + 2
             }]
         );
+    }
+
+    #[test]
+    fn windows_up_to_61_days_fit_one_row_per_subject() {
+        // T0 is bit 54 of its block: 60 days back reach bit 54 of the block before.
+        let day0 = T0.div_euclid(DAY_MS);
+        let p = plan(range(T0 + 5 * HOUR_MS - 60 * DAY_MS, T0 + 5 * HOUR_MS));
+        let row = single_row(&p).expect("fits");
+        assert_eq!(row.block, day0.div_euclid(BLOCK_DAYS));
+        assert_eq!(row.whole, [(Column::Prior, 55, 60), (Column::Days, 0, 54)]);
+        let edge = |column, day, lo, hi| Edge {
+            column,
+            bit: 54,
+            day,
+            lo,
+            hi,
+        };
+        assert_eq!(
+            row.edges,
+            [
+                edge(Column::Prior, day0 - 60, 5, 24),
+                edge(Column::Days, day0, 0, 5)
+            ]
+        );
+        let month = single_row(&plan(range(
+            T0 + 5 * HOUR_MS - 30 * DAY_MS,
+            T0 + 5 * HOUR_MS,
+        )));
+        assert_eq!(month.map(|r| r.whole), Some(vec![(Column::Days, 25, 54)]));
+        let inside = single_row(&plan(range(T0, T0 + 3 * HOUR_MS))).expect("fits");
+        assert!(inside.whole.is_empty() && inside.edges.len() == 1);
+        assert!(single_row(&plan(range(T0 - 90 * DAY_MS, T0))).is_some());
+        assert!(single_row(&plan(range(T0 - 121 * DAY_MS, T0))).is_none());
     }
 
     #[test]

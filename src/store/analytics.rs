@@ -13,7 +13,7 @@ use worker::Result;
 use super::Team;
 use crate::args;
 use crate::domain::range::{TimeRange, DAY_MS};
-use crate::domain::rollup::{plan, Bits, Interval, Plan, BLOCK_DAYS, HOUR_MS};
+use crate::domain::rollup::{plan, single_row, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS};
 
 /// Who is counted as distinct: the `kind` of the bitmap tables.
 #[derive(Debug, Clone, Copy)]
@@ -43,7 +43,70 @@ fn mask(b: &Bits) -> String {
     format!("((1 << {}) - (1 << {}))", b.hi, b.lo)
 }
 
-/// A `SELECT [scope,] subject` (UNION, so distinct) of everyone active in the window: one term
+/// The filter on `active_days d` that keeps the subjects active in a window of one row each:
+/// any whole day's bit, or a partial day's bit and a matching hour of that day.
+fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
+    let kind = subject.kind();
+    let scope_filter = match scope {
+        Scope::Team => "d.scope = ''",
+        Scope::PageComponents => "d.scope IN (SELECT name FROM page)",
+    };
+    let mut any: Vec<String> = row
+        .whole
+        .iter()
+        .map(|(column, lo, hi)| format!("d.{} & ((1 << {hi}) - (1 << {lo})) != 0", column.as_str()))
+        .collect();
+    any.extend(row.edges.iter().map(|e| {
+        format!(
+            "(d.{col} & (1 << {bit}) != 0 AND EXISTS (SELECT 1 FROM active_hours h \
+             WHERE h.team_id = ?1 AND h.kind = d.kind AND h.scope = d.scope AND h.day = {day} \
+             AND h.subject = d.subject AND h.hours & ((1 << {hi}) - (1 << {lo})) != 0))",
+            col = e.column.as_str(),
+            bit = e.bit,
+            day = e.day,
+            hi = e.hi,
+            lo = e.lo,
+        )
+    }));
+    if any.is_empty() {
+        any.push("0".into());
+    }
+    format!(
+        "d.team_id = ?1 AND d.kind = '{kind}' AND {scope_filter} AND d.block = {} AND ({})",
+        row.block,
+        any.join(" OR ")
+    )
+}
+
+/// How many subjects were active in the window, as a scalar subquery.
+fn distinct_count(subject: Subject, plan: &Plan) -> String {
+    match single_row(plan) {
+        Some(row) => format!(
+            "(SELECT COUNT(*) FROM active_days d WHERE {})",
+            row_filter(subject, Scope::Team, &row)
+        ),
+        None => format!(
+            "(SELECT COUNT(*) FROM ({}))",
+            active(subject, Scope::Team, plan)
+        ),
+    }
+}
+
+/// `SELECT scope, n`: how many subjects were active in the window per component of `page`.
+fn distinct_per_component(subject: Subject, plan: &Plan) -> String {
+    match single_row(plan) {
+        Some(row) => format!(
+            "SELECT d.scope AS scope, COUNT(*) AS n FROM active_days d WHERE {} GROUP BY d.scope",
+            row_filter(subject, Scope::PageComponents, &row)
+        ),
+        None => format!(
+            "SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope",
+            active(subject, Scope::PageComponents, plan)
+        ),
+    }
+}
+
+/// A `SELECT [scope,] subject` (UNION, so distinct) of everyone active in a long window: one term
 /// per bitmap table (D1 allows five terms in a compound SELECT), the rows of every piece by IN
 /// and each row's own mask by CASE.
 fn active(subject: Subject, scope: Scope, plan: &Plan) -> String {
@@ -92,9 +155,9 @@ fn period_sql(n: u8, range: TimeRange) -> String {
     format!(
         "SELECT {n} AS period, \
          (SELECT COALESCE(SUM(actions), 0) FROM event_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS actions, \
-         (SELECT COUNT(*) FROM ({})) AS unique_users, (SELECT COUNT(*) FROM ({})) AS sessions",
-        active(Subject::User, Scope::Team, &p),
-        active(Subject::Session, Scope::Team, &p),
+         {} AS unique_users, {} AS sessions",
+        distinct_count(Subject::User, &p),
+        distinct_count(Subject::Session, &p),
     )
 }
 
@@ -150,11 +213,11 @@ pub async fn components(
         "{page}, acts AS (SELECT component, SUM(actions) AS n FROM event_hours \
          WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1} AND component IN (SELECT name FROM page) \
          GROUP BY component), \
-         users AS (SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope) \
+         users AS ({}) \
          SELECT page.name AS component, COALESCE(acts.n, 0) AS actions, COALESCE(users.n, 0) AS users \
          FROM page LEFT JOIN acts ON acts.component = page.name LEFT JOIN users ON users.scope = page.name \
          ORDER BY page.name",
-        active(Subject::User, Scope::PageComponents, &p),
+        distinct_per_component(Subject::User, &p),
     );
     let averages = format!(
         "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM metric_hours \

@@ -98,6 +98,13 @@ fn the_summary_counts_exactly_what_was_sent_in_each_period_and_nothing_of_other_
     );
     assert_eq!(custom["range"], "custom");
     assert_eq!(figures(&custom["current"]), (2, 1, 1), "{custom}");
+    // Over 61 days the per-subject bitmaps of several blocks are merged: the same answer.
+    let long = get(
+        app,
+        &format!("/api/analytics/summary?from={}", now - 200 * DAY),
+        &team.owner.auth,
+    );
+    assert_eq!(figures(&long["current"]), (8, 4, 5), "{long}");
     let theirs = get(app, "/api/analytics/summary?range=30d", &them.owner.auth);
     assert_eq!(figures(&theirs["current"]), (2, 2, 2), "{theirs}");
 }
