@@ -21,7 +21,7 @@ WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
 NPM_STAMP := node_modules/.beacon-npm-installed
 WASM := build/index_bg.wasm
 
-.PHONY: dev test build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: dev test bench build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
@@ -31,6 +31,11 @@ dev: tools deps .dev.vars frontend build migrate
 test: tools deps .dev.vars frontend build
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8
+
+## make bench: telemetry ingest (events/s) and analytics latency (p50/p99) over 200,000 events,
+## against a wrangler dev of its own with the inspector detached. Minutes; not part of `make test`.
+bench: tools deps .dev.vars frontend build
+	cargo run --release --example bench
 
 # --- installs (each skipped when already done) ---------------------------------------------
 

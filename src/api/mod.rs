@@ -3,9 +3,13 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`schedules`], [`notifications`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`], [`sse`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
+//! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
+//! (summaries, trends and exports out), [`health`]. Shared pieces: [`error`], [`extract`],
+//! [`respond`], [`sse`].
 
 pub mod access_tokens;
+pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod executions;
@@ -18,6 +22,7 @@ pub mod respond;
 pub mod schedules;
 pub mod sse;
 pub mod team;
+pub mod telemetry;
 pub mod workflows;
 
 use worker::{Context, Env, Method, Request, Response};
@@ -140,6 +145,16 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
 
+        (["telemetry", "track"], Post) => telemetry::track(cx).await,
+        (["telemetry", "batch"], Post) => telemetry::batch(cx).await,
+        (["telemetry", "metrics"], Post) => telemetry::record_metric(cx).await,
+        (["telemetry", "metrics", component], Get) => telemetry::list_metrics(cx, component).await,
+
+        (["analytics", "summary"], Get) => analytics::summary(cx).await,
+        (["analytics", "components"], Get) => analytics::components(cx).await,
+        (["analytics", "trends"], Get) => analytics::trends(cx).await,
+        (["analytics", "export.csv"], Get) => analytics::export_csv(cx).await,
+
         (segments, _) if path_exists(segments) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
     }
@@ -174,5 +189,11 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["notifications", _, "read" | "unread"]
             | ["access-tokens"]
             | ["access-tokens", _]
+            | ["telemetry", "track" | "batch" | "metrics"]
+            | ["telemetry", "metrics", _]
+            | [
+                "analytics",
+                "summary" | "components" | "trends" | "export.csv"
+            ]
     )
 }
