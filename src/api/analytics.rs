@@ -6,8 +6,10 @@
 //! the current hour, `?from=&to=` widen to the hours that hold them. Every answer echoes the
 //! `from` and `to` it used.
 //!
-//! Figures come from the tables that exist: until executions, errors and token usage are
-//! recorded, their figures are absent from the summary and their trend metrics answer 422.
+//! Figures come from the tables that exist: executions (and their success rate: succeeded over
+//! finished, `null` when none finished) and tokens come from the engine's tables; until cost and
+//! errors are recorded, their figures are absent from the summary and their trend metrics
+//! answer 422.
 
 use std::collections::HashMap;
 
@@ -49,6 +51,9 @@ fn period(range: TimeRange, telemetry: &Figures) -> Value {
         "actions": telemetry.actions,
         "unique_users": telemetry.unique_users,
         "sessions": telemetry.sessions,
+        "executions": telemetry.executions,
+        "success_rate": (telemetry.finished > 0).then(|| telemetry.succeeded as f64 / telemetry.finished as f64),
+        "tokens": telemetry.tokens,
     })
 }
 
@@ -144,11 +149,13 @@ pub async fn trends(cx: &mut Ctx) -> ApiResult<Response> {
     let points = match metric {
         TrendMetric::Actions => analytics::action_trend(&team, span, interval).await?,
         TrendMetric::Users => analytics::user_trend(&team, span, interval).await?,
-        TrendMetric::Executions | TrendMetric::Errors | TrendMetric::Tokens | TrendMetric::Cost => {
+        TrendMetric::Executions => analytics::execution_trend(&team, span, interval).await?,
+        TrendMetric::Tokens => analytics::token_trend(&team, span, interval).await?,
+        TrendMetric::Errors | TrendMetric::Cost => {
             return Err(ApiError::field(
                 "metric",
                 format!(
-                    "{} is not recorded on this deployment yet; available: actions, users",
+                    "{} is not recorded on this deployment yet; available: actions, users, executions, tokens",
                     metric.as_str()
                 ),
             ))

@@ -12,6 +12,7 @@ use worker::Result;
 
 use super::Team;
 use crate::args;
+use crate::domain::ids::v7_floor;
 use crate::domain::range::{TimeRange, DAY_MS};
 use crate::domain::rollup::{plan, single_row, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS};
 
@@ -147,6 +148,13 @@ pub struct Figures {
     pub actions: i64,
     pub unique_users: i64,
     pub sessions: i64,
+    /// Executions created in the period, those that succeeded, and those that finished
+    /// (succeeded, failed or timed out) — the success rate's denominator.
+    pub executions: i64,
+    pub succeeded: i64,
+    pub finished: i64,
+    /// LLM tokens used, all five buckets.
+    pub tokens: i64,
 }
 
 fn period_sql(n: u8, range: TimeRange) -> String {
@@ -155,9 +163,19 @@ fn period_sql(n: u8, range: TimeRange) -> String {
     format!(
         "SELECT {n} AS period, \
          (SELECT COALESCE(SUM(actions), 0) FROM event_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS actions, \
-         {} AS unique_users, {} AS sessions",
+         {} AS unique_users, {} AS sessions, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}') AS executions, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status = 'succeeded') AS succeeded, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status IN ('succeeded', 'failed', 'timed_out')) AS finished, \
+         (SELECT COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens), 0) \
+            FROM llm_usage WHERE team_id = ?1 AND created_at >= {from} AND created_at < {to}) AS tokens",
         distinct_count(Subject::User, &p),
         distinct_count(Subject::Session, &p),
+        // Execution ids are UUIDv7: the window is a range over the (team_id, id) index.
+        e0 = v7_floor(range.from),
+        e1 = v7_floor(range.to),
+        from = range.from,
+        to = range.to,
     )
 }
 
@@ -245,6 +263,37 @@ pub async fn components(
 pub struct Point {
     pub ts: i64,
     pub value: i64,
+}
+
+/// Executions started per bucket over `span` (by id: UUIDv7 ids carry their creation time).
+pub async fn execution_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let unit = interval.ms();
+    let sql = format!(
+        "SELECT created_at / {unit} * {unit} AS ts, COUNT(*) AS value FROM executions \
+         WHERE team_id = ?1 AND id >= ?2 AND id < ?3 GROUP BY 1"
+    );
+    team.db
+        .all(&sql, args![team.id, v7_floor(span.from), v7_floor(span.to)])
+        .await
+}
+
+/// LLM tokens (all buckets) per bucket over `span`.
+pub async fn token_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let unit = interval.ms();
+    let sql = format!(
+        "SELECT created_at / {unit} * {unit} AS ts, \
+                SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens) AS value \
+         FROM llm_usage WHERE team_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY 1"
+    );
+    team.db.all(&sql, args![team.id, span.from, span.to]).await
 }
 
 /// Actions per bucket over whole buckets `span`.

@@ -72,7 +72,7 @@ fn the_summary_counts_exactly_what_was_sent_in_each_period_and_nothing_of_other_
         cur["to"].as_i64().unwrap() >= now && cur["to"].as_i64().unwrap() % HOUR == 0,
         "{week}"
     );
-    // Figures whose tables do not exist yet are absent, not invented.
+    // Figures whose tables do not exist yet (cost, errors) are absent, not invented.
     let keys: HashSet<&str> = cur
         .as_object()
         .unwrap()
@@ -81,7 +81,16 @@ fn the_summary_counts_exactly_what_was_sent_in_each_period_and_nothing_of_other_
         .collect();
     assert_eq!(
         keys,
-        HashSet::from(["from", "to", "actions", "unique_users", "sessions"])
+        HashSet::from([
+            "from",
+            "to",
+            "actions",
+            "unique_users",
+            "sessions",
+            "executions",
+            "success_rate",
+            "tokens"
+        ])
     );
 
     let month = get(app, "/api/analytics/summary?range=30d", &team.owner.auth);
@@ -293,7 +302,7 @@ fn trends_refuse_unknown_or_unrecorded_metrics_and_bad_parameters() {
     let app = app();
     let team = app.signup_team();
     let owner = &team.owner.auth;
-    for metric in ["executions", "errors", "tokens", "cost"] {
+    for metric in ["errors", "cost"] {
         let resp = app.get(&format!("/api/analytics/trends?metric={metric}"), owner);
         let error = resp.assert_error(422, "validation_failed");
         assert_eq!(error["details"][0]["field"], "metric");
@@ -399,4 +408,70 @@ fn viewers_and_viewer_tokens_read_analytics() {
             "{path}"
         );
     }
+}
+
+#[test]
+fn the_summary_and_trends_count_the_teams_executions_and_tokens() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    let ok = app.hook_workflow(owner, "/hook");
+    let failing = app.hook_workflow(owner, "/hook/fail");
+    let key = app.openai_key(owner);
+    let llm = string(
+        &app.create_workflow(
+            owner,
+            json!([{"id": "a", "kind": "llm", "agent": "w", "key_id": key, "model": "gpt-4o-mini", "prompt": "hi"}]),
+        )["id"],
+    );
+    for wf in [&ok, &ok, &failing, &llm] {
+        let id = app.execute(owner, wf, json!({}));
+        app.wait_finished(owner, &id);
+    }
+    let summary = get(app, "/api/analytics/summary?range=24h", owner);
+    let current = &summary["current"];
+    assert_eq!(
+        (
+            current["executions"].clone(),
+            current["success_rate"].clone(),
+            current["tokens"].clone()
+        ),
+        (json!(4), json!(0.75), json!(1300))
+    );
+    let previous = &summary["previous"];
+    assert_eq!(
+        (
+            previous["executions"].clone(),
+            previous["success_rate"].clone(),
+            previous["tokens"].clone()
+        ),
+        (json!(0), Value::Null, json!(0))
+    );
+    for (metric, total) in [("executions", 4), ("tokens", 1300)] {
+        let trend = get(
+            app,
+            &format!("/api/analytics/trends?metric={metric}&range=24h&interval=hour"),
+            owner,
+        );
+        let buckets = trend["buckets"].as_array().unwrap();
+        assert_eq!(
+            buckets
+                .iter()
+                .map(|b| b["value"].as_i64().unwrap())
+                .sum::<i64>(),
+            total,
+            "{metric}"
+        );
+        assert!(buckets.len() >= 24);
+    }
+    // Another team sees none of it.
+    let other = app.signup_team();
+    let theirs = get(app, "/api/analytics/summary?range=24h", &other.owner.auth);
+    assert_eq!(
+        (
+            theirs["current"]["executions"].clone(),
+            theirs["current"]["tokens"].clone()
+        ),
+        (json!(0), json!(0))
+    );
 }
