@@ -276,6 +276,17 @@ test('an invited member signs in with a lower role: actions are hidden, and a 40
   await member.waitForURL('**/analytics');
   await member.waitForSelector('[data-role="member"]');
 
+  // The link works once: opened again, it says so.
+  const again = await browser.newPage({ baseURL: address });
+  await again.goto(link);
+  await settle(again);
+  await again.fill('#name', 'Someone Else');
+  await again.fill('#password', 'another password');
+  await again.click('button[type=submit]');
+  await again.waitForSelector('text=This invite has already been used');
+  await shot(again, 'accept-invite-used');
+  await again.close();
+
   // Admin-only actions are absent, with a note saying why.
   await visit(member, '/keys');
   assert.equal(await member.locator('button:has-text("Add key")').count(), 0);
@@ -306,6 +317,9 @@ test('an invited member signs in with a lower role: actions are hidden, and a 40
   await member.click('button:has-text("Sign out")');
   await member.waitForURL('**/sign-in');
   await member.fill('#email', MEMBER.email);
+  await member.fill('#password', 'not the password');
+  await member.click('button[type=submit]');
+  await member.waitForSelector('.form-error:has-text("Email or password is incorrect.")');
   await member.fill('#password', MEMBER.password);
   await member.click('button[type=submit]');
   await member.waitForSelector('[data-role="viewer"]');
@@ -347,6 +361,12 @@ test('at phone width the navigation folds into a menu', async () => {
   await shot(page, 'phone-schedules');
   await visit(page, `/executions/${state.executionId}`);
   await shot(page, 'phone-execution-detail');
+  // Nothing is wider than the phone: wide tables scroll inside their own box.
+  for (const path of ['/executions', '/workflows', `/workflows/${state.workflowId}`, '/schedules', '/keys', '/team', '/infrastructure']) {
+    await visit(page, path);
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `${path} is ${width} px wide on a ${PHONE.width} px phone`);
+  }
   await phone.close();
 });
 
@@ -405,6 +425,8 @@ test('analytics: the dashboard shows the team’s own runs and the app’s own t
   await executions.waitFor();
   assert.ok(Number((await executions.textContent())?.replace(/\D/g, '')) >= 2, 'the runs of this story are counted');
   await owner.waitForSelector('canvas');
+  // The app's own telemetry (page views) is among the components.
+  await owner.waitForSelector('td:has-text("app.executions")');
   await shot(owner, 'analytics');
 });
 

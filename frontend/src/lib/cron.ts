@@ -42,10 +42,12 @@ function timePart(min: string, hour: string): string {
   if (min === '*' && hour === '*') return 'Every minute';
   const minStep = /^\*\/(\d+)$/.exec(min);
   if (minStep && hour === '*') return `Every ${minStep[1]} minutes`;
+  if (min === '0' && hour === '*') return 'Every hour, on the hour';
   if (isNum(min) && hour === '*') return `At minute ${min} of every hour`;
+  if (hour === '*') return `At minutes ${fieldWords(min, (v) => v)} of every hour`;
   if (isNum(min) && hour.split(',').every(isNum)) return `At ${listWords(hour.split(',').map((h) => `${pad(h)}:${pad(min)}`))}`;
   const hourStep = /^\*\/(\d+)$/.exec(hour);
-  if (isNum(min) && hourStep) return `At minute ${min} past every ${hourStep[1]} hours`;
+  if (isNum(min) && hourStep) return `Every ${hourStep[1]} hours, at minute ${min}`;
   const hourRange = /^(\d+)-(\d+)$/.exec(hour);
   if (hourRange) {
     const span = `between ${pad(hourRange[1] ?? '')}:00 and ${pad(hourRange[2] ?? '')}:59`;
