@@ -59,16 +59,24 @@ after(async () => {
 });
 
 test('the first page loads fast and sign-up creates a team', async () => {
-  const started = Date.now();
+  // Three loads of the sign-in page, each in a new context (empty cache); the median counts.
+  const loads = [];
+  for (let i = 0; i < 3; i++) {
+    const ctx = await browser.newContext({ baseURL: address, viewport: LAPTOP });
+    const page = await ctx.newPage();
+    const started = Date.now();
+    await page.goto('/sign-in');
+    await page.locator('#email').waitFor();
+    const wall = Date.now() - started;
+    const drawn = await page.evaluate(() => /** @type {any} */ (window).__beaconFirstPageMs ?? null);
+    loads.push({ wall, drawn });
+    await ctx.close();
+  }
+  const median = [...loads].sort((a, b) => a.wall - b.wall)[1] ?? loads[0];
+  console.log(`first page (sign-in), empty cache, localhost: ${loads.map((l) => l.wall).join(' / ')} ms to an interactive form (median ${median?.wall} ms; page drawn ${median?.drawn} ms after navigation start)`);
+  assert.ok((median?.wall ?? Infinity) < 2000, `the sign-in page took ${median?.wall} ms`);
   await owner.goto('/sign-in');
-  await owner.waitForSelector('#email');
-  const wall = Date.now() - started;
-  const nav = await owner.evaluate(() => {
-    const n = /** @type {PerformanceNavigationTiming} */ (performance.getEntriesByType('navigation')[0]);
-    return { domInteractive: Math.round(n.domInteractive), firstPage: /** @type {any} */ (window).__beaconFirstPageMs ?? null };
-  });
-  console.log(`first page (sign-in) on localhost: ${wall} ms to an interactive form (DOM interactive at ${nav.domInteractive} ms, page drawn at ${nav.firstPage} ms)`);
-  assert.ok(wall < 3000, `the sign-in page took ${wall} ms`);
+  await settle(owner);
   await shot(owner, 'sign-in');
 
   await visit(owner, '/sign-up');
@@ -76,6 +84,14 @@ test('the first page loads fast and sign-up creates a team', async () => {
   await signUp(owner, OWNER);
   await owner.waitForSelector(`.team-name:has-text("${OWNER.team}")`);
   assert.equal(await owner.locator('[data-role]').textContent(), 'owner');
+
+  // Signed in, a page that needs the session and its data: shell, `me`, the page, its list.
+  const tab = await ownerCtx.newPage();
+  const started = Date.now();
+  await tab.goto('/executions');
+  await settle(tab);
+  console.log(`signed-in page (executions, session check + data) on localhost: ${Date.now() - started} ms until drawn`);
+  await tab.close();
 });
 
 test('a fresh team sees empty states everywhere, never sample data', async () => {
@@ -253,6 +269,41 @@ test('a schedule is created with a human-readable preview of its next runs, and 
   await settle(owner);
   await owner.waitForSelector('text=This schedule has not started a run yet.');
   await shot(owner, 'schedule-detail');
+});
+
+test('keys: rotate to a refused secret and back, see usage, delete another key', async () => {
+  await visit(owner, '/keys');
+  const row = owner.locator('tr[data-key-id]').first();
+  const rotate = async (/** @type {string} */ secret) => {
+    await row.locator('button:has-text("Rotate")').click();
+    assert.equal(await owner.getAttribute('#rotate-secret', 'type'), 'password');
+    await owner.fill('#rotate-secret', secret);
+    await owner.click('dialog button[type=submit]');
+    await owner.waitForSelector('dialog[open]', { state: 'detached' });
+  };
+  await rotate('sk-standin-REFUSED-000000');
+  await row.locator('button:has-text("Test")').click();
+  await row.locator('[data-status="invalid"]').waitFor();
+  assert.match((await row.locator('[data-test-result]').textContent()) ?? '', /refused · HTTP 401/);
+  await shot(owner, 'keys-refused');
+  await rotate(VALID_KEY);
+  await row.locator('button:has-text("Test")').click();
+  await row.locator('[data-status="valid"]').waitFor();
+  assert.ok(!(await owner.content()).includes(VALID_KEY), 'the secret is on the page after rotating');
+
+  await row.locator('button:has-text("Usage")').click();
+  await owner.waitForSelector('dialog [data-state="unavailable"], dialog [data-state="empty"], dialog table');
+  await shot(owner, 'key-usage');
+  await owner.keyboard.press('Escape');
+
+  const add = await owner.request.post('/api/keys', { data: { name: 'Spare key', service: 'openai', key: 'sk-spare-0000000000' } });
+  assert.equal(add.status(), 201);
+  await visit(owner, '/keys');
+  const spare = owner.locator('tr[data-key-id]:has-text("Spare key")');
+  await spare.locator('button:has-text("Delete")').click();
+  await owner.click('dialog button:has-text("Delete key")');
+  await spare.waitFor({ state: 'detached' });
+  assert.equal(await owner.locator('tr[data-key-id]').count(), 1);
 });
 
 test('an invited member signs in with a lower role: actions are hidden, and a 403 still reads clearly', async () => {
@@ -447,5 +498,18 @@ test('every page, with this team’s data, has a screenshot', async () => {
     await assertNoErrorState(owner);
     await shot(owner, name);
   }
-  await state.memberCtx?.close();
+});
+
+test('a removed member is signed out on their very next request', async () => {
+  const memberCtx = state.memberCtx;
+  assert.ok(memberCtx);
+  const member = memberCtx.pages()[0] ?? (await memberCtx.newPage());
+  await visit(member, '/workflows');
+  await visit(owner, '/team');
+  owner.once('dialog', (d) => void d.accept());
+  await owner.click(`tr[data-member-email="${MEMBER.email}"] button:has-text("Remove")`);
+  await owner.locator(`tr[data-member-email="${MEMBER.email}"]`).waitFor({ state: 'detached' });
+  await member.click('#nav a:has-text("Executions")');
+  await member.waitForURL('**/sign-in?next=*');
+  await memberCtx.close();
 });

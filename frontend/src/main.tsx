@@ -170,6 +170,9 @@ function App() {
 }
 
 document.addEventListener('click', onLinkClick);
+// Fetch the first page's module while `me` is being asked, not after.
+const first = findRoute(window.location.pathname);
+if (first) first.route.load().then((m) => loaded.set(first.route, m.default), () => undefined);
 const root = document.getElementById('app');
 if (root) {
   root.textContent = '';

@@ -12,16 +12,27 @@ interface Props {
 
 export function Dialog({ title, onClose, children, wide }: Props) {
   const ref = useRef<HTMLDialogElement>(null);
+  const opener = useRef<HTMLElement | null>(null);
+
+  // Close the modal before giving focus back: while it is open, everything outside it is inert.
+  const restore = () => {
+    ref.current?.close();
+    opener.current?.focus?.();
+  };
+  const close = () => {
+    restore();
+    onClose();
+  };
+
   useEffect(() => {
+    opener.current = document.activeElement as HTMLElement | null;
     const d = ref.current;
-    const opener = document.activeElement as HTMLElement | null;
     if (d && !d.open) d.showModal();
-    return () => {
-      // Close first: while the modal is open, everything outside it is inert and cannot take focus.
-      d?.close();
-      opener?.focus?.();
-    };
+    // Start in the first field rather than on the close button.
+    d?.querySelector<HTMLElement>('input:not([readonly]), select, textarea')?.focus();
+    return restore;
   }, []);
+
   return (
     <dialog
       ref={ref}
@@ -29,12 +40,12 @@ export function Dialog({ title, onClose, children, wide }: Props) {
       aria-labelledby="dialog-title"
       onCancel={(e) => {
         e.preventDefault();
-        onClose();
+        close();
       }}
     >
       <header class="dialog-head">
         <h2 id="dialog-title">{title}</h2>
-        <button type="button" class="icon-btn" aria-label="Close" onClick={onClose}>
+        <button type="button" class="icon-btn" aria-label="Close" onClick={close}>
           ×
         </button>
       </header>
