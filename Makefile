@@ -112,4 +112,4 @@ schema:
 	awk 'FNR==1 && NR>1 {print ""} {print}' migrations/*.sql > schema.sql
 
 clean:
-	rm -rf build target/itest frontend/dist
+	rm -rf build target/itest target/e2e frontend/dist

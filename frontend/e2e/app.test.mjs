@@ -7,7 +7,7 @@
 // BEACON_URL=http://127.0.0.1:8790 runs against a server you started (make dev) instead.
 
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { assertNoErrorState, routeMissing, settle, signUp, tableRows, visit } from './helpers/app.mjs';
@@ -122,6 +122,10 @@ test('a fresh team sees empty states everywhere, never sample data', async () =>
   await shot(owner, 'empty-team');
   await visit(owner, '/infrastructure');
   await owner.waitForSelector('[data-health]');
+  // A cron tick fired by hand (wrangler dev --test-scheduled) shows up after a refresh.
+  assert.equal((await fetch(`${address}/__scheduled?cron=*+*+*+*+*`)).status, 200);
+  await owner.click('button:has-text("Refresh")');
+  await owner.waitForSelector('[data-check="cron"] .health-ok');
   await shot(owner, 'infrastructure');
 });
 
@@ -431,6 +435,10 @@ test('usage: the run’s tokens and cost show on the Token usage page', async (t
   assert.notEqual(await owner.locator('[data-usage-cost]').textContent(), '$0.00');
   await owner.waitForSelector('[data-breakdown="gpt-4o-mini"]');
   await shot(owner, 'usage');
+  const [download] = await Promise.all([owner.waitForEvent('download'), owner.click('a:has-text("Export CSV")')]);
+  const csv = readFileSync(/** @type {string} */ (await download.path()), 'utf8');
+  assert.equal(csv.split('\n')[0]?.trim(), 'created_at,execution_id,workflow_id,step_id,agent,key_id,provider,model,input,cache_read,cache_write,output,reasoning,cost_usd');
+  assert.ok(csv.includes(state.executionId), 'the export lists the run');
 });
 
 test('errors: the failed run shows on the Error logs page and can be resolved', async (t) => {
@@ -479,6 +487,8 @@ test('analytics: the dashboard shows the team’s own runs and the app’s own t
   // The app's own telemetry (page views) is among the components.
   await owner.waitForSelector('td:has-text("app.executions")');
   await shot(owner, 'analytics');
+  const [download] = await Promise.all([owner.waitForEvent('download'), owner.click('a:has-text("Export CSV")')]);
+  assert.ok(readFileSync(/** @type {string} */ (await download.path()), 'utf8').trim().length > 0, 'the analytics export is empty');
 });
 
 test('every page, with this team’s data, has a screenshot', async () => {

@@ -39,9 +39,11 @@ export default function Analytics({ query }: PageProps) {
     <section>
       <PageHead title="Analytics" sub="How your team and its workflows use Beacon.">
         <RangePicker value={range} onChange={setRange} />
-        <a class="btn" href={`/api/analytics/export.csv?range=${range}`} download onClick={() => track('app.analytics', 'export_csv')}>
-          Export CSV
-        </a>
+        {summary.state === 'ready' && (
+          <a class="btn" href={`/api/analytics/export.csv?range=${range}`} download onClick={() => track('app.analytics', 'export_csv')}>
+            Export CSV
+          </a>
+        )}
       </PageHead>
       <Async r={summary} what="Analytics" isEmpty={allZero} empty={<Empty title="No activity in this period yet.">Telemetry, runs and errors show up here as they happen.</Empty>}>
         {(s) => (

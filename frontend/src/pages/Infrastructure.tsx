@@ -38,7 +38,13 @@ export default function Infrastructure() {
                   {c.backlog !== undefined && <div class="muted small">backlog {c.backlog}</div>}
                   {c.last_tick_at !== undefined && (
                     <div class="muted small" title={dateTime(c.last_tick_at)}>
-                      last tick <Time ms={c.last_tick_at} />
+                      {c.last_tick_at ? (
+                        <>
+                          last tick <Time ms={c.last_tick_at} />
+                        </>
+                      ) : (
+                        'no tick seen yet'
+                      )}
                     </div>
                   )}
                   {c.error && <div class="field-error small">{c.error}</div>}

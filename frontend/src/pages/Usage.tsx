@@ -33,9 +33,11 @@ export default function Usage({ query }: PageProps) {
     <section>
       <PageHead title="Token usage" sub="What every LLM call cost, in tokens and money.">
         <RangePicker value={range} onChange={setRange} />
-        <a class="btn" href={`/api/tokens/export.csv?range=${range}`} download onClick={() => track('app.usage', 'export_csv')}>
-          Export CSV
-        </a>
+        {usage.state === 'ready' && (
+          <a class="btn" href={`/api/tokens/export.csv?range=${range}`} download onClick={() => track('app.usage', 'export_csv')}>
+            Export CSV
+          </a>
+        )}
       </PageHead>
       <Async r={usage} what="Token usage" isEmpty={(u) => u.calls === 0} empty={<Empty title="No LLM calls in this period.">Run a workflow with an LLM step and its tokens and cost appear here.</Empty>}>
         {(u) => <UsageBody u={u} range={range} />}
