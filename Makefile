@@ -18,19 +18,30 @@ export WRANGLER_SEND_METRICS := false
 WRANGLER := $(CURDIR)/node_modules/.bin/wrangler
 WORKER_BUILD_STAMP := $(TOOLS_DIR)/.worker-build-$(WORKER_BUILD_VERSION)
 WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
-NPM_STAMP := node_modules/.beacon-npm-installed
+# Install stamps name the lockfile's hash, so a fresh checkout (new mtimes) or a worktree
+# whose node_modules is shared does not reinstall: only a changed lockfile does.
+lock_hash = $(shell sha1sum $(1) 2>/dev/null | cut -c1-12)
+NPM_STAMP := node_modules/.beacon-npm-$(call lock_hash,package-lock.json)
+FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,frontend/package-lock.json)
+FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
 
-.PHONY: dev test bench build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: dev test test-browser chromium bench build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --test-scheduled --show-interactive-dev-session=false
 
-## make test: every test — native unit tests, then integration tests against the real Worker
+## make test: every test — native unit tests, integration tests against the real Worker, then
+## the app in a real browser (Debian's Chromium) against the real Worker
 test: tools deps .dev.vars frontend build
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8
+	@$(MAKE) --no-print-directory test-browser
+
+## make test-browser: only the browser tests (frontend/e2e/)
+test-browser: deps frontend build chromium
+	cd frontend && npm test
 
 ## make bench: telemetry ingest (events/s) and analytics latency (p50/p99) over 200,000 events,
 ## against a wrangler dev of its own with the inspector detached. Minutes; not part of `make test`.
@@ -55,9 +66,15 @@ $(WASM_BINDGEN_STAMP):
 
 deps: $(NPM_STAMP)
 
-$(NPM_STAMP): package.json package-lock.json
-	npm ci --no-audit --no-fund
+# npm ci empties node_modules first, and follows a symlinked one (a worktree sharing another
+# checkout's packages): that one is left to its owner.
+$(NPM_STAMP):
+	@if [ -L node_modules ]; then echo "node_modules is a link; not reinstalling into it"; else npm ci --no-audit --no-fund; fi
 	touch $@
+
+# The browser tests drive Debian's Chromium (never a browser a test tool downloads).
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; }
 
 # Fresh dev-only settings, never committed.
 .dev.vars:
@@ -71,12 +88,16 @@ $(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
 	@touch $@
 
-# The app's placeholder until the SPA lands: copied as is.
+# The app: its npm packages (frontend/package-lock.json) when missing, then a Vite build into
+# frontend/dist (type-checked first) when a source changed.
 frontend: frontend/dist/index.html
 
-frontend/dist/index.html: frontend/index.html
-	mkdir -p frontend/dist
-	cp frontend/index.html $@
+$(FRONTEND_NPM_STAMP):
+	cd frontend && npm ci --no-audit --no-fund
+	touch $@
+
+frontend/dist/index.html: $(FRONTEND_SOURCES) frontend/package.json | $(FRONTEND_NPM_STAMP)
+	cd frontend && npm run -s build
 
 migrate: deps
 	CI=true $(WRANGLER) d1 migrations apply DB --local
@@ -96,4 +117,4 @@ schema:
 	awk 'FNR==1 && NR>1 {print ""} {print}' migrations/*.sql > schema.sql
 
 clean:
-	rm -rf build target/itest frontend/dist
+	rm -rf build target/itest target/e2e frontend/dist

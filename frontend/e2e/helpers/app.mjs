@@ -1,0 +1,65 @@
+// @ts-check
+// Steps a person takes in the app, shared by the tests: waiting for a page to settle, signing
+// up, and asking whether a route exists on this server yet.
+
+import assert from 'node:assert/strict';
+
+/**
+ * Waits until the page has drawn: its heading is up and nothing says "Loading…".
+ * @param {import('playwright-core').Page} page
+ */
+export async function settle(page) {
+  await page.waitForSelector('main h1, .auth-card h1', { timeout: 20_000 });
+  await page.waitForFunction(() => !document.querySelector('.state.loading, [data-preview="loading"]'), null, { timeout: 20_000 });
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {string} path
+ */
+export async function visit(page, path) {
+  await page.goto(path);
+  await settle(page);
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ * @param {{name: string, email: string, password: string, team: string}} who
+ */
+export async function signUp(page, who) {
+  await visit(page, '/sign-up');
+  await page.fill('#name', who.name);
+  await page.fill('#email', who.email);
+  await page.fill('#password', who.password);
+  await page.fill('#team_name', who.team);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/analytics');
+  await settle(page);
+}
+
+/**
+ * Whether the server has this route yet: a missing route is 404 before any sign-in check, an
+ * existing one answers 401 to a request without a session.
+ * @param {string} address
+ * @param {string} path
+ */
+export async function routeMissing(address, path) {
+  const res = await fetch(address + path);
+  return res.status === 404;
+}
+
+/**
+ * The ids on the page that a table row carries, for "no sample data" checks.
+ * @param {import('playwright-core').Page} page
+ */
+export async function tableRows(page) {
+  return page.locator('main tbody tr').count();
+}
+
+/**
+ * @param {import('playwright-core').Page} page
+ */
+export async function assertNoErrorState(page) {
+  const errors = await page.locator('[data-state="error"]').allTextContents();
+  assert.deepEqual(errors, [], `the page shows an error: ${errors.join(' | ')}`);
+}

@@ -1,0 +1,261 @@
+// The API's shapes, as ../shared/SPEC.md describes them. Times are epoch milliseconds.
+
+export type Role = 'viewer' | 'member' | 'admin' | 'owner';
+export const ROLES: Role[] = ['viewer', 'member', 'admin', 'owner'];
+
+export interface Page<T> {
+  data: T[];
+  next_cursor: string | null;
+}
+
+export interface Me {
+  user: { id: string; email: string; name: string };
+  team: { id: string; name: string };
+  role: Role;
+}
+
+export interface Member {
+  id: string;
+  email: string;
+  name: string;
+  role: Role;
+  joined_at: number;
+  last_active_at: number | null;
+}
+
+export interface Invite {
+  id: string;
+  email: string;
+  role: Role;
+  created_at?: number;
+  expires_at: number;
+  invite_url?: string;
+}
+
+export interface ActivityEntry {
+  id: string;
+  actor: { id: string; email: string | null } | null;
+  action: string;
+  target_type: string;
+  target_id: string | null;
+  detail: Record<string, unknown> | null;
+  created_at: number;
+}
+
+export type KeyService = 'openai' | 'anthropic' | 'openai_compatible';
+export interface ProviderKey {
+  id: string;
+  name: string;
+  service: KeyService;
+  base_url: string;
+  last4: string;
+  status: 'untested' | 'valid' | 'invalid';
+  usage_count: number;
+  last_used_at: number | null;
+  created_at: number;
+  rotated_at: number | null;
+}
+
+export interface KeyTest {
+  valid: boolean;
+  status: ProviderKey['status'];
+  http_status: number | null;
+  latency_ms: number | null;
+  message?: string;
+}
+
+export interface LlmStep {
+  id: string;
+  kind: 'llm';
+  agent: string;
+  key_id: string;
+  model: string;
+  prompt: string;
+  system?: string;
+  max_tokens?: number;
+}
+export interface HttpStep {
+  id: string;
+  kind: 'http';
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+}
+export type Step = LlmStep | HttpStep;
+
+export interface WorkflowSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  version: number;
+  created_at: number;
+  updated_at: number;
+}
+export interface Workflow extends WorkflowSummary {
+  steps: Step[];
+}
+
+export type ExecutionStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'timed_out';
+export const EXECUTION_STATUSES: ExecutionStatus[] = ['pending', 'running', 'succeeded', 'failed', 'cancelled', 'timed_out'];
+
+export interface Execution {
+  id: string;
+  workflow_id: string;
+  workflow_name?: string;
+  workflow_version: number;
+  status: ExecutionStatus;
+  error: unknown;
+  retry_of: string | null;
+  schedule_id?: string | null;
+  created_at: number;
+  started_at: number | null;
+  completed_at: number | null;
+}
+
+export interface Tokens {
+  input?: number;
+  cache_read?: number;
+  cache_write?: number;
+  output?: number;
+  reasoning?: number;
+  total?: number;
+}
+
+export interface ExecutionStep {
+  id: string;
+  kind: 'llm' | 'http';
+  agent: string | null;
+  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  attempts?: number;
+  started_at: number | null;
+  completed_at: number | null;
+  output: string | null;
+  error: unknown;
+  tokens: Tokens | null;
+  cost_nusd: number | null;
+  cost_usd: number | null;
+}
+export interface ExecutionDetail extends Execution {
+  input: unknown;
+  steps: ExecutionStep[];
+}
+
+export interface ExecutionEvent {
+  execution_id: string;
+  status: ExecutionStatus;
+  at: number;
+}
+
+export interface Schedule {
+  id: string;
+  workflow_id: string;
+  cron: string;
+  timezone: string;
+  enabled: boolean;
+  input: Record<string, unknown>;
+  overlap: 'skip' | 'allow';
+  next_run_at: number | null;
+  last_run_at: number | null;
+  consecutive_failures?: number;
+  disabled_reason?: string | null;
+  created_at: number;
+}
+
+export interface Health {
+  status: 'ok' | 'degraded';
+  version: string;
+  checks?: Record<string, { state: string; latency_ms?: number; last_tick_at?: number | null; error?: string; backlog?: number }>;
+}
+
+export type Range = '24h' | '7d' | '30d' | '90d';
+export const RANGES: Range[] = ['24h', '7d', '30d', '90d'];
+
+export interface AnalyticsPeriod {
+  actions: number;
+  unique_users: number;
+  sessions: number;
+  executions: number;
+  success_rate: number | null;
+  tokens: number;
+  cost_usd: number;
+  errors: number;
+}
+export interface AnalyticsSummary {
+  range: string;
+  current: AnalyticsPeriod;
+  previous: AnalyticsPeriod;
+}
+export interface ComponentStats {
+  component: string;
+  actions: number;
+  users: number;
+  metrics: Record<string, number>;
+}
+export interface Trend {
+  metric: string;
+  interval: 'hour' | 'day';
+  buckets: { ts: number; value: number }[];
+}
+
+export interface TokenUsage {
+  calls: number;
+  tokens: Required<Tokens>;
+  cost_nusd: number;
+  cost_usd: number;
+  daily: { date: string; calls: number; tokens: number; cost_nusd: number; cost_usd: number }[];
+  projection: { month_end_cost_usd: number };
+}
+export type BreakdownBy = 'model' | 'agent' | 'workflow' | 'key';
+export interface Breakdown {
+  by: BreakdownBy;
+  data: { key: string; name: string; calls: number; tokens: number; cost_nusd: number; cost_usd: number }[];
+}
+export interface Budget {
+  monthly_usd: number | null;
+  [k: string]: unknown;
+}
+
+export type Severity = 'low' | 'medium' | 'high' | 'critical';
+export const SEVERITIES: Severity[] = ['low', 'medium', 'high', 'critical'];
+export interface ErrorIssue {
+  id: string;
+  fingerprint: string;
+  type: string;
+  message: string;
+  severity: Severity;
+  status: 'unresolved' | 'resolved' | 'regressed';
+  count: number;
+  first_seen_at: number;
+  last_seen_at: number;
+  resolved_at: number | null;
+  workflow_id: string | null;
+  step_id: string | null;
+}
+export interface ErrorOccurrence {
+  id?: string;
+  message?: string;
+  stack?: string | null;
+  execution_id?: string | null;
+  agent?: string | null;
+  provider_status?: number | null;
+  created_at?: number;
+  context?: unknown;
+}
+export interface ErrorDetail extends ErrorIssue {
+  occurrences?: ErrorOccurrence[];
+  notes?: string | null;
+}
+
+export type NotificationCategory = 'workflow' | 'system' | 'team' | 'billing';
+export const NOTIFICATION_CATEGORIES: NotificationCategory[] = ['workflow', 'system', 'team', 'billing'];
+export interface Notification {
+  id: string;
+  category: NotificationCategory;
+  type: string;
+  title: string;
+  message: string;
+  link: string | null;
+  created_at: number;
+  read: boolean;
+}

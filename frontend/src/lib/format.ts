@@ -1,0 +1,85 @@
+// How numbers, money and times read in the app.
+
+const numberFmt = new Intl.NumberFormat();
+const compactFmt = new Intl.NumberFormat(undefined, { notation: 'compact', maximumFractionDigits: 1 });
+
+export function num(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : numberFmt.format(n);
+}
+
+export function compact(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : compactFmt.format(n);
+}
+
+export function usd(n: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  const digits = n !== 0 && Math.abs(n) < 1 ? 4 : 2;
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: 'USD', minimumFractionDigits: 2, maximumFractionDigits: digits }).format(n);
+}
+
+export function pct(n: number | null | undefined): string {
+  return n === null || n === undefined ? '—' : `${(n * 100).toFixed(1)}%`;
+}
+
+export function dateTime(ms: number | null | undefined, timeZone?: string): string {
+  if (ms === null || ms === undefined) return '—';
+  const opts: Intl.DateTimeFormatOptions = { dateStyle: 'medium', timeStyle: 'medium' };
+  if (timeZone) opts.timeZone = timeZone;
+  return new Date(ms).toLocaleString(undefined, opts);
+}
+
+export function dateTimeZone(ms: number, timeZone: string): string {
+  return new Date(ms).toLocaleString(undefined, {
+    timeZone,
+    weekday: 'short',
+    year: 'numeric',
+    month: 'short',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+  });
+}
+
+const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
+
+export function ago(ms: number | null | undefined, now = Date.now()): string {
+  if (ms === null || ms === undefined) return 'never';
+  const s = Math.round((ms - now) / 1000);
+  const abs = Math.abs(s);
+  if (abs < 45) return rtf.format(s, 'second');
+  if (abs < 2700) return rtf.format(Math.round(s / 60), 'minute');
+  if (abs < 64800) return rtf.format(Math.round(s / 3600), 'hour');
+  return rtf.format(Math.round(s / 86400), 'day');
+}
+
+export function duration(start: number | null | undefined, end: number | null | undefined): string {
+  if (!start) return '—';
+  const ms = (end ?? Date.now()) - start;
+  if (ms < 1000) return `${ms} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+
+/** Change of `cur` against `prev` as a signed percentage, or null when there is no base. */
+export function change(cur: number, prev: number): number | null {
+  if (!prev) return cur ? null : 0;
+  return (cur - prev) / prev;
+}
+
+export function json(v: unknown): string {
+  return typeof v === 'string' ? v : JSON.stringify(v, null, 2);
+}
+
+/** A readable line for an `error` field that may be a string, an object or null. */
+export function errorText(e: unknown): string {
+  if (e === null || e === undefined) return '';
+  if (typeof e === 'string') return e;
+  if (typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    const msg = typeof o.message === 'string' ? o.message : '';
+    const type = typeof o.type === 'string' ? o.type : typeof o.code === 'string' ? o.code : '';
+    if (msg || type) return [type, msg].filter(Boolean).join(': ');
+  }
+  return JSON.stringify(e);
+}
