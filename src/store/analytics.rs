@@ -354,17 +354,27 @@ pub struct Point {
 }
 
 /// Executions started per bucket over `span` (by id: UUIDv7 ids carry their creation time).
-pub async fn execution_trend(team: &Team<'_>, span: TimeRange, interval: Interval) -> Result<Vec<Point>> {
+pub async fn execution_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
     let unit = interval.ms();
     let sql = format!(
         "SELECT created_at / {unit} * {unit} AS ts, COUNT(*) AS value FROM executions \
          WHERE team_id = ?1 AND id >= ?2 AND id < ?3 GROUP BY 1"
     );
-    team.db.all(&sql, args![team.id, v7_floor(span.from), v7_floor(span.to)]).await
+    team.db
+        .all(&sql, args![team.id, v7_floor(span.from), v7_floor(span.to)])
+        .await
 }
 
 /// LLM tokens (all buckets) per bucket over `span`.
-pub async fn token_trend(team: &Team<'_>, span: TimeRange, interval: Interval) -> Result<Vec<Point>> {
+pub async fn token_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
     let unit = interval.ms();
     let sql = format!(
         "SELECT created_at / {unit} * {unit} AS ts, \
