@@ -26,7 +26,7 @@ FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,fronten
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
 
-.PHONY: dev test test-browser chromium build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: dev test test-browser chromium bench build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
@@ -42,6 +42,11 @@ test: tools deps .dev.vars frontend build
 ## make test-browser: only the browser tests (frontend/e2e/)
 test-browser: deps frontend build chromium
 	cd frontend && npm test
+
+## make bench: telemetry ingest (events/s) and analytics latency (p50/p99) over 200,000 events,
+## against a wrangler dev of its own with the inspector detached. Minutes; not part of `make test`.
+bench: tools deps .dev.vars frontend build
+	cargo run --release --example bench
 
 # --- installs (each skipped when already done) ---------------------------------------------
 

@@ -23,6 +23,8 @@ mod engine;
 #[cfg(target_arch = "wasm32")]
 mod mailer;
 #[cfg(target_arch = "wasm32")]
+mod notify;
+#[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
 mod providers;

@@ -2,11 +2,12 @@
 //! feed of status changes as Server-Sent Events.
 
 use serde_json::{json, Value};
-use worker::{Response, ResponseBuilder};
+use worker::Response;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx};
 use super::respond;
+use super::sse;
 use crate::domain::ids::parse_uuid;
 use crate::domain::paging::paginate;
 use crate::domain::range::parse_instant;
@@ -215,17 +216,10 @@ pub async fn retry(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     Ok(respond::created(&detail(&team, &created).await?))
 }
 
-/// How long one stream stays open before the client reconnects (with `Last-Event-ID`), how often
-/// it looks for changes, and how often it proves it is alive.
-const STREAM_LIFETIME_MS: i64 = 5 * 60_000;
-const STREAM_POLL_MS: u64 = 1_000;
-const HEARTBEAT_MS: i64 = 15_000;
-
 /// GET /api/executions/stream — `id: <seq>`, `event: execution`, `data: {execution_id, status,
 /// at}`; resumes after `Last-Event-ID`, else starts from now.
 pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
-    let team_id = caller.team_id.clone();
     let resume = cx
         .req
         .headers()
@@ -237,80 +231,30 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
         Some(seq) => seq,
         None => executions::last_seq(&caller.team(&cx.db)).await?,
     };
-    let env = cx.env.clone();
-    let opened = cx.now;
-    struct State {
-        env: worker::Env,
-        team_id: String,
-        seq: i64,
-        first: bool,
-        last_write: i64,
-    }
-    let state = State {
-        env,
-        team_id,
-        seq: start_seq,
-        first: true,
-        last_write: opened,
-    };
-    let events = futures_util::stream::unfold(state, move |mut st| async move {
-        if st.first {
-            st.first = false;
-            return Some((
-                Ok::<Vec<u8>, worker::Error>(b"retry: 2000\n\n".to_vec()),
-                st,
-            ));
-        }
-        loop {
-            let now = crate::platform::now_ms();
-            if now - opened > STREAM_LIFETIME_MS {
-                return None;
+    sse::polled(
+        cx.env.clone(),
+        caller.team_id.clone(),
+        String::new(),
+        start_seq,
+        1_000,
+        |env, team_id, seq| async move {
+            let db = Db::new(&env)?;
+            let events = executions::events_since(
+                &Team {
+                    db: &db,
+                    id: &team_id,
+                },
+                seq,
+                100,
+            )
+            .await?;
+            let mut chunk = String::new();
+            for e in &events {
+                let data =
+                    json!({"execution_id": e.execution_id, "status": e.status, "at": e.created_at});
+                chunk.push_str(&sse::event(Some(&e.seq.to_string()), "execution", &data));
             }
-            let batch = match Db::new(&st.env) {
-                Ok(db) => {
-                    executions::events_since(
-                        &Team {
-                            db: &db,
-                            id: &st.team_id,
-                        },
-                        st.seq,
-                        100,
-                    )
-                    .await
-                }
-                Err(e) => Err(e),
-            };
-            match batch {
-                Ok(events) if !events.is_empty() => {
-                    let mut chunk = String::new();
-                    for e in &events {
-                        let data = json!({"execution_id": e.execution_id, "status": e.status, "at": e.created_at});
-                        chunk.push_str(&format!(
-                            "id: {}\nevent: execution\ndata: {data}\n\n",
-                            e.seq
-                        ));
-                        st.seq = e.seq;
-                    }
-                    st.last_write = now;
-                    return Some((Ok(chunk.into_bytes()), st));
-                }
-                Ok(_) if now - st.last_write > HEARTBEAT_MS => {
-                    st.last_write = now;
-                    return Some((Ok(b": heartbeat\n\n".to_vec()), st));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    worker::console_error!("execution stream: {e}");
-                    return None;
-                }
-            }
-            worker::Delay::from(std::time::Duration::from_millis(STREAM_POLL_MS)).await;
-        }
-    });
-    let headers = worker::Headers::new();
-    headers.set("content-type", "text/event-stream")?;
-    headers.set("cache-control", "no-store")?;
-    Ok(ResponseBuilder::new()
-        .with_headers(headers)
-        .from_stream(events)?)
+            Ok((chunk, events.last().map_or(seq, |e| e.seq)))
+        },
+    )
 }

@@ -7,12 +7,15 @@ use worker::{Context, Env, Method, Request};
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::paging::{parse_page, Page};
+use crate::domain::range::{parse_range, TimeRange};
 use crate::domain::role::Role;
 use crate::platform;
 use crate::store::{identity, Db, Team};
 
 /// Bodies on every route but telemetry batches.
 pub const BODY_LIMIT: usize = 256 * 1024;
+/// Bodies of `POST /api/telemetry/batch`.
+pub const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 pub const SESSION_COOKIE: &str = "beacon_session";
 
 /// One request in flight.
@@ -67,9 +70,12 @@ pub fn authorize(caller: &Caller, needed: Role) -> ApiResult<()> {
 impl Ctx {
     pub fn new(req: Request, env: Env, ctx: Context, request_id: String) -> ApiResult<Ctx> {
         let db = Db::new(&env)?;
-        let query = req
-            .url()
-            .map(|u| u.query_pairs().into_owned().collect())
+        // The raw URL string: parsing it whole would link a second URL parser into the wasm.
+        let url = req.inner().url();
+        let query = url
+            .split_once('?')
+            .map(|(_, q)| q.split('#').next().unwrap_or(""))
+            .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         Ok(Ctx {
             req,
@@ -97,10 +103,12 @@ impl Ctx {
 
     /// `scheme://host[:port]` of this request, for links sent to people.
     pub fn origin(&self) -> String {
-        self.req
-            .url()
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default()
+        let url = self.req.inner().url();
+        let after_scheme = url.find("://").map_or(0, |i| i + 3);
+        let end = url[after_scheme..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| after_scheme + i);
+        url[..end].to_string()
     }
 
     /// The first value of a query parameter.
@@ -114,6 +122,24 @@ impl Ctx {
     pub fn page(&self) -> ApiResult<Page> {
         parse_page(self.query("limit"), self.query("cursor"))
             .map_err(|(field, msg)| ApiError::field(field, msg))
+    }
+
+    /// The window of `?range=` or `?from=&to=`, `default` (a range name) when neither is given.
+    pub fn range(&self, default: &str) -> ApiResult<TimeRange> {
+        let (range, from, to) = (self.query("range"), self.query("from"), self.query("to"));
+        parse_range(range, from, to, self.now, default)
+            .map_err(|(field, msg)| ApiError::field(field, msg))
+    }
+
+    /// The name of the window [`Ctx::range`] resolved: the range asked for, `default`, or
+    /// `custom` for `from`/`to`.
+    pub fn range_label<'a>(&'a self, default: &'a str) -> &'a str {
+        let given = |name| self.query(name).filter(|v| !v.is_empty());
+        match (given("range"), given("from").or(given("to"))) {
+            (Some(range), _) => range,
+            (None, Some(_)) => "custom",
+            (None, None) => default,
+        }
     }
 
     /// The request's JSON body: 413 over `limit`, 400 empty or malformed, 415 not JSON.

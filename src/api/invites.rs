@@ -193,6 +193,17 @@ pub async fn accept(cx: &mut Ctx) -> ApiResult<Response> {
     if changes(&results[1]) == 0 {
         return Err(gone());
     }
+    let note = crate::notify::Note {
+        category: "team",
+        kind: "member.joined",
+        title: format!("{name} joined the team"),
+        message: format!(
+            "{name} ({}) accepted an invite as {}.",
+            invite.email, invite.role
+        ),
+        link: Some("/team".into()),
+    };
+    crate::notify::raise(&team, Some(&user_id), note).await;
     let team_name = crate::store::teams::get(&team)
         .await?
         .map(|t| t.name)

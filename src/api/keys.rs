@@ -5,7 +5,7 @@ use serde_json::json;
 use worker::Response;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{path_id, Ctx, BODY_LIMIT};
+use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
 use super::respond;
 use super::team::{actor, record_activity};
 use crate::domain::fields::Fields;
@@ -13,6 +13,7 @@ use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::upstream::parse_base_url;
 use crate::domain::vault::{last4, parse_secret, MasterKeys};
+use crate::notify::{self, Note};
 use crate::platform::new_id;
 use crate::providers::{probe_models, Service, Verdict};
 use crate::store::activity::{self, Event};
@@ -38,6 +39,18 @@ fn allow_private(cx: &Ctx) -> bool {
 
 fn master_keys(cx: &Ctx) -> ApiResult<MasterKeys> {
     Ok(vault::master_keys(&cx.env)?)
+}
+
+/// Tells the rest of the team what the caller did to a key.
+async fn tell(cx: &Ctx, caller: &Caller, kind: &'static str, title: String) {
+    let note = Note {
+        category: "system",
+        kind,
+        message: format!("{title} (by {}).", caller.name),
+        title,
+        link: Some("/keys".into()),
+    };
+    notify::raise(&caller.team(&cx.db), Some(&caller.user_id), note).await;
 }
 
 /// GET /api/keys
@@ -111,6 +124,13 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         ])
         .await?;
     let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    tell(
+        cx,
+        &caller,
+        "key.added",
+        format!("Provider key {} added", key.name),
+    )
+    .await;
     Ok(respond::created(&key))
 }
 
@@ -119,6 +139,7 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Admin).await?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
+    let name = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?.name;
     let event = Event {
         action: "key.deleted",
         target_type: "provider_key",
@@ -135,6 +156,13 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
+    tell(
+        cx,
+        &caller,
+        "key.deleted",
+        format!("Provider key {name} deleted"),
+    )
+    .await;
     Ok(respond::no_content())
 }
 
@@ -170,6 +198,13 @@ pub async fn rotate(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         return Err(ApiError::NotFound);
     }
     let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    tell(
+        cx,
+        &caller,
+        "key.rotated",
+        format!("Provider key {} rotated", key.name),
+    )
+    .await;
     Ok(respond::ok(&key))
 }
 
@@ -212,6 +247,15 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     };
     record_activity(cx, &caller, event).await?;
     let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
+    if matches!(probe.verdict, Verdict::Invalid) {
+        tell(
+            cx,
+            &caller,
+            "key.test_failed",
+            format!("Provider key {} failed its test", key.name),
+        )
+        .await;
+    }
     Ok(respond::ok(&json!({
         "valid": valid,
         "status": key.status,

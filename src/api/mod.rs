@@ -3,9 +3,13 @@
 //! served from the static assets.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
-//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`], [`schedules`], [`health`]. Shared pieces: [`error`], [`extract`], [`respond`].
+//! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
+//! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
+//! (summaries, trends and exports out), [`health`]. Shared pieces: [`error`], [`extract`],
+//! [`respond`], [`sse`].
 
 pub mod access_tokens;
+pub mod analytics;
 pub mod auth;
 pub mod error;
 pub mod executions;
@@ -13,9 +17,12 @@ pub mod extract;
 pub mod health;
 pub mod invites;
 pub mod keys;
+pub mod notifications;
 pub mod respond;
 pub mod schedules;
+pub mod sse;
 pub mod team;
+pub mod telemetry;
 pub mod workflows;
 
 use worker::{Context, Env, Method, Request, Response};
@@ -70,7 +77,7 @@ async fn serve_asset(req: Request, env: &Env) -> Response {
 
 /// Dispatches on the path's segments, then the method; a known path with another method is 405.
 async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
-    use Method::{Delete, Get, Patch, Post};
+    use Method::{Delete, Get, Patch, Post, Put};
     let segments: Vec<&str> = path
         .trim_start_matches("/api")
         .trim_matches('/')
@@ -124,9 +131,29 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["schedules", id], Delete) => schedules::delete(cx, id).await,
         (["schedules", id, "runs"], Get) => schedules::runs(cx, id).await,
 
+        (["notifications"], Get) => notifications::list(cx).await,
+        (["notifications", "unread-count"], Get) => notifications::unread_count(cx).await,
+        (["notifications", "mark-all-read"], Post) => notifications::mark_all_read(cx).await,
+        (["notifications", "stream"], Get) => notifications::stream(cx).await,
+        (["notifications", "preferences"], Get) => notifications::get_preferences(cx).await,
+        (["notifications", "preferences"], Put) => notifications::put_preferences(cx).await,
+        (["notifications", id, "read"], Post) => notifications::read(cx, id).await,
+        (["notifications", id, "unread"], Post) => notifications::unread(cx, id).await,
+        (["notifications", id], Delete) => notifications::hide(cx, id).await,
+
         (["access-tokens"], Get) => access_tokens::list(cx).await,
         (["access-tokens"], Post) => access_tokens::create(cx).await,
         (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
+
+        (["telemetry", "track"], Post) => telemetry::track(cx).await,
+        (["telemetry", "batch"], Post) => telemetry::batch(cx).await,
+        (["telemetry", "metrics"], Post) => telemetry::record_metric(cx).await,
+        (["telemetry", "metrics", component], Get) => telemetry::list_metrics(cx, component).await,
+
+        (["analytics", "summary"], Get) => analytics::summary(cx).await,
+        (["analytics", "components"], Get) => analytics::components(cx).await,
+        (["analytics", "trends"], Get) => analytics::trends(cx).await,
+        (["analytics", "export.csv"], Get) => analytics::export_csv(cx).await,
 
         (segments, _) if path_exists(segments) => Err(ApiError::MethodNotAllowed),
         _ => Err(ApiError::NotFound),
@@ -157,7 +184,16 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["schedules"]
             | ["schedules", _]
             | ["schedules", _, "runs"]
+            | ["notifications"]
+            | ["notifications", _]
+            | ["notifications", _, "read" | "unread"]
             | ["access-tokens"]
             | ["access-tokens", _]
+            | ["telemetry", "track" | "batch" | "metrics"]
+            | ["telemetry", "metrics", _]
+            | [
+                "analytics",
+                "summary" | "components" | "trends" | "export.csv"
+            ]
     )
 }

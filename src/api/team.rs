@@ -10,6 +10,7 @@ use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::rules::{self, RoleChangeDenied};
+use crate::notify::Note;
 use crate::platform::new_id;
 use crate::store::activity::{self, Actor, Event};
 use crate::store::{changes, members, teams};
@@ -19,6 +20,18 @@ pub fn actor(caller: &Caller) -> Actor<'_> {
         id: &caller.user_id,
         email: &caller.email,
     }
+}
+
+/// Tells the team about a change to its membership (everyone but the caller).
+pub async fn tell_team(cx: &Ctx, caller: &Caller, kind: &'static str, title: String) {
+    let note = Note {
+        category: "team",
+        kind,
+        message: format!("{title}."),
+        title,
+        link: Some("/team".into()),
+    };
+    crate::notify::raise(&caller.team(&cx.db), Some(&caller.user_id), note).await;
 }
 
 /// Records one event in the activity log on its own (when it is not part of a larger batch).
@@ -129,6 +142,8 @@ pub async fn change_role(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         // The row exists (read above), so only the last-owner guard can have refused it.
         return Err(last_owner());
     }
+    let title = format!("{} is now {}", member.name, role.as_str());
+    tell_team(cx, &caller, "member.role_changed", title).await;
     Ok(respond::ok(&members::Member {
         role: role.as_str().to_string(),
         ..member
@@ -158,6 +173,13 @@ pub async fn remove_member(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     if changes(&results[0]) == 0 {
         return Err(last_owner());
     }
+    tell_team(
+        cx,
+        &caller,
+        "member.removed",
+        format!("{} was removed from the team", member.name),
+    )
+    .await;
     Ok(respond::no_content())
 }
 

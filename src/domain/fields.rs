@@ -61,6 +61,11 @@ impl<'a> Fields<'a> {
         self.obj.contains_key(name)
     }
 
+    /// How many errors have been recorded so far (to tell "absent" from "invalid").
+    pub fn error_count(&self) -> usize {
+        self.errors.len()
+    }
+
     fn present(&self, name: &str) -> Option<&'a Value> {
         self.obj.get(name).filter(|v| !v.is_null())
     }

@@ -18,6 +18,17 @@ pub fn uuid_v7(unix_ms: u64, random: &[u8; 10]) -> String {
         .to_string()
 }
 
+/// The smallest UUIDv7 string of millisecond `unix_ms`: ids created at or after that instant
+/// sort at or above it, so a time window is a range over an id index.
+pub fn v7_floor(unix_ms: i64) -> String {
+    let ms = unix_ms.clamp(0, 0xffff_ffff_ffff) as u64;
+    format!(
+        "{:08x}-{:04x}-0000-0000-000000000000",
+        ms >> 16,
+        ms & 0xffff
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -28,6 +39,14 @@ mod tests {
         let b = uuid_v7(1_700_000_000_001, &[0; 10]);
         assert!(a < b);
         assert_eq!(Uuid::try_parse(&a).unwrap().get_version_num(), 7);
+    }
+
+    #[test]
+    fn v7_floor_bounds_the_ids_of_its_millisecond() {
+        let at = 1_800_000_000_123;
+        assert!(v7_floor(at) <= uuid_v7(at as u64, &[0; 10]));
+        assert!(uuid_v7(at as u64, &[255; 10]) < v7_floor(at + 1));
+        assert!(uuid_v7(at as u64 - 1, &[255; 10]) < v7_floor(at));
     }
 
     #[test]

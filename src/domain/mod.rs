@@ -2,18 +2,22 @@
 //!
 //! - [`role`]: the team roles and their ordering.
 //! - [`fields`]: reading a JSON object into typed fields, collecting every field error at once.
+//! - [`csv`]: CSV lines for exports.
 //! - [`email`], [`ids`]: newtypes that can only be built valid.
 //! - [`paging`]: `?limit=` and opaque cursors.
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
 //! - [`retry`]: which provider answers are retried, and after how long.
+//! - [`rollup`]: how a time window maps onto the telemetry rollups; trend buckets and metrics.
 //! - [`rules`]: who may grant, change or remove which role.
 //! - [`schedule`]: crontab expressions and their next fire times in a time zone, across DST.
+//! - [`telemetry`]: validating telemetry events and metrics.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 //! - [`workflow`], [`template`]: workflow definitions and their `{{...}}` templates.
 //! - [`usage`]: provider usage reports as five non-overlapping token buckets.
 
+pub mod csv;
 pub mod email;
 pub mod fields;
 pub mod ids;
@@ -22,8 +26,10 @@ pub mod password;
 pub mod range;
 pub mod retry;
 pub mod role;
+pub mod rollup;
 pub mod rules;
 pub mod schedule;
+pub mod telemetry;
 pub mod template;
 pub mod upstream;
 pub mod usage;

@@ -4,57 +4,100 @@
 //!
 //! Workers resolve names inside `fetch`, so names are checked by what they say (`localhost`,
 //! `*.internal`, ...) and IP literals by their range; on Cloudflare's network a public name cannot
-//! reach a private address anyway.
+//! reach a private address anyway. URLs are read by a WHATWG parser, so numeric spellings of an
+//! address (`2130706433`, `0x7f.1`) are seen as the address they are.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use url::{Host, Url};
+
+/// A URL as a WHATWG parser reads it: what the checks look at, and the serialisation to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UrlParts {
+    /// `https:` or `http:` (with the colon, as WHATWG gives it).
+    pub protocol: String,
+    /// The host as serialised: a name, a dotted IPv4 (numeric forms already normalised), or a
+    /// bracketed IPv6.
+    pub hostname: String,
+    pub has_credentials: bool,
+    pub has_query: bool,
+    pub has_fragment: bool,
+    pub href: String,
+}
+
+/// Parses with the runtime's WHATWG `URL`: the very parser `fetch` will use on the same string,
+/// so what is checked is what is fetched.
+#[cfg(target_arch = "wasm32")]
+pub fn parse(raw: &str) -> Option<UrlParts> {
+    let u = web_sys::Url::new(raw).ok()?;
+    Some(UrlParts {
+        protocol: u.protocol(),
+        hostname: u.hostname(),
+        has_credentials: !u.username().is_empty() || !u.password().is_empty(),
+        has_query: !u.search().is_empty(),
+        has_fragment: !u.hash().is_empty(),
+        href: u.href(),
+    })
+}
+
+/// On the host (unit tests), the url crate: the same WHATWG rules.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn parse(raw: &str) -> Option<UrlParts> {
+    let u = url::Url::parse(raw).ok()?;
+    Some(UrlParts {
+        protocol: format!("{}:", u.scheme()),
+        hostname: u.host_str().unwrap_or("").to_string(),
+        has_credentials: !u.username().is_empty() || u.password().is_some(),
+        has_query: u.query().is_some_and(|q| !q.is_empty()),
+        has_fragment: u.fragment().is_some_and(|f| !f.is_empty()),
+        href: u.as_str().to_string(),
+    })
+}
 
 /// Parses and checks a base URL; answers it normalised (no trailing slash), or why not.
 pub fn parse_base_url(raw: &str, allow_private: bool) -> Result<String, &'static str> {
     let url = check_url(raw, allow_private)?;
-    if url.query().is_some() || url.fragment().is_some() {
+    if url.has_query || url.has_fragment {
         return Err("must not have a query or fragment");
     }
-    Ok(url.as_str().trim_end_matches('/').to_string())
+    Ok(url.href.trim_end_matches('/').to_string())
 }
 
 /// Checks any outbound URL against the same rules.
-pub fn check_url(raw: &str, allow_private: bool) -> Result<Url, &'static str> {
-    let url = Url::parse(raw.trim())
-        .map_err(|_| "must be an absolute URL like https://api.example.com")?;
-    match url.scheme() {
-        "https" => {}
-        "http" if allow_private => {}
+pub fn check_url(raw: &str, allow_private: bool) -> Result<UrlParts, &'static str> {
+    let url = parse(raw.trim()).ok_or("must be an absolute URL like https://api.example.com")?;
+    match url.protocol.as_str() {
+        "https:" => {}
+        "http:" if allow_private => {}
         _ => return Err("must use https"),
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    if url.has_credentials {
         return Err("must not carry credentials");
     }
-    let host = url.host().ok_or("must name a host")?;
-    if !allow_private && is_private_host(&host) {
+    if url.hostname.is_empty() {
+        return Err("must name a host");
+    }
+    if !allow_private && is_private_host(&url.hostname) {
         return Err("must not point at a private, loopback or link-local address");
     }
     Ok(url)
 }
 
-fn is_private_host(host: &Host<&str>) -> bool {
-    match host {
-        Host::Ipv4(ip) => is_private_v4(*ip),
-        Host::Ipv6(ip) => is_private_v6(*ip),
-        Host::Domain(name) => {
-            let name = name.trim_end_matches('.').to_ascii_lowercase();
-            // A bare number like `2130706433` is how some resolvers spell 127.0.0.1.
-            name.parse::<IpAddr>().is_ok_and(|ip| match ip {
-                IpAddr::V4(v4) => is_private_v4(v4),
-                IpAddr::V6(v6) => is_private_v6(v6),
-            }) || name == "localhost"
-                || [".localhost", ".local", ".internal", ".lan", ".home.arpa"]
-                    .iter()
-                    .any(|s| name.ends_with(s))
-                || name == "metadata.google.internal"
-                || !name.contains('.')
-        }
+fn is_private_host(hostname: &str) -> bool {
+    if let Some(v6) = hostname.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        // Unparseable brackets are not a public host either.
+        return v6.parse::<Ipv6Addr>().map_or(true, is_private_v6);
     }
+    let name = hostname.trim_end_matches('.').to_ascii_lowercase();
+    if let Ok(ip) = name.parse::<IpAddr>() {
+        return match ip {
+            IpAddr::V4(v4) => is_private_v4(v4),
+            IpAddr::V6(v6) => is_private_v6(v6),
+        };
+    }
+    name == "localhost"
+        || [".localhost", ".local", ".internal", ".lan", ".home.arpa"]
+            .iter()
+            .any(|s| name.ends_with(s))
+        || !name.contains('.')
 }
 
 fn is_private_v4(ip: Ipv4Addr) -> bool {
@@ -115,6 +158,8 @@ mod tests {
             "https://intranet",
             "https://0.0.0.0",
             "https://100.64.0.1",
+            "https://2130706433",
+            "https://0x7f.0.0.1",
             "ftp://example.com",
             "https://user:pw@example.com",
             "not a url",

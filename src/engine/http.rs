@@ -48,8 +48,8 @@ pub async fn run(
         }
     }
     init.with_method(method).with_headers(headers);
-    let host = url.host_str().unwrap_or("the endpoint").to_string();
-    let request = Request::new_with_init(url.as_str(), &init)
+    let host = url.hostname.clone();
+    let request = Request::new_with_init(&url.href, &init)
         .map_err(|_| StepError::new("network", format!("{host} could not be reached.")))?;
     let mut response = fetch_with_timeout(request, &host).await?;
     let status = response.status_code();

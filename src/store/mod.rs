@@ -6,15 +6,20 @@
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
 //! - [`schedules`]: cron schedules and the runs they claimed.
+//! - [`notifications`]: the team's notifications as each member sees them.
+//! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
 
 pub mod activity;
+pub mod analytics;
 pub mod executions;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
+pub mod notifications;
 pub mod schedules;
 pub mod teams;
+pub mod telemetry;
 pub mod tokens;
 pub mod workflows;
 
@@ -53,6 +58,11 @@ impl Arg for i64 {
 impl Arg for u32 {
     fn js(&self) -> JsValue {
         JsValue::from_f64(*self as f64)
+    }
+}
+impl Arg for f64 {
+    fn js(&self) -> JsValue {
+        JsValue::from_f64(*self)
     }
 }
 impl Arg for Role {

@@ -7,8 +7,9 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 8] = [
+const LIST_PATHS: [&str; 11] = [
     "/api/keys",
+    "/api/notifications",
     "/api/schedules",
     "/api/workflows",
     "/api/executions",
@@ -16,7 +17,12 @@ const LIST_PATHS: [&str; 8] = [
     "/api/team/invites",
     "/api/team/activity",
     "/api/access-tokens",
+    "/api/telemetry/metrics/checkout",
+    "/api/analytics/components",
 ];
+/// Every route but one takes bodies up to 256 KiB; telemetry batches up to 1 MiB.
+const BODY_LIMIT: usize = 256 * 1024;
+const BATCH_BODY_LIMIT: usize = 1024 * 1024;
 
 /// One request to make: a method, a path and, for JSON routes, a body.
 struct Call {
@@ -43,12 +49,13 @@ impl Call {
 // ---------------------------------------------------------------------------------------------
 // Bad bodies, on every route that takes a JSON object
 
-/// A JSON route, credentials that may call it, and the fields it requires.
+/// A JSON route, credentials that may call it, the fields it requires and its body limit.
 struct JsonRoute {
     method: &'static str,
     path: String,
     auth: Auth,
     fields: &'static [&'static str],
+    limit: usize,
 }
 
 impl JsonRoute {
@@ -71,6 +78,11 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
         path: path.to_string(),
         auth: auth.clone(),
         fields,
+        limit: if path == "/api/telemetry/batch" {
+            BATCH_BODY_LIMIT
+        } else {
+            BODY_LIMIT
+        },
     };
     let member_path = format!("/api/team/members/{}", viewer.user_id);
     let signup_fields = &["email", "password", "name", "team_name"];
@@ -112,12 +124,32 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &owner,
             &[],
         ),
+        route(
+            "PUT",
+            "/api/notifications/preferences",
+            &owner,
+            &["categories", "notify_success"],
+        ),
         route("POST", "/api/keys", &owner, &["name", "service", "key"]),
         route(
             "POST",
             &format!("/api/keys/{}/rotate", provider_key(app, &owner)),
             &owner,
             &["key"],
+        ),
+        route(
+            "POST",
+            "/api/telemetry/track",
+            &owner,
+            &["component", "action"],
+        ),
+        route("POST", "/api/telemetry/batch", &owner, &["events"]),
+        // `value` is left out: the wrong-type check sends numbers, which `value` wants.
+        route(
+            "POST",
+            "/api/telemetry/metrics",
+            &owner,
+            &["component", "metric_name"],
         ),
     ]
 }
@@ -220,10 +252,13 @@ fn wrong_typed_fields_get_422_naming_each_field_on_every_json_route() {
 
 #[test]
 fn an_oversize_body_gets_413_on_every_json_route() {
-    let body = json!({ "name": "x".repeat(300 * 1024) }).to_string();
-    on_every_json_route(body.as_bytes(), JSON, |_, resp| {
-        resp.assert_error(413, "payload_too_large");
-    });
+    let app = app();
+    for route in json_routes(app) {
+        let body = json!({ "name": "x".repeat(route.limit + 1024) }).to_string();
+        route
+            .send(app, body.as_bytes(), JSON)
+            .assert_error(413, "payload_too_large");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -290,6 +325,27 @@ fn protected_routes() -> Vec<Call> {
         ),
         call("DELETE", &id_path("/api/schedules"), None),
         call("GET", &format!("{}/runs", id_path("/api/schedules")), None),
+        call("GET", "/api/notifications", None),
+        call("GET", "/api/notifications/unread-count", None),
+        call("GET", "/api/notifications/stream", None),
+        call("POST", "/api/notifications/mark-all-read", None),
+        call("GET", "/api/notifications/preferences", None),
+        call(
+            "PUT",
+            "/api/notifications/preferences",
+            Some(json!({"categories": [], "notify_success": false})),
+        ),
+        call(
+            "POST",
+            &format!("{}/read", id_path("/api/notifications")),
+            None,
+        ),
+        call(
+            "POST",
+            &format!("{}/unread", id_path("/api/notifications")),
+            None,
+        ),
+        call("DELETE", &id_path("/api/notifications"), None),
         call("GET", "/api/keys", None),
         call(
             "POST",
@@ -304,7 +360,27 @@ fn protected_routes() -> Vec<Call> {
             Some(json!({"key": "sk-some-real-looking-key"})),
         ),
         call("POST", &format!("{}/test", id_path("/api/keys")), None),
+        call("POST", "/api/telemetry/track", Some(telemetry_event())),
+        call(
+            "POST",
+            "/api/telemetry/batch",
+            Some(json!({"events": [telemetry_event()]})),
+        ),
+        call("POST", "/api/telemetry/metrics", Some(telemetry_metric())),
+        call("GET", "/api/telemetry/metrics/checkout", None),
+        call("GET", "/api/analytics/summary", None),
+        call("GET", "/api/analytics/components", None),
+        call("GET", "/api/analytics/trends", None),
+        call("GET", "/api/analytics/export.csv", None),
     ]
+}
+
+fn telemetry_event() -> Value {
+    json!({"component": "checkout", "action": "click"})
+}
+
+fn telemetry_metric() -> Value {
+    json!({"component": "checkout", "metric_name": "load_ms", "value": 1})
 }
 
 fn assert_every_protected_route_answers_401(auth: Auth) {
@@ -368,6 +444,22 @@ fn restricted_calls(app: &TestApp, team: &TeamCtx, target: &str) -> Vec<(&'stati
         (
             "member",
             call("DELETE", &format!("/api/access-tokens/{}", token.id), None),
+        ),
+        (
+            "member",
+            call("POST", "/api/telemetry/track", Some(telemetry_event())),
+        ),
+        (
+            "member",
+            call(
+                "POST",
+                "/api/telemetry/batch",
+                Some(json!({"events": [telemetry_event()]})),
+            ),
+        ),
+        (
+            "member",
+            call("POST", "/api/telemetry/metrics", Some(telemetry_metric())),
         ),
         (
             "owner",

@@ -6,11 +6,12 @@
 //! - `helpers`: starting and stopping the server, typed requests, team and member fixtures.
 //! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
-//!   `schedules`, `health`: one file per resource.
+//!   `schedules`, `notifications`, `telemetry`, `analytics`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
+mod analytics;
 mod auth;
 mod conventions;
 mod executions;
@@ -20,7 +21,9 @@ mod invites;
 mod keys;
 mod master_keys;
 mod members;
+mod notifications;
 mod schedules;
 mod secrets;
 mod team;
+mod telemetry;
 mod workflows;

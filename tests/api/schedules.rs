@@ -308,7 +308,8 @@ fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
     let team = app.signup_team();
     let auth = &team.owner.auth;
     let key = app.openai_key(auth);
-    let steps = json!([{"id": "slow", "kind": "llm", "agent": "a", "key_id": key, "model": "standin-slow", "prompt": unique("overlap")}]);
+    let marker = unique("overlap");
+    let steps = json!([{"id": "slow", "kind": "llm", "agent": "a", "key_id": key, "model": "standin-hold", "prompt": marker}]);
     let wf = string(&app.create_workflow(auth, steps)["id"]);
     let skip = string(
         &create(
@@ -324,7 +325,7 @@ fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
             json!({"workflow_id": wf, "cron": YEARLY, "overlap": "allow"}),
         )["id"],
     );
-    // Each in turn, so the second tick comes while the first run (8 s) is surely still going.
+    // The first run holds (the stand-in answers when released) until both second ticks are done.
     for (id, expected) in [(&skip, 1), (&allow, 2)] {
         make_due(app, id, 120_000);
         tick(app);
@@ -334,6 +335,7 @@ fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
         tick(app);
         assert_eq!(runs(app, auth, id).len(), expected, "overlap of {id}");
     }
+    stand_in().release(&marker);
     let outcome = app.sql(&format!(
         "SELECT outcome FROM schedule_runs WHERE schedule_id = '{skip}' ORDER BY scheduled_for"
     ));

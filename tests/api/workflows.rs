@@ -198,7 +198,7 @@ fn cancelling_a_running_execution_lets_the_step_finish_and_starts_no_other() {
     let wf = app.create_workflow(
         auth,
         json!([
-            llm("slow", &key, "standin-slow", "{{input.m}}"),
+            llm("slow", &key, "standin-hold", "{{input.m}}"),
             hook("after", "{{steps.slow.output}}")
         ]),
     );
@@ -210,6 +210,7 @@ fn cancelling_a_running_execution_lets_the_step_finish_and_starts_no_other() {
     assert_eq!(cancelled["status"], "cancelled");
     assert_eq!(step(&cancelled, "after")["status"], "cancelled");
 
+    stand_in().release(&marker);
     let detail = app.wait_until(auth, &id, |d| step(d, "slow")["status"] != "running");
     assert_eq!(detail["status"], "cancelled");
     assert_eq!(step(&detail, "slow")["status"], "succeeded");

@@ -44,7 +44,7 @@ impl TestApp {
         string(&resp.expect(202)["execution_id"])
     }
 
-    /// Polls an execution until `done` says so (30 s at most); answers its last detail.
+    /// Polls an execution until `done` says so (60 s at most); answers its last detail.
     pub fn wait_until(
         &self,
         auth: &Auth,
@@ -60,7 +60,7 @@ impl TestApp {
                 return detail;
             }
             assert!(
-                started.elapsed() < Duration::from_secs(30),
+                started.elapsed() < Duration::from_secs(60),
                 "execution did not get there: {detail}\n{}",
                 self.log_tail()
             );

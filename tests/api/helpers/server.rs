@@ -22,6 +22,10 @@ pub struct TestApp {
     pub address: String,
     pub persist_dir: PathBuf,
     pub log_path: PathBuf,
+    /// The port wrangler is told to put its DevTools inspector on (the bench checks it stays
+    /// closed when the inspector is detached).
+    #[allow(dead_code)] // read by examples/bench.rs only
+    pub inspector_port: u16,
     pub(crate) agent: ureq::Agent,
     /// The process group of this server's wrangler, node and workerd.
     pgid: u32,
@@ -95,6 +99,7 @@ impl TestApp {
             address: format!("http://127.0.0.1:{port}"),
             persist_dir,
             log_path,
+            inspector_port,
             agent: ureq::AgentBuilder::new()
                 .redirects(0)
                 .timeout(Duration::from_secs(60))
@@ -163,7 +168,7 @@ pub(super) fn request_gate() -> RwLockReadGuard<'static, ()> {
     SQL_GATE.read().unwrap_or_else(|e| e.into_inner())
 }
 
-pub(super) fn now_millis() -> u128 {
+pub fn now_millis() -> u128 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis())

@@ -5,14 +5,15 @@
 //! The provider accepts one known key per service and refuses others the way the real ones do
 //! (401 with a body that quotes the key — which Beacon must never relay). The model name picks a
 //! behaviour: `standin-500` always fails with 500, `standin-429` always rate-limits, `standin-429-once`
-//! rate-limits the first call for a prompt, `standin-slow` answers after 8 s; anything else answers
+//! rate-limits the first call for a prompt, `standin-hold` answers only once the test calls
+//! [`StandIn::release`] with a marker its prompt contains (or after 60 s); anything else answers
 //! at once with usage that includes cached tokens. Every request is recorded for assertions.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::thread;
 use std::time::Duration;
 
@@ -46,9 +47,28 @@ pub struct StandIn {
     pub base_url: String,
     recorded: Mutex<Vec<Recorded>>,
     calls_per_prompt: Mutex<HashMap<String, u32>>,
+    released: (Mutex<Vec<String>>, Condvar),
 }
 
 impl StandIn {
+    /// Lets every held call whose prompt contains `marker` answer.
+    pub fn release(&self, marker: &str) {
+        let (released, wake) = &self.released;
+        released
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(marker.to_string());
+        wake.notify_all();
+    }
+
+    fn hold_until_released(&self, body: &str) {
+        let (released, wake) = &self.released;
+        let guard = released.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = wake.wait_timeout_while(guard, Duration::from_secs(60), |markers| {
+            !markers.iter().any(|m| body.contains(m.as_str()))
+        });
+    }
+
     /// Every recorded request whose body contains `marker` (tests put a unique marker in inputs).
     pub fn requests_with(&self, marker: &str) -> Vec<Recorded> {
         let recorded = self.recorded.lock().unwrap_or_else(|e| e.into_inner());
@@ -79,6 +99,7 @@ pub fn stand_in() -> &'static StandIn {
             base_url,
             recorded: Mutex::new(Vec::new()),
             calls_per_prompt: Mutex::new(HashMap::new()),
+            released: (Mutex::new(Vec::new()), Condvar::new()),
         }
     })
 }
@@ -226,8 +247,8 @@ fn generate(me: &StandIn, body: &str, ok: fn(&Value) -> Value) -> Reply {
             )
         },
         _ => {
-            if model == "standin-slow" {
-                thread::sleep(Duration::from_secs(8));
+            if model == "standin-hold" {
+                me.hold_until_released(body);
             }
             reply(200, ok(&request).to_string())
         }

@@ -1,0 +1,408 @@
+//! Analytics over telemetry, answered from the rollups (`migrations/0003_telemetry.sql`) and
+//! never from raw events, which only exports read: a window of whole hours is split by [`plan`]
+//! into whole days and the hours of partial days, and each piece is read from the bitmap table
+//! that answers it.
+//!
+//! The window's numbers are written into the SQL text rather than bound: they are integers this
+//! code computed. Only the team id and caller-supplied text are bound.
+
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use worker::Result;
+
+use super::Team;
+use crate::args;
+use crate::domain::ids::v7_floor;
+use crate::domain::range::{TimeRange, DAY_MS};
+use crate::domain::rollup::{plan, single_row, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS};
+
+/// Who is counted as distinct: the `kind` of the bitmap tables.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject {
+    User,
+    Session,
+}
+
+impl Subject {
+    fn kind(self) -> &'static str {
+        match self {
+            Subject::User => "user",
+            Subject::Session => "session",
+        }
+    }
+}
+
+/// Whose subjects: the whole team, or each component of the `page` CTE.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Team,
+    PageComponents,
+}
+
+/// Bits `lo..hi` as SQL: the mask itself (up to 2^60) would not survive D1's f64 binds.
+fn mask(b: &Bits) -> String {
+    format!("((1 << {}) - (1 << {}))", b.hi, b.lo)
+}
+
+/// The filter on `active_days d` that keeps the subjects active in a window of one row each:
+/// any whole day's bit, or a partial day's bit and a matching hour of that day.
+fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
+    let kind = subject.kind();
+    let scope_filter = match scope {
+        Scope::Team => "d.scope = ''",
+        Scope::PageComponents => "d.scope IN (SELECT name FROM page)",
+    };
+    let mut any: Vec<String> = row
+        .whole
+        .iter()
+        .map(|(column, lo, hi)| format!("d.{} & ((1 << {hi}) - (1 << {lo})) != 0", column.as_str()))
+        .collect();
+    any.extend(row.edges.iter().map(|e| {
+        format!(
+            "(d.{col} & (1 << {bit}) != 0 AND EXISTS (SELECT 1 FROM active_hours h \
+             WHERE h.team_id = ?1 AND h.kind = d.kind AND h.scope = d.scope AND h.day = {day} \
+             AND h.subject = d.subject AND h.hours & ((1 << {hi}) - (1 << {lo})) != 0))",
+            col = e.column.as_str(),
+            bit = e.bit,
+            day = e.day,
+            hi = e.hi,
+            lo = e.lo,
+        )
+    }));
+    if any.is_empty() {
+        any.push("0".into());
+    }
+    format!(
+        "d.team_id = ?1 AND d.kind = '{kind}' AND {scope_filter} AND d.block = {} AND ({})",
+        row.block,
+        any.join(" OR ")
+    )
+}
+
+/// How many subjects were active in the window, as a scalar subquery.
+fn distinct_count(subject: Subject, plan: &Plan) -> String {
+    match single_row(plan) {
+        Some(row) => format!(
+            "(SELECT COUNT(*) FROM active_days d WHERE {})",
+            row_filter(subject, Scope::Team, &row)
+        ),
+        None => format!(
+            "(SELECT COUNT(*) FROM ({}))",
+            active(subject, Scope::Team, plan)
+        ),
+    }
+}
+
+/// `SELECT scope, n`: how many subjects were active in the window per component of `page`.
+fn distinct_per_component(subject: Subject, plan: &Plan) -> String {
+    match single_row(plan) {
+        Some(row) => format!(
+            "SELECT d.scope AS scope, COUNT(*) AS n FROM active_days d WHERE {} GROUP BY d.scope",
+            row_filter(subject, Scope::PageComponents, &row)
+        ),
+        None => format!(
+            "SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope",
+            active(subject, Scope::PageComponents, plan)
+        ),
+    }
+}
+
+/// A `SELECT [scope,] subject` (UNION, so distinct) of everyone active in a long window: one term
+/// per bitmap table (D1 allows five terms in a compound SELECT), the rows of every piece by IN
+/// and each row's own mask by CASE.
+fn active(subject: Subject, scope: Scope, plan: &Plan) -> String {
+    let kind = subject.kind();
+    let (cols, scope_filter) = match scope {
+        Scope::Team => ("subject", "scope = ''"),
+        Scope::PageComponents => ("scope, subject", "scope IN (SELECT name FROM page)"),
+    };
+    let term = |table: &str, row_col: &str, bits_col: &str, pieces: &[Bits]| {
+        let rows: Vec<String> = pieces.iter().map(|b| b.row.to_string()).collect();
+        let masks: Vec<String> = pieces
+            .iter()
+            .map(|b| format!("WHEN {} THEN {}", b.row, mask(b)))
+            .collect();
+        format!(
+            "SELECT {cols} FROM {table} WHERE team_id = ?1 AND kind = '{kind}' AND {scope_filter} \
+             AND {row_col} IN ({}) AND {bits_col} & CASE {row_col} {} END != 0",
+            rows.join(", "),
+            masks.join(" ")
+        )
+    };
+    let mut terms: Vec<String> = Vec::new();
+    if !plan.block_days.is_empty() {
+        terms.push(term("active_days", "block", "days", &plan.block_days));
+    }
+    if !plan.day_hours.is_empty() {
+        terms.push(term("active_hours", "day", "hours", &plan.day_hours));
+    }
+    if terms.is_empty() {
+        terms.push(format!("SELECT {cols} FROM active_days WHERE 0"));
+    }
+    terms.join(" UNION ")
+}
+
+/// One period's telemetry figures.
+#[derive(Debug, Deserialize)]
+pub struct Figures {
+    pub actions: i64,
+    pub unique_users: i64,
+    pub sessions: i64,
+    /// Executions created in the period, those that succeeded, and those that finished
+    /// (succeeded, failed or timed out) — the success rate's denominator.
+    pub executions: i64,
+    pub succeeded: i64,
+    pub finished: i64,
+    /// LLM tokens used, all five buckets.
+    pub tokens: i64,
+}
+
+fn period_sql(n: u8, range: TimeRange) -> String {
+    let p = plan(range);
+    let (h0, h1) = p.hours;
+    format!(
+        "SELECT {n} AS period, \
+         (SELECT COALESCE(SUM(actions), 0) FROM event_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS actions, \
+         {} AS unique_users, {} AS sessions, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}') AS executions, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status = 'succeeded') AS succeeded, \
+         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status IN ('succeeded', 'failed', 'timed_out')) AS finished, \
+         (SELECT COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens), 0) \
+            FROM llm_usage WHERE team_id = ?1 AND created_at >= {from} AND created_at < {to}) AS tokens",
+        distinct_count(Subject::User, &p),
+        distinct_count(Subject::Session, &p),
+        // Execution ids are UUIDv7: the window is a range over the (team_id, id) index.
+        e0 = v7_floor(range.from),
+        e1 = v7_floor(range.to),
+        from = range.from,
+        to = range.to,
+    )
+}
+
+/// The figures of two periods in one statement (one round trip).
+pub async fn summary(
+    team: &Team<'_>,
+    current: TimeRange,
+    previous: TimeRange,
+) -> Result<(Figures, Figures)> {
+    let sql = format!(
+        "{} UNION ALL {} ORDER BY period",
+        period_sql(0, current),
+        period_sql(1, previous)
+    );
+    let mut rows: Vec<Figures> = team.db.all(&sql, args![team.id]).await?;
+    match (rows.pop(), rows.pop()) {
+        (Some(previous), Some(current)) => Ok((current, previous)),
+        _ => Err(worker::Error::RustError(
+            "summary: expected two periods".into(),
+        )),
+    }
+}
+
+/// One component's figures in a window.
+#[derive(Debug, Deserialize)]
+pub struct ComponentRow {
+    pub component: String,
+    pub actions: i64,
+    pub users: i64,
+}
+
+/// A metric's average over a window.
+#[derive(Debug, Deserialize)]
+pub struct MetricAverage {
+    pub component: String,
+    pub name: String,
+    pub average: f64,
+}
+
+/// The page of registered components (by name, after `after`), each with its figures in `range`,
+/// and the averages of their metrics. One round trip.
+pub async fn components(
+    team: &Team<'_>,
+    range: TimeRange,
+    after: Option<&str>,
+    limit: u32,
+) -> Result<(Vec<ComponentRow>, Vec<MetricAverage>)> {
+    let p = plan(range);
+    let (h0, h1) = p.hours;
+    let page = "WITH page AS (SELECT name FROM components WHERE team_id = ?1 \
+                AND (?2 IS NULL OR name > ?2) ORDER BY name LIMIT ?3)";
+    let figures = format!(
+        "{page}, acts AS (SELECT component, SUM(actions) AS n FROM event_hours \
+         WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1} AND component IN (SELECT name FROM page) \
+         GROUP BY component), \
+         users AS ({}) \
+         SELECT page.name AS component, COALESCE(acts.n, 0) AS actions, COALESCE(users.n, 0) AS users \
+         FROM page LEFT JOIN acts ON acts.component = page.name LEFT JOIN users ON users.scope = page.name \
+         ORDER BY page.name",
+        distinct_per_component(Subject::User, &p),
+    );
+    let averages = format!(
+        "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM metric_hours \
+         WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1} AND component IN (SELECT name FROM page) \
+         GROUP BY component, name ORDER BY component, name"
+    );
+    let binds = args![team.id, after, limit];
+    let results = team
+        .db
+        .batch(vec![
+            team.db.stmt(&figures, binds)?,
+            team.db.stmt(&averages, binds)?,
+        ])
+        .await?;
+    match results.as_slice() {
+        [figures, averages] => Ok((figures.results()?, averages.results()?)),
+        _ => Err(worker::Error::RustError(
+            "components: expected two results".into(),
+        )),
+    }
+}
+
+/// A trend value at the start of its bucket.
+#[derive(Debug, Deserialize)]
+pub struct Point {
+    pub ts: i64,
+    pub value: i64,
+}
+
+/// Executions started per bucket over `span` (by id: UUIDv7 ids carry their creation time).
+pub async fn execution_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let unit = interval.ms();
+    let sql = format!(
+        "SELECT created_at / {unit} * {unit} AS ts, COUNT(*) AS value FROM executions \
+         WHERE team_id = ?1 AND id >= ?2 AND id < ?3 GROUP BY 1"
+    );
+    team.db
+        .all(&sql, args![team.id, v7_floor(span.from), v7_floor(span.to)])
+        .await
+}
+
+/// LLM tokens (all buckets) per bucket over `span`.
+pub async fn token_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let unit = interval.ms();
+    let sql = format!(
+        "SELECT created_at / {unit} * {unit} AS ts, \
+                SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens) AS value \
+         FROM llm_usage WHERE team_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY 1"
+    );
+    team.db.all(&sql, args![team.id, span.from, span.to]).await
+}
+
+/// Actions per bucket over whole buckets `span`.
+pub async fn action_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let unit = interval.ms();
+    let sql = format!(
+        "SELECT hour / {unit} * {unit} AS ts, SUM(actions) AS value FROM event_hours \
+         WHERE team_id = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY 1"
+    );
+    team.db.all(&sql, args![team.id, span.from, span.to]).await
+}
+
+/// Distinct users per bucket over whole buckets `span`: one pass over the bitmaps, summing each
+/// bucket's bit into its own column.
+pub async fn user_trend(
+    team: &Team<'_>,
+    span: TimeRange,
+    interval: Interval,
+) -> Result<Vec<Point>> {
+    let sum_bits = |col: &str, bits: std::ops::Range<i64>| {
+        bits.map(|k| format!("SUM(({col} >> {k}) & 1) AS b{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let statements = match interval {
+        Interval::Day => plan(span)
+            .block_days
+            .iter()
+            .map(|b| {
+                let sql = format!(
+                    "SELECT {row} AS row, {} FROM active_days WHERE team_id = ?1 AND kind = 'user' \
+                     AND scope = '' AND block = {row} AND days & {} != 0",
+                    sum_bits("days", b.lo..b.hi),
+                    mask(b),
+                    row = b.row,
+                );
+                team.db.stmt(&sql, args![team.id])
+            })
+            .collect::<Result<Vec<_>>>()?,
+        Interval::Hour => {
+            let sql = format!(
+                "SELECT day AS row, {} FROM active_hours WHERE team_id = ?1 AND kind = 'user' \
+                 AND scope = '' AND day >= ?2 AND day < ?3 GROUP BY day",
+                sum_bits("hours", 0..24)
+            );
+            let days = (
+                span.from.div_euclid(DAY_MS),
+                (span.to + DAY_MS - 1).div_euclid(DAY_MS),
+            );
+            vec![team.db.stmt(&sql, args![team.id, days.0, days.1])?]
+        }
+    };
+    if statements.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (row_ms, bit_ms) = match interval {
+        Interval::Day => (BLOCK_DAYS * DAY_MS, DAY_MS),
+        Interval::Hour => (DAY_MS, HOUR_MS),
+    };
+    let mut points = Vec::new();
+    for result in team.db.batch(statements).await? {
+        for row in result.results::<Map<String, Value>>()? {
+            let Some(base) = row.get("row").and_then(Value::as_i64) else {
+                continue;
+            };
+            for (name, value) in &row {
+                let bit = name.strip_prefix('b').and_then(|k| k.parse::<i64>().ok());
+                if let (Some(bit), Some(value)) = (bit, value.as_i64()) {
+                    points.push(Point {
+                        ts: base * row_ms + bit * bit_ms,
+                        value,
+                    });
+                }
+            }
+        }
+    }
+    Ok(points)
+}
+
+/// An event as exported; `seq` orders events with the same timestamp.
+#[derive(Debug, Deserialize)]
+pub struct ExportRow {
+    pub seq: i64,
+    pub ts: i64,
+    pub id: String,
+    pub component: String,
+    pub action: String,
+    pub user_id: Option<String>,
+    pub session_id: Option<String>,
+    pub properties: Option<String>,
+}
+
+/// Up to `limit` events of `range` after position `after` (`(ts, seq)`), oldest first.
+pub async fn export_page(
+    team: &Team<'_>,
+    range: TimeRange,
+    after: (i64, i64),
+    limit: u32,
+) -> Result<Vec<ExportRow>> {
+    team.db
+        .all(
+            "SELECT rowid AS seq, ts, id, component, action, user_id, session_id, properties FROM events
+             WHERE team_id = ?1 AND ts >= ?2 AND ts < ?3 AND (ts, rowid) > (?4, ?5)
+             ORDER BY ts, rowid LIMIT ?6",
+            args![team.id, range.from, range.to, after.0, after.1, limit],
+        )
+        .await
+}
