@@ -49,7 +49,7 @@ export async function routeMissing(address, path) {
 }
 
 /**
- * The ids on the page that a table row carries, for "no sample data" checks.
+ * How many table rows the page shows (a fresh team must see none).
  * @param {import('playwright-core').Page} page
  */
 export async function tableRows(page) {

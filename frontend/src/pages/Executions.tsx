@@ -3,7 +3,8 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, qs } from '../api/client';
-import type { Execution, ExecutionEvent, Page, WorkflowSummary } from '../api/types';
+import { useWorkflows } from '../api/queries';
+import type { Execution, ExecutionEvent, Page } from '../api/types';
 import { EXECUTION_STATUSES } from '../api/types';
 import { duration } from '../lib/format';
 import { LiveIndicator, useEventStream } from '../lib/live';
@@ -24,7 +25,7 @@ export default function Executions({ query }: PageProps) {
   const [search, setSearch] = useState(q);
   const [more, setMore] = useState<{ rows: Execution[]; cursor: string | null }>({ rows: [], cursor: null });
 
-  const workflows = useResource((signal) => api.get<Page<WorkflowSummary>>('/api/workflows?limit=200', { signal }), []);
+  const workflows = useWorkflows();
   const filterQs = qs({ status: statuses.join(','), workflow, q });
   const list = useResource((signal) => api.get<Page<Execution>>(`/api/executions${filterQs}${filterQs ? '&' : '?'}limit=50`, { signal }), [filterQs]);
   useEffect(() => setMore({ rows: [], cursor: null }), [filterQs]);

@@ -3,9 +3,9 @@
 
 import { useState } from 'preact/hooks';
 import { api } from '../api/client';
-import type { KeyService, KeyTest, Page, ProviderKey } from '../api/types';
+import { useKeys } from '../api/queries';
+import type { KeyService, KeyTest, ProviderKey } from '../api/types';
 import { num } from '../lib/format';
-import { useResource } from '../lib/resource';
 import { useCan } from '../lib/session';
 import { track } from '../lib/telemetry';
 import { PageHead, RoleNote, StatusBadge, Table, Time } from '../ui/bits';
@@ -19,7 +19,7 @@ type Open = { kind: 'add' } | { kind: 'rotate'; key: ProviderKey } | { kind: 'de
 
 export default function Keys() {
   const isAdmin = useCan('admin');
-  const list = useResource((signal) => api.get<Page<ProviderKey>>('/api/keys?limit=200', { signal }), []);
+  const list = useKeys();
   const [open, setOpen] = useState<Open>(null);
   const [testing, setTesting] = useState<string | null>(null);
   const [results, setResults] = useState<Record<string, KeyTest>>({});

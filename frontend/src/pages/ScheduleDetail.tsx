@@ -2,6 +2,7 @@
 
 import { useState } from 'preact/hooks';
 import { api } from '../api/client';
+import { useWorkflows } from '../api/queries';
 import type { Execution, Page, Schedule } from '../api/types';
 import { describeCron } from '../lib/cron';
 import { duration, json } from '../lib/format';
@@ -11,7 +12,7 @@ import type { PageProps } from '../routes';
 import { PageHead, StatusBadge, Table, Time } from '../ui/bits';
 import { Async, Empty } from '../ui/states';
 import { PreviewList, ScheduleForm } from './schedule-form';
-import { setEnabled, useWorkflows } from './Schedules';
+import { setEnabled } from './Schedules';
 
 export default function ScheduleDetail({ params }: PageProps) {
   const id = params.id ?? '';

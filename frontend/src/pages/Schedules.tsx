@@ -3,7 +3,8 @@
 
 import { useState } from 'preact/hooks';
 import { api } from '../api/client';
-import type { Page, Schedule, WorkflowSummary } from '../api/types';
+import { useWorkflows } from '../api/queries';
+import type { Page, Schedule } from '../api/types';
 import { describeCron } from '../lib/cron';
 import { dateTimeZone } from '../lib/format';
 import { useResource } from '../lib/resource';
@@ -13,10 +14,6 @@ import { PageHead, RoleNote, Table, Time } from '../ui/bits';
 import { Async, Empty, errorMessage } from '../ui/states';
 import { toast } from '../ui/toast';
 import { ScheduleForm } from './schedule-form';
-
-export function useWorkflows() {
-  return useResource((signal) => api.get<Page<WorkflowSummary>>('/api/workflows?limit=200', { signal }), []);
-}
 
 export async function setEnabled(s: Schedule, enabled: boolean): Promise<Schedule | null> {
   track('app.schedules', enabled ? 'enable' : 'disable');

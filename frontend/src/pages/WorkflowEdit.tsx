@@ -3,7 +3,8 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client';
-import type { Page, ProviderKey, Workflow } from '../api/types';
+import { useKeys } from '../api/queries';
+import type { ProviderKey, Workflow } from '../api/types';
 import { useResource } from '../lib/resource';
 import { navigate } from '../lib/router';
 import { useCan } from '../lib/session';
@@ -19,7 +20,7 @@ import { blankStep, StepEditor, toDraft, toStep, type Draft } from './step-edito
 export default function WorkflowEdit({ params }: PageProps) {
   const id = params.id;
   const r = useResource((signal) => (id ? api.get<Workflow>(`/api/workflows/${id}`, { signal }) : Promise.resolve(null)), [id]);
-  const keys = useResource((signal) => api.get<Page<ProviderKey>>('/api/keys?limit=200', { signal }), []);
+  const keys = useKeys();
   return (
     <section>
       <p class="crumbs">

@@ -1,9 +1,8 @@
 // The team's workflows: open one to edit it, run one with an input, or start a new one.
 
 import { useState } from 'preact/hooks';
-import { api } from '../api/client';
-import type { Page, WorkflowSummary } from '../api/types';
-import { useResource } from '../lib/resource';
+import { useWorkflows } from '../api/queries';
+import type { WorkflowSummary } from '../api/types';
 import { useCan } from '../lib/session';
 import { PageHead, RoleNote, Table, Time } from '../ui/bits';
 import { Async, Empty } from '../ui/states';
@@ -11,7 +10,7 @@ import { RunDialog } from './RunDialog';
 
 export default function Workflows() {
   const canEdit = useCan('member');
-  const list = useResource((signal) => api.get<Page<WorkflowSummary>>('/api/workflows?limit=200', { signal }), []);
+  const list = useWorkflows();
   const [running, setRunning] = useState<WorkflowSummary | null>(null);
   return (
     <section>
