@@ -97,7 +97,6 @@ test('the first page loads fast and sign-up creates a team', async () => {
 test('a fresh team sees empty states everywhere, never sample data', async () => {
   /** @type {[string, string][]} */
   const pages = [
-    ['/analytics', 'analytics'],
     ['/usage', 'usage'],
     ['/executions', 'executions'],
     ['/workflows', 'workflows'],
@@ -115,6 +114,19 @@ test('a fresh team sees empty states everywhere, never sample data', async () =>
     assert.equal(await owner.locator('canvas').count(), 0, `${path} draws a chart for a team that has no data`);
     await shot(owner, `empty-${name}`);
   }
+  // Analytics counts what truly happened: this person's own use of the app so far (its page
+  // views, through the telemetry API), and no runs, tokens or users beyond them.
+  await visit(owner, '/analytics?range=24h');
+  await assertNoErrorState(owner);
+  if ((await owner.locator('[data-state="unavailable"]').count()) === 0) {
+    assert.equal(await owner.locator('[data-card="Executions"] .card-value').textContent(), '0');
+    assert.equal(await owner.locator('[data-card="Tokens"] .card-value').textContent(), '0');
+    assert.equal(await owner.locator('[data-card="Success rate"] .card-value').textContent(), '—');
+    for (const name of await owner.locator('main tbody tr td:first-child').allTextContents()) {
+      assert.match(name, /^app(\.|$)/, `a component the team never used: ${name}`);
+    }
+  }
+  await shot(owner, 'empty-analytics');
   // The team page lists exactly its one member, the owner, and no invites.
   await visit(owner, '/team');
   assert.equal(await owner.locator('[data-member-email]').count(), 1);
@@ -474,6 +486,18 @@ test('notifications: the badge counts unread ones; they can be read and all mark
   await owner.waitForFunction(() => document.querySelector('a.bell')?.getAttribute('data-unread') === '0');
   await owner.click('label:has-text("Unread only")');
   await owner.waitForSelector('text=Nothing matches these filters.');
+
+  // Opting in to successes: the next successful run arrives live, as a toast and on the badge.
+  await owner.click('summary:has-text("Preferences")');
+  await owner.check('label:has-text("runs that succeed, too") input');
+  await owner.waitForSelector('.toast:has-text("Preferences saved")');
+  const run = await owner.request.post(`/api/workflows/${state.workflowId}/execute`, { data: { input: { topic: 'toasts' } } });
+  assert.equal(run.status(), 202);
+  await owner.waitForSelector('.toast:has-text("Summarise a topic succeeded")', { timeout: 60_000 });
+  // (Earlier successes count now too: the preference filters what is read, not what is stored.)
+  await owner.waitForFunction(() => Number(document.querySelector('a.bell')?.getAttribute('data-unread')) >= 1);
+  await owner.waitForSelector('li[data-notification-id]:has-text("Summarise a topic succeeded")');
+  await shot(owner, 'notification-toast');
 });
 
 test('analytics: the dashboard shows the team’s own runs and the app’s own telemetry', async (t) => {
