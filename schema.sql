@@ -151,7 +151,14 @@ CREATE TABLE components (
   PRIMARY KEY (team_id, name)
 ) WITHOUT ROWID;
 
--- Actions per team, hour and component.
+-- Actions per team and hour (summary, trends), and per team, hour and component (components).
+CREATE TABLE team_hours (
+  team_id  TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
+  hour     INTEGER NOT NULL,
+  actions  INTEGER NOT NULL,
+  PRIMARY KEY (team_id, hour)
+) WITHOUT ROWID;
+
 CREATE TABLE event_hours (
   team_id    TEXT NOT NULL REFERENCES teams(id) ON DELETE CASCADE,
   hour       INTEGER NOT NULL,
@@ -189,6 +196,9 @@ CREATE TABLE active_days (
 
 -- Per event: one upsert per rollup. An upsert that would set no new bit writes nothing.
 CREATE TRIGGER events_rollup AFTER INSERT ON events BEGIN
+  INSERT INTO team_hours (team_id, hour, actions)
+    VALUES (NEW.team_id, NEW.ts / 3600000 * 3600000, 1)
+    ON CONFLICT DO UPDATE SET actions = actions + 1;
   INSERT INTO event_hours (team_id, hour, component, actions)
     VALUES (NEW.team_id, NEW.ts / 3600000 * 3600000, NEW.component, 1)
     ON CONFLICT DO UPDATE SET actions = actions + 1;

@@ -134,25 +134,30 @@ fn send_batches(app: &TestApp, auth: &Auth, batches: Vec<Vec<Value>>, clients: u
     events as f64 / started.elapsed().as_secs_f64()
 }
 
-/// p50 and p99 in ms of `READS` sequential GETs, after a warm-up.
-fn latency(app: &TestApp, auth: &Auth, path: &str) -> (f64, f64) {
-    for _ in 0..10 {
-        app.get(path, auth).expect(200);
-    }
-    let mut times: Vec<Duration> = (0..READS)
-        .map(|_| {
+/// p50 and p99 in ms of `READS` GETs of each path, after a warm-up. The paths take turns, so
+/// a change in the machine's load (other processes share the cores) weighs on all alike.
+fn latencies(app: &TestApp, auth: &Auth, paths: &[&str]) -> Vec<(f64, f64)> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(READS); paths.len()];
+    for round in 0..READS + 10 {
+        for (i, path) in paths.iter().enumerate() {
             let started = Instant::now();
             let resp = app.get(path, auth);
             let took = started.elapsed();
             assert_eq!(resp.status, 200, "{resp}");
-            took
+            if round >= 10 {
+                times[i].push(took);
+            }
+        }
+    }
+    times
+        .into_iter()
+        .map(|mut t| {
+            t.sort();
+            let ms =
+                |q: f64| t[((t.len() as f64 * q) as usize).min(t.len() - 1)].as_secs_f64() * 1e3;
+            (ms(0.50), ms(0.99))
         })
-        .collect();
-    times.sort();
-    let ms = |q: f64| {
-        times[((times.len() as f64 * q) as usize).min(times.len() - 1)].as_secs_f64() * 1e3
-    };
-    (ms(0.50), ms(0.99))
+        .collect()
 }
 
 fn main() {
@@ -206,8 +211,7 @@ fn main() {
         "/api/analytics/trends?metric=users&range=7d&interval=hour",
         "/api/analytics/components?range=30d",
     ];
-    for path in reads {
-        let (p50, p99) = latency(app, &reader, path);
+    for (path, (p50, p99)) in reads.iter().zip(latencies(app, &reader, &reads)) {
         rows.push((
             format!("GET {path}"),
             format!("p50 {p50:.1} ms, p99 {p99:.1} ms"),
@@ -229,7 +233,7 @@ fn main() {
     println!(
         "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({seed_rate:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients)"
     );
-    println!("reads: {READS} sequential requests each, after 10 warm-up requests");
+    println!("reads: {READS} requests each, one at a time, the paths taking turns, after 10 warm-up rounds");
     println!(
         "load average (1 min) before / after: {load_before} / {} — other processes share the cores",
         load_average()

@@ -84,7 +84,7 @@ pub async fn batch(cx: &mut Ctx) -> ApiResult<Response> {
     let accepted = store(&caller.team(&cx.db), &valid, cx.now).await?;
     Ok(respond::ok(&json!({
         "accepted": accepted,
-        "duplicates": valid.len() - accepted,
+        "duplicates": valid.len().saturating_sub(accepted),
         "rejected": rejected,
     })))
 }

@@ -147,13 +147,23 @@ pub struct RowPlan {
 
 /// The one-row-per-subject form of `plan`, when the window is short enough for it.
 pub fn single_row(plan: &Plan) -> Option<RowPlan> {
+    single_row_in(plan, last_block(plan)?)
+}
+
+/// The block of a window's last day: the rows that can answer it alone.
+pub fn last_block(plan: &Plan) -> Option<i64> {
     let last_day = plan
         .block_days
         .iter()
         .map(|b| b.row * BLOCK_DAYS + b.hi - 1)
         .chain(plan.day_hours.iter().map(|b| b.row))
         .max()?;
-    let block = last_day.div_euclid(BLOCK_DAYS);
+    Some(last_day.div_euclid(BLOCK_DAYS))
+}
+
+/// `plan` read from the rows of `block` (whose `prior` holds the block before), if they cover it:
+/// two adjacent windows can then share one pass over those rows.
+pub fn single_row_in(plan: &Plan, block: i64) -> Option<RowPlan> {
     let column = |row_block: i64| match row_block - block {
         0 => Some(Column::Days),
         -1 => Some(Column::Prior),
@@ -367,6 +377,17 @@ mod tests {
             T0 + 5 * HOUR_MS,
         )));
         assert_eq!(month.map(|r| r.whole), Some(vec![(Column::Days, 25, 54)]));
+        let previous = plan(range(
+            T0 + 5 * HOUR_MS - 120 * DAY_MS,
+            T0 + 5 * HOUR_MS - 60 * DAY_MS,
+        ));
+        assert_eq!(last_block(&previous), Some(row.block - 1));
+        assert!(single_row_in(&previous, row.block).is_none());
+        let prev_month = plan(range(T0 - 60 * DAY_MS, T0 - 30 * DAY_MS));
+        assert_eq!(
+            single_row_in(&prev_month, row.block).map(|r| r.block),
+            Some(row.block)
+        );
         let inside = single_row(&plan(range(T0, T0 + 3 * HOUR_MS))).expect("fits");
         assert!(inside.whole.is_empty() && inside.edges.len() == 1);
         assert!(single_row(&plan(range(T0 - 90 * DAY_MS, T0))).is_some());

@@ -14,7 +14,9 @@ use super::Team;
 use crate::args;
 use crate::domain::ids::v7_floor;
 use crate::domain::range::{TimeRange, DAY_MS};
-use crate::domain::rollup::{plan, single_row, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS};
+use crate::domain::rollup::{
+    last_block, plan, single_row, single_row_in, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS,
+};
 
 /// Who is counted as distinct: the `kind` of the bitmap tables.
 #[derive(Debug, Clone, Copy)]
@@ -44,14 +46,21 @@ fn mask(b: &Bits) -> String {
     format!("((1 << {}) - (1 << {}))", b.hi, b.lo)
 }
 
-/// The filter on `active_days d` that keeps the subjects active in a window of one row each:
-/// any whole day's bit, or a partial day's bit and a matching hour of that day.
-fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
-    let kind = subject.kind();
+/// The rows of `active_days d` that hold the subjects of one block.
+fn rows_of(subject: Subject, scope: Scope, block: i64) -> String {
     let scope_filter = match scope {
         Scope::Team => "d.scope = ''",
         Scope::PageComponents => "d.scope IN (SELECT name FROM page)",
     };
+    format!(
+        "d.team_id = ?1 AND d.kind = '{}' AND {scope_filter} AND d.block = {block}",
+        subject.kind()
+    )
+}
+
+/// Whether the row `d` was active in the window: any whole day's bit, or a partial day's bit and
+/// a matching hour of that day.
+fn active_in(row: &RowPlan) -> String {
     let mut any: Vec<String> = row
         .whole
         .iter()
@@ -72,10 +81,14 @@ fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
     if any.is_empty() {
         any.push("0".into());
     }
+    format!("({})", any.join(" OR "))
+}
+
+fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
     format!(
-        "d.team_id = ?1 AND d.kind = '{kind}' AND {scope_filter} AND d.block = {} AND ({})",
-        row.block,
-        any.join(" OR ")
+        "{} AND {}",
+        rows_of(subject, scope, row.block),
+        active_in(row)
     )
 }
 
@@ -143,7 +156,7 @@ fn active(subject: Subject, scope: Scope, plan: &Plan) -> String {
 }
 
 /// One period's telemetry figures.
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Figures {
     pub actions: i64,
     pub unique_users: i64,
@@ -157,46 +170,121 @@ pub struct Figures {
     pub tokens: i64,
 }
 
-fn period_sql(n: u8, range: TimeRange) -> String {
-    let p = plan(range);
-    let (h0, h1) = p.hours;
+fn actions_in(plan: &Plan) -> String {
+    let (h0, h1) = plan.hours;
     format!(
-        "SELECT {n} AS period, \
-         (SELECT COALESCE(SUM(actions), 0) FROM event_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS actions, \
-         {} AS unique_users, {} AS sessions, \
-         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}') AS executions, \
-         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status = 'succeeded') AS succeeded, \
-         (SELECT COUNT(*) FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}' AND status IN ('succeeded', 'failed', 'timed_out')) AS finished, \
-         (SELECT COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens), 0) \
-            FROM llm_usage WHERE team_id = ?1 AND created_at >= {from} AND created_at < {to}) AS tokens",
-        distinct_count(Subject::User, &p),
-        distinct_count(Subject::Session, &p),
-        // Execution ids are UUIDv7: the window is a range over the (team_id, id) index.
-        e0 = v7_floor(range.from),
-        e1 = v7_floor(range.to),
-        from = range.from,
-        to = range.to,
+        "(SELECT COALESCE(SUM(actions), 0) FROM team_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1})"
     )
 }
 
-/// The figures of two periods in one statement (one round trip).
+/// The engine's figures for a window, as columns named `{prefix}executions` and so on.
+/// Execution ids are UUIDv7, so the window is a range over the (team_id, id) index.
+fn engine_columns(range: TimeRange, prefix: &str) -> String {
+    let (e0, e1) = (v7_floor(range.from), v7_floor(range.to));
+    let (from, to) = (range.from, range.to);
+    let runs = format!("FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}'");
+    format!(
+        ", (SELECT COUNT(*) {runs}) AS {prefix}executions, \
+         (SELECT COUNT(*) {runs} AND status = 'succeeded') AS {prefix}succeeded, \
+         (SELECT COUNT(*) {runs} AND status IN ('succeeded', 'failed', 'timed_out')) AS {prefix}finished, \
+         (SELECT COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens), 0) \
+            FROM llm_usage WHERE team_id = ?1 AND created_at >= {from} AND created_at < {to}) AS {prefix}tokens"
+    )
+}
+
+/// Both periods' figures as the columns of one row.
+#[derive(Debug, Deserialize)]
+struct Periods {
+    actions: i64,
+    unique_users: i64,
+    sessions: i64,
+    executions: i64,
+    succeeded: i64,
+    finished: i64,
+    tokens: i64,
+    prev_actions: i64,
+    prev_unique_users: i64,
+    prev_sessions: i64,
+    prev_executions: i64,
+    prev_succeeded: i64,
+    prev_finished: i64,
+    prev_tokens: i64,
+}
+
+/// The figures of two periods in one statement (one round trip). When both fit the rows of one
+/// block (windows up to 30 days and the one before), each kind of subject is counted for both
+/// in a single pass over those rows. The tests sit in CASE WHEN, where SQLite stops at the first
+/// true term; a bare `a OR b` as a value evaluates both sides, EXISTS probes included.
 pub async fn summary(
     team: &Team<'_>,
     current: TimeRange,
     previous: TimeRange,
 ) -> Result<(Figures, Figures)> {
-    let sql = format!(
-        "{} UNION ALL {} ORDER BY period",
-        period_sql(0, current),
-        period_sql(1, previous)
-    );
-    let mut rows: Vec<Figures> = team.db.all(&sql, args![team.id]).await?;
-    match (rows.pop(), rows.pop()) {
-        (Some(previous), Some(current)) => Ok((current, previous)),
-        _ => Err(worker::Error::RustError(
-            "summary: expected two periods".into(),
-        )),
-    }
+    let (cur, prev) = (plan(current), plan(previous));
+    let shared = last_block(&cur)
+        .and_then(|block| Some((single_row_in(&cur, block)?, single_row_in(&prev, block)?)));
+    let sql = match shared {
+        Some((c, p)) => {
+            let both = |subject| {
+                format!(
+                    "(SELECT COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS cur, \
+                     COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS prev \
+                     FROM active_days d WHERE {})",
+                    active_in(&c),
+                    active_in(&p),
+                    rows_of(subject, Scope::Team, c.block)
+                )
+            };
+            format!(
+                "SELECT {} AS actions, {} AS prev_actions, u.cur AS unique_users, \
+                 u.prev AS prev_unique_users, s.cur AS sessions, s.prev AS prev_sessions{}{} \
+                 FROM {} u, {} s",
+                actions_in(&cur),
+                actions_in(&prev),
+                engine_columns(current, ""),
+                engine_columns(previous, "prev_"),
+                both(Subject::User),
+                both(Subject::Session)
+            )
+        }
+        None => format!(
+            "SELECT {} AS actions, {} AS prev_actions, {} AS unique_users, {} AS prev_unique_users, \
+             {} AS sessions, {} AS prev_sessions{}{}",
+            actions_in(&cur),
+            actions_in(&prev),
+            distinct_count(Subject::User, &cur),
+            distinct_count(Subject::User, &prev),
+            distinct_count(Subject::Session, &cur),
+            distinct_count(Subject::Session, &prev),
+            engine_columns(current, ""),
+            engine_columns(previous, "prev_"),
+        ),
+    };
+    let row: Periods = team
+        .db
+        .first(&sql, args![team.id])
+        .await?
+        .ok_or_else(|| worker::Error::RustError("summary: no row".into()))?;
+    Ok((
+        Figures {
+            actions: row.actions,
+            unique_users: row.unique_users,
+            sessions: row.sessions,
+            executions: row.executions,
+            succeeded: row.succeeded,
+            finished: row.finished,
+            tokens: row.tokens,
+        },
+        Figures {
+            actions: row.prev_actions,
+            unique_users: row.prev_unique_users,
+            sessions: row.prev_sessions,
+            executions: row.prev_executions,
+            succeeded: row.prev_succeeded,
+            finished: row.prev_finished,
+            tokens: row.prev_tokens,
+        },
+    ))
 }
 
 /// One component's figures in a window.
@@ -304,7 +392,7 @@ pub async fn action_trend(
 ) -> Result<Vec<Point>> {
     let unit = interval.ms();
     let sql = format!(
-        "SELECT hour / {unit} * {unit} AS ts, SUM(actions) AS value FROM event_hours \
+        "SELECT hour / {unit} * {unit} AS ts, SUM(actions) AS value FROM team_hours \
          WHERE team_id = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY 1"
     );
     team.db.all(&sql, args![team.id, span.from, span.to]).await

@@ -1,6 +1,10 @@
 //! Deployment-level vault behaviour, each on servers of its own because it changes their
 //! configuration: master-key rotation across restarts on the same state, and refusing private
 //! upstreams when the deployment does not allow them.
+//!
+//! `make test` runs these on their own, one at a time (`--test-threads 1`), after the rest: a
+//! second `wrangler dev` starting in the same project directory makes a running one reload
+//! (their bundles share `.wrangler/tmp`), which fails the requests in flight.
 
 use crate::helpers::*;
 use serde_json::json;
