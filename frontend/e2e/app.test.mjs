@@ -95,9 +95,9 @@ test('the first page loads fast and sign-up creates a team', async () => {
 });
 
 test('a fresh team sees empty states everywhere, never sample data', async () => {
-  // Not /analytics: the app records its own page views through the telemetry API, so by the
-  // time the dashboard loads a fresh team already has real actions (the analytics test checks
-  // them); every other page must be empty.
+  // Every page but Analytics must be empty. Analytics (checked after these) is not: the app
+  // records its own page views through the telemetry API, so a fresh team already has real
+  // actions there.
   /** @type {[string, string][]} */
   const pages = [
     ['/usage', 'usage'],
