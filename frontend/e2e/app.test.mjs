@@ -448,12 +448,20 @@ test('usage: the run’s tokens and cost show on the Token usage page', async (t
   await tokens.waitFor();
   assert.match((await tokens.textContent()) ?? '', /1,000/, 'cache-read tokens of the stand-in run');
   assert.notEqual(await owner.locator('[data-usage-cost]').textContent(), '$0.00');
-  await owner.waitForSelector('[data-breakdown="gpt-4o-mini"]');
+  const model = owner.locator('[data-breakdown="gpt-4o-mini"]');
+  await model.waitFor();
+  assert.match((await model.textContent()) ?? '', /1,500/, 'the model row counts the run’s 1,500 tokens');
   await shot(owner, 'usage');
   const [download] = await Promise.all([owner.waitForEvent('download'), owner.click('a:has-text("Export CSV")')]);
   const csv = readFileSync(/** @type {string} */ (await download.path()), 'utf8');
   assert.equal(csv.split('\n')[0]?.trim(), 'created_at,execution_id,workflow_id,step_id,agent,key_id,provider,model,input,cache_read,cache_write,output,reasoning,cost_usd');
   assert.ok(csv.includes(state.executionId), 'the export lists the run');
+
+  // A monthly budget, set by the owner, with this month's real spending against it.
+  await owner.fill('#budget', '100');
+  await owner.click('button:has-text("Save budget")');
+  await owner.waitForSelector('[data-budget]:has-text("of $100.00 spent")');
+  await shot(owner, 'usage-budget');
 });
 
 test('errors: the failed run shows on the Error logs page and can be resolved', async (t) => {
