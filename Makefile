@@ -97,7 +97,7 @@ $(FRONTEND_NPM_STAMP):
 	cd frontend && npm ci --no-audit --no-fund
 	touch $@
 
-frontend/dist/index.html: $(FRONTEND_SOURCES) frontend/package.json | $(FRONTEND_NPM_STAMP)
+frontend/dist/index.html: $(FRONTEND_SOURCES) frontend/package.json frontend/package-lock.json | $(FRONTEND_NPM_STAMP)
 	cd frontend && npm run -s build
 
 migrate: deps

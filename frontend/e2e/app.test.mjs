@@ -95,9 +95,9 @@ test('the first page loads fast and sign-up creates a team', async () => {
 });
 
 test('a fresh team sees empty states everywhere, never sample data', async () => {
-  // Not /analytics: the app records its own page views through the telemetry API, so by the
-  // time the dashboard loads a fresh team already has real actions (the analytics test checks
-  // them); every other page must be empty.
+  // Every page but Analytics must be empty. Analytics (checked after these) is not: the app
+  // records its own page views through the telemetry API, so a fresh team already has real
+  // actions there.
   /** @type {[string, string][]} */
   const pages = [
     ['/usage', 'usage'],
@@ -117,6 +117,19 @@ test('a fresh team sees empty states everywhere, never sample data', async () =>
     assert.equal(await owner.locator('canvas').count(), 0, `${path} draws a chart for a team that has no data`);
     await shot(owner, `empty-${name}`);
   }
+  // Analytics counts what truly happened: this person's own use of the app so far (its page
+  // views, through the telemetry API), and no runs, tokens or users beyond them.
+  await visit(owner, '/analytics?range=24h');
+  await assertNoErrorState(owner);
+  if ((await owner.locator('[data-state="unavailable"]').count()) === 0) {
+    assert.equal(await owner.locator('[data-card="Executions"] .card-value').textContent(), '0');
+    assert.equal(await owner.locator('[data-card="Tokens"] .card-value').textContent(), '0');
+    assert.equal(await owner.locator('[data-card="Success rate"] .card-value').textContent(), '—');
+    for (const name of await owner.locator('main tbody tr td:first-child').allTextContents()) {
+      assert.match(name, /^app(\.|$)/, `a component the team never used: ${name}`);
+    }
+  }
+  await shot(owner, 'empty-analytics');
   // The team page lists exactly its one member, the owner, and no invites.
   await visit(owner, '/team');
   assert.equal(await owner.locator('[data-member-email]').count(), 1);
@@ -435,12 +448,20 @@ test('usage: the run’s tokens and cost show on the Token usage page', async (t
   await tokens.waitFor();
   assert.match((await tokens.textContent()) ?? '', /1,000/, 'cache-read tokens of the stand-in run');
   assert.notEqual(await owner.locator('[data-usage-cost]').textContent(), '$0.00');
-  await owner.waitForSelector('[data-breakdown="gpt-4o-mini"]');
+  const model = owner.locator('[data-breakdown="gpt-4o-mini"]');
+  await model.waitFor();
+  assert.match((await model.textContent()) ?? '', /1,500/, 'the model row counts the run’s 1,500 tokens');
   await shot(owner, 'usage');
   const [download] = await Promise.all([owner.waitForEvent('download'), owner.click('a:has-text("Export CSV")')]);
   const csv = readFileSync(/** @type {string} */ (await download.path()), 'utf8');
   assert.equal(csv.split('\n')[0]?.trim(), 'created_at,execution_id,workflow_id,step_id,agent,key_id,provider,model,input,cache_read,cache_write,output,reasoning,cost_usd');
   assert.ok(csv.includes(state.executionId), 'the export lists the run');
+
+  // A monthly budget, set by the owner, with this month's real spending against it.
+  await owner.fill('#budget', '100');
+  await owner.click('button:has-text("Save budget")');
+  await owner.waitForSelector('[data-budget]:has-text("of $100.00 spent")');
+  await shot(owner, 'usage-budget');
 });
 
 test('errors: the failed run shows on the Error logs page and can be resolved', async (t) => {
@@ -476,6 +497,18 @@ test('notifications: the badge counts unread ones; they can be read and all mark
   await owner.waitForFunction(() => document.querySelector('a.bell')?.getAttribute('data-unread') === '0');
   await owner.click('label:has-text("Unread only")');
   await owner.waitForSelector('text=Nothing matches these filters.');
+
+  // Opting in to successes: the next successful run arrives live, as a toast and on the badge.
+  await owner.click('summary:has-text("Preferences")');
+  await owner.check('label:has-text("runs that succeed, too") input');
+  await owner.waitForSelector('.toast:has-text("Preferences saved")');
+  const run = await owner.request.post(`/api/workflows/${state.workflowId}/execute`, { data: { input: { topic: 'toasts' } } });
+  assert.equal(run.status(), 202);
+  await owner.waitForSelector('.toast:has-text("Summarise a topic succeeded")', { timeout: 60_000 });
+  // (Earlier successes count now too: the preference filters what is read, not what is stored.)
+  await owner.waitForFunction(() => Number(document.querySelector('a.bell')?.getAttribute('data-unread')) >= 1);
+  await owner.waitForSelector('li[data-notification-id]:has-text("Summarise a topic succeeded")');
+  await shot(owner, 'notification-toast');
 });
 
 test('analytics: the dashboard shows the team’s own runs and the app’s own telemetry', async (t) => {

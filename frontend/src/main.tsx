@@ -112,14 +112,16 @@ function App() {
     }
   }, [auth.state, loc.path, found?.route]);
 
-  // Page views, the title, and focus to the page for keyboard and screen-reader users.
+  // Page views (once we know who is looking), the title, and focus to the page for keyboard and
+  // screen-reader users.
+  const known = auth.state !== 'checking';
   useEffect(() => {
-    if (!found) return;
+    if (!found || !known) return;
     document.title = `${found.route.title} · Beacon`;
     track(`app.${found.route.name}`, 'view', { path: found.route.pattern });
     if (mainRef.current && mainRef.current !== loc.path) document.getElementById('main')?.focus({ preventScroll: true });
     mainRef.current = loc.path;
-  }, [loc.path]);
+  }, [loc.path, known]);
 
   const session = useMemo<Session | null>(
     () =>

@@ -9,8 +9,9 @@ import assert from 'node:assert/strict';
  * @param {import('playwright-core').Page} page
  */
 export async function settle(page) {
-  await page.waitForSelector('main h1, .auth-card h1', { timeout: 20_000 });
-  await page.waitForFunction(() => !document.querySelector('.state.loading, [data-preview="loading"]'), null, { timeout: 20_000 });
+  // Generous: on a shared 2-core machine a local Worker has been seen to stall for 20 s.
+  await page.waitForSelector('main h1, .auth-card h1', { timeout: 45_000 });
+  await page.waitForFunction(() => !document.querySelector('.state.loading, [data-preview="loading"]'), null, { timeout: 45_000 });
 }
 
 /**

@@ -198,22 +198,39 @@ export interface Trend {
   buckets: { ts: number; value: number }[];
 }
 
+/** A token figure: a total, or the buckets with their total. */
+export type TokenCount = number | Tokens;
+
+/** The total of a token figure, whichever form it comes in. */
+export function tokenTotal(t: TokenCount | null | undefined): number {
+  if (typeof t === 'number') return t;
+  if (!t) return 0;
+  return t.total ?? (t.input ?? 0) + (t.cache_read ?? 0) + (t.cache_write ?? 0) + (t.output ?? 0) + (t.reasoning ?? 0);
+}
+
 export interface TokenUsage {
   calls: number;
   tokens: Required<Tokens>;
   cost_nusd: number;
   cost_usd: number;
-  daily: { date: string; calls: number; tokens: number; cost_nusd: number; cost_usd: number }[];
+  daily: { date: string; calls: number; tokens: TokenCount; cost_nusd: number; cost_usd: number }[];
   projection: { month_end_cost_usd: number };
 }
 export type BreakdownBy = 'model' | 'agent' | 'workflow' | 'key';
 export interface Breakdown {
   by: BreakdownBy;
-  data: { key: string; name: string; calls: number; tokens: number; cost_nusd: number; cost_usd: number }[];
+  data: { key: string; name: string; calls: number; tokens: TokenCount; cost_nusd: number; cost_usd: number }[];
 }
 export interface Budget {
+  /** null: no budget. */
   monthly_usd: number | null;
-  [k: string]: unknown;
+  /** Runs that would go over it are refused, not just reported. */
+  enforce: boolean;
+  month?: string;
+  spent_usd?: number;
+  reserved_usd?: number;
+  thresholds?: number[];
+  alerts?: { threshold: number; spent_nusd: number; budget_nusd: number; crossed_at: number }[];
 }
 
 export type Severity = 'low' | 'medium' | 'high' | 'critical';
@@ -234,6 +251,9 @@ export interface ErrorIssue {
 }
 export interface ErrorOccurrence {
   id?: string;
+  type?: string;
+  source?: string;
+  detail?: string | null;
   message?: string;
   stack?: string | null;
   execution_id?: string | null;
@@ -244,7 +264,7 @@ export interface ErrorOccurrence {
 }
 export interface ErrorDetail extends ErrorIssue {
   occurrences?: ErrorOccurrence[];
-  notes?: string | null;
+  resolution_notes?: string | null;
 }
 
 export type NotificationCategory = 'workflow' | 'system' | 'team' | 'billing';

@@ -1,6 +1,7 @@
 // The header's unread badge and toasts: the unread count from the API, kept current by the
-// notifications stream (or a slow poll if the stream cannot stay open). When the server has no
-// notifications routes yet, the badge stays hidden.
+// notifications stream (`event: notification`, `event: unread_count`), or a slow poll if the
+// stream cannot stay open. When the server has no notifications routes yet, the badge stays
+// hidden.
 
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api/client';
@@ -31,16 +32,11 @@ export async function refreshUnread(): Promise<void> {
   }
 }
 
-function onNotification(raw: string) {
+function parse<T>(raw: string): T | null {
   try {
-    const n = JSON.parse(raw) as Partial<Notification> & { count?: number; unread_count?: number; notification?: Notification };
-    const item = n.notification ?? (n.title ? (n as Notification) : null);
-    if (item) toast({ kind: 'info', title: item.title, message: item.message, link: item.link }, 8000);
-    const count = n.unread_count ?? n.count;
-    if (typeof count === 'number') set({ available: true, count });
-    else void refreshUnread();
+    return JSON.parse(raw) as T;
   } catch {
-    void refreshUnread();
+    return null;
   }
 }
 
@@ -48,8 +44,15 @@ export function startNotifications(): () => void {
   void refreshUnread().then(() => {
     if (!unread.available) return;
     source = new EventSource('/api/notifications/stream', { withCredentials: true });
-    const handle = (e: MessageEvent<string>) => onNotification(e.data);
-    for (const type of ['message', 'notification', 'unread', 'unread_count', 'count']) source.addEventListener(type, handle);
+    // `notification`: a new one (a toast); `unread_count`: {count}, after every change and on connect.
+    source.addEventListener('notification', (e: MessageEvent<string>) => {
+      const n = parse<Notification>(e.data);
+      if (n) toast({ kind: 'info', title: n.title, message: n.message, link: n.link }, 8000);
+    });
+    source.addEventListener('unread_count', (e: MessageEvent<string>) => {
+      const c = parse<{ count: number }>(e.data);
+      if (c && typeof c.count === 'number') set({ available: true, count: c.count });
+    });
     source.onerror = () => {
       if (source?.readyState === EventSource.CLOSED && poll === undefined) {
         poll = window.setInterval(() => void refreshUnread(), 30_000);

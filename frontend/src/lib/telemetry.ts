@@ -24,7 +24,18 @@ function uuid(): string {
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
 }
 
-const sessionId = uuid();
+/** One session per tab: it survives reloads, not the tab. */
+function tabSession(): string {
+  try {
+    const id = sessionStorage.getItem('beacon.session') ?? uuid();
+    sessionStorage.setItem('beacon.session', id);
+    return id;
+  } catch {
+    return uuid();
+  }
+}
+
+const sessionId = tabSession();
 let queue: TrackEvent[] = [];
 let userId: string | undefined;
 /** Off until someone who may send telemetry is signed in; off for good after a 404 or 403. */

@@ -2,7 +2,7 @@
 // components people use, a range picker and a CSV export — all from /api/analytics/*.
 
 import { useMemo, useState } from 'preact/hooks';
-import { api } from '../api/client';
+import { api, ApiError } from '../api/client';
 import type { AnalyticsPeriod, AnalyticsSummary, ComponentStats, Page, Range, Trend } from '../api/types';
 import { change, compact, num, pct, usd } from '../lib/format';
 import { useResource } from '../lib/resource';
@@ -11,7 +11,7 @@ import { track } from '../lib/telemetry';
 import type { PageProps } from '../routes';
 import { PageHead, Table } from '../ui/bits';
 import { parseRange, RangePicker } from '../ui/RangePicker';
-import { Async, Empty } from '../ui/states';
+import { Async, Empty, Unavailable } from '../ui/states';
 import { TimeChart } from '../ui/TimeChart';
 
 const CARDS: { key: keyof AnalyticsPeriod; label: string; fmt: (v: number) => string; lowerIsBetter?: boolean }[] = [
@@ -34,7 +34,9 @@ export default function Analytics({ query }: PageProps) {
     track('app.analytics', 'range', { range: r });
     setQuery({ range: r });
   };
-  const allZero = (s: AnalyticsSummary) => CARDS.every((c) => !s.current[c.key] && !s.previous[c.key]);
+  // A figure the server does not record yet is absent, not zero: its card is left out.
+  const cards = (s: AnalyticsSummary) => CARDS.filter((c) => s.current[c.key] !== undefined);
+  const allZero = (s: AnalyticsSummary) => cards(s).every((c) => !s.current[c.key] && !s.previous[c.key]);
   return (
     <section>
       <PageHead title="Analytics" sub="How your team and its workflows use Beacon.">
@@ -49,7 +51,7 @@ export default function Analytics({ query }: PageProps) {
         {(s) => (
           <>
             <div class="cards">
-              {CARDS.map((c) => (
+              {cards(s).map((c) => (
                 <SummaryCard key={c.key} label={c.label} cur={s.current[c.key]} prev={s.previous[c.key]} fmt={c.fmt} lowerIsBetter={c.lowerIsBetter} />
               ))}
             </div>
@@ -70,7 +72,7 @@ function SummaryCard({ label, cur, prev, fmt, lowerIsBetter }: { label: string; 
       <div class="card-label">{label}</div>
       <div class="card-value">{cur === null ? '—' : fmt(cur)}</div>
       <div class={`delta ${delta === null || delta === 0 ? '' : good ? 'good' : 'bad'}`}>
-        {delta === null ? (prev ? '' : 'no earlier data') : `${delta > 0 ? '▲' : delta < 0 ? '▼' : ''} ${pct(Math.abs(delta))} vs previous`}
+        {delta === null ? 'no earlier data' : delta === 0 ? 'no change' : `${delta > 0 ? '▲' : '▼'} ${pct(Math.abs(delta))} vs previous`}
       </div>
     </div>
   );
@@ -97,9 +99,13 @@ function Trends({ range }: { range: Range }) {
           </select>
         </label>
       </div>
-      <Async r={r} what="Trends">
-        {() => <TimeChart times={data.times} series={data.series} label={`${metric} per ${interval}`} />}
-      </Async>
+      {r.state === 'error' && r.error instanceof ApiError && r.error.status === 422 ? (
+        <Unavailable what={`The ${metric} trend`} />
+      ) : (
+        <Async r={r} what="Trends">
+          {() => <TimeChart times={data.times} series={data.series} label={`${metric} per ${interval}`} />}
+        </Async>
+      )}
     </>
   );
 }

@@ -80,7 +80,7 @@ export default function ErrorDetail({ params }: PageProps) {
                 </div>
               )}
             </dl>
-            {e.notes && <p class="notice">Notes: {e.notes}</p>}
+            {e.resolution_notes && <p class="notice">Resolution notes: {e.resolution_notes}</p>}
             {!canResolve && <RoleNote>Resolving and reopening issues need the member role.</RoleNote>}
             {canResolve &&
               (e.status === 'resolved' ? (
@@ -126,6 +126,7 @@ export default function ErrorDetail({ params }: PageProps) {
                       )}
                     </header>
                     {o.message && <p>{o.message}</p>}
+                    {o.detail && <p class="muted small">{o.detail}</p>}
                     {o.stack && (
                       <details open={i === 0}>
                         <summary>Stack trace</summary>

@@ -2,7 +2,7 @@
 
 import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api/client';
-import type { ProviderKey, Range } from '../api/types';
+import { tokenTotal, type ProviderKey, type Range, type TokenCount } from '../api/types';
 import { num, usd } from '../lib/format';
 import { useResource } from '../lib/resource';
 import { Table } from '../ui/bits';
@@ -13,7 +13,7 @@ import { TimeChart } from '../ui/TimeChart';
 interface Day {
   date: string;
   calls: number;
-  tokens: number;
+  tokens: TokenCount;
   cost_usd: number;
 }
 
@@ -60,7 +60,7 @@ function UsageDays({ list }: { list: Day[] }) {
               <tr key={d.date}>
                 <td>{d.date}</td>
                 <td>{num(d.calls)}</td>
-                <td>{num(typeof d.tokens === 'number' ? d.tokens : (d.tokens as { total?: number } | null)?.total)}</td>
+                <td>{num(tokenTotal(d.tokens))}</td>
                 <td>{usd(d.cost_usd)}</td>
               </tr>
             ))}

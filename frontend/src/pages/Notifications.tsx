@@ -4,7 +4,8 @@
 import { api, qs } from '../api/client';
 import type { Notification, Page } from '../api/types';
 import { NOTIFICATION_CATEGORIES } from '../api/types';
-import { refreshUnread } from '../lib/notifications';
+import { useEffect, useRef } from 'preact/hooks';
+import { refreshUnread, useUnread } from '../lib/notifications';
 import { useResource } from '../lib/resource';
 import { navigate, setQuery } from '../lib/router';
 import { track } from '../lib/telemetry';
@@ -12,12 +13,20 @@ import type { PageProps } from '../routes';
 import { PageHead, Time } from '../ui/bits';
 import { Async, Empty, errorMessage } from '../ui/states';
 import { toast } from '../ui/toast';
+import { NotificationPrefs } from './NotificationPrefs';
 
 export default function Notifications({ query }: PageProps) {
   const category = query.get('category') ?? '';
   const unread = query.get('unread') === 'true';
   const filterQs = qs({ category, unread: unread ? 'true' : '', limit: 100 });
   const r = useResource((signal) => api.get<Page<Notification>>(`/api/notifications${filterQs}`, { signal }), [filterQs]);
+  // The feed follows the live unread count: a new notification, or one read in another tab.
+  const unreadCount = useUnread().count;
+  const seen = useRef(unreadCount);
+  useEffect(() => {
+    if (seen.current !== unreadCount) r.reload();
+    seen.current = unreadCount;
+  }, [unreadCount]);
 
   const act = async (label: string, fn: () => Promise<unknown>) => {
     track('app.notifications', label);
@@ -56,6 +65,7 @@ export default function Notifications({ query }: PageProps) {
           <input type="checkbox" checked={unread} onChange={(e) => setQuery({ unread: e.currentTarget.checked ? 'true' : null })} /> Unread only
         </label>
       </form>
+      <NotificationPrefs />
       <Async r={r} what="Notifications" isEmpty={(d) => d.data.length === 0} empty={<Empty title={unread || category ? 'Nothing matches these filters.' : 'No notifications yet.'} />}>
         {(d) => (
           <ul class="feed notifications">

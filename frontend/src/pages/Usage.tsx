@@ -3,7 +3,7 @@
 
 import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api/client';
-import type { Breakdown, BreakdownBy, Range, TokenUsage } from '../api/types';
+import { tokenTotal, type Breakdown, type BreakdownBy, type Range, type TokenUsage } from '../api/types';
 import { compact, num, usd } from '../lib/format';
 import { useResource } from '../lib/resource';
 import { setQuery } from '../lib/router';
@@ -50,7 +50,7 @@ export default function Usage({ query }: PageProps) {
 function UsageBody({ u, range }: { u: TokenUsage; range: Range }) {
   const times = useMemo(() => u.daily.map((d) => Date.parse(d.date)), [u]);
   const cost = useMemo(() => [{ label: 'Cost', values: u.daily.map((d) => d.cost_usd), color: '#10b981', format: usd }], [u]);
-  const tokens = useMemo(() => [{ label: 'Tokens', values: u.daily.map((d) => d.tokens), color: '#6366f1', format: compact }], [u]);
+  const tokens = useMemo(() => [{ label: 'Tokens', values: u.daily.map((d) => tokenTotal(d.tokens)), color: '#6366f1', format: compact }], [u]);
   const t = u.tokens;
   return (
     <>
@@ -122,7 +122,7 @@ function BreakdownTable({ range }: { range: Range }) {
                 <tr key={row.key} data-breakdown={row.name}>
                   <td>{row.name || row.key}</td>
                   <td>{num(row.calls)}</td>
-                  <td>{num(row.tokens)}</td>
+                  <td>{num(tokenTotal(row.tokens))}</td>
                   <td>{usd(row.cost_usd)}</td>
                 </tr>
               ))}

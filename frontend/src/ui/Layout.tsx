@@ -22,7 +22,9 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
       </a>
       <header class="topbar">
         <button type="button" class="icon-btn menu-btn" aria-expanded={menuOpen} aria-controls="nav" onClick={() => setMenuOpen(!menuOpen)}>
-          <span aria-hidden="true">☰</span>
+          <svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+            <path d="M4 6h16M4 12h16M4 18h16" />
+          </svg>
           <span class="sr-only">Menu</span>
         </button>
         <a href="/" class="brand">
@@ -34,7 +36,10 @@ export function Layout({ path, children }: { path: string; children: ComponentCh
         <span class="spacer" />
         {unread.available && (
           <a href="/notifications" class="bell" aria-label={`Notifications, ${unread.count} unread`} data-unread={unread.count}>
-            <span aria-hidden="true">🔔</span>
+            <svg aria-hidden="true" width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">
+              <path d="M6 8a6 6 0 0 1 12 0c0 7 3 9 3 9H3s3-2 3-9" />
+              <path d="M10.3 21a1.94 1.94 0 0 0 3.4 0" />
+            </svg>
             {unread.count > 0 && <span class="badge-count">{unread.count > 99 ? '99+' : unread.count}</span>}
           </a>
         )}
