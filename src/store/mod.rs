@@ -6,16 +6,22 @@
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
 //! - [`schedules`]: cron schedules and the runs they claimed.
+//! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
+//! - [`errors`]: error issues and occurrences.
 
 pub mod activity;
+pub mod budgets;
+pub mod errors;
 pub mod executions;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
+pub mod pricing;
 pub mod schedules;
 pub mod teams;
 pub mod tokens;
+pub mod usage;
 pub mod workflows;
 
 use serde::de::DeserializeOwned;
@@ -72,6 +78,16 @@ macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$($crate::store::Arg::js(&$a)),*] };
 }
 
+/// A row whose `body` SQLite built as JSON (or CSV) text: aggregates and documents leave the
+/// database ready to send, with no Rust type per shape (each one costs the Worker size). `n` is
+/// a count beside it, where a query needs one.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Text {
+    pub body: Option<String>,
+    #[serde(default)]
+    pub n: i64,
+}
+
 /// The D1 database.
 pub struct Db(D1Database);
 
@@ -103,6 +119,11 @@ impl Db {
         let result = self.stmt(sql, args)?.run().await?;
         check(&result)?;
         Ok(changes(&result))
+    }
+
+    /// The [`Text`] of a query, if it has a row.
+    pub async fn text(&self, sql: &str, args: &[JsValue]) -> Result<Option<Text>> {
+        self.first(sql, args).await
     }
 
     /// Runs statements in one round trip and one transaction: all of them or none.
