@@ -155,13 +155,13 @@ fn correcting_a_price_row_reprices_the_rows_it_priced_on_the_next_ticks() {
     let team = app.signup_team();
     let auth = &team.owner.auth;
     let model = unique("repriced-model");
-    let (first, fix) = (unique("price-first"), unique("price-fix"));
-    // A default row of its own (no other test uses the model): $1 per million for everything.
-    app.sql(&format!(
-        "INSERT INTO prices (id, model_pattern, input_nusd, output_nusd, effective_from, source, created_at, updated_at)
-         VALUES ('{first}', '{model}', 1000000000, 1000000000, 0, 'test', {now}, {now})",
-        now = now_ms()
-    ));
+    let price = |usd: f64| {
+        let body =
+            json!({"overrides": [{"model_pattern": model, "input_usd": usd, "output_usd": usd}]});
+        let pricing = app.put_json("/api/pricing", &body, auth).expect(200);
+        string(&pricing["overrides"][0]["id"])
+    };
+    price(1.0);
     let key = app.openai_key(auth);
     let (_, detail) = run(app, auth, json!([llm("a", &key, &model, "w")]));
     let id = string(&detail["id"]);
@@ -171,36 +171,19 @@ fn correcting_a_price_row_reprices_the_rows_it_priced_on_the_next_ticks() {
         "1300 tokens at $1/M"
     );
 
-    // The correction: a newer row for the same model and date ($2), which wins from now on.
-    app.sql(&format!(
-        "INSERT INTO prices (id, model_pattern, input_nusd, output_nusd, effective_from, source, created_at, updated_at)
-         VALUES ('{fix}', '{model}', 2000000000, 2000000000, 0, 'test', {now}, {now})",
-        now = now_ms() + 1
-    ));
+    // The correction replaces the row (the old one is marked deleted): the next ticks re-price
+    // what it priced, the step and the month's spending with it.
+    let corrected = price(2.0);
     reprice_until(app, auth, &id, 2_600_000);
-
-    // An edit in place moves updated_at on: same row, new cost (1000 input at $2, 300 at $3).
-    app.sql(&format!(
-        "UPDATE prices SET output_nusd = 3000000000, updated_at = {} WHERE id = '{fix}'",
-        now_ms() + 2
-    ));
-    reprice_until(app, auth, &id, 2_900_000);
     assert_eq!(
         stored(app, &id),
-        json!({"cost_nusd": 2_900_000, "price_id": fix})
+        json!({"cost_nusd": 2_600_000, "price_id": corrected})
     );
     let budget = app.get("/api/budgets", auth).expect(200);
     assert_eq!(
-        budget["spent_nusd"], 2_900_000,
+        budget["spent_nusd"], 2_600_000,
         "the month's spending follows"
     );
-}
-
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// The sum of one field over a breakdown's rows.
