@@ -85,9 +85,11 @@ chromium:
 
 build: $(WASM)
 
+# worker-build's wasm-bindgen step keeps the function-name section (~180 KB raw, ~48 KB gzipped)
+# and `strip = true` breaks wasm-bindgen (shared/TOOLCHAIN.md), so it is stripped afterwards.
 $(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
-	@touch $@
+	$(WASM_OPT_BIN) $@ --strip-debug --strip-producers -o $@
 
 # The app: its npm packages (frontend/package-lock.json) when missing, then a Vite build into
 # frontend/dist (type-checked first) when a source changed.

@@ -1,6 +1,7 @@
 //! The scheduled handler, fired every minute: records the tick (the health check reports it) and
 //! does bounded housekeeping: expired sessions, old login failures, and re-wrapping provider
-//! keys under the active master key. Scheduled runs start here too. Later features (re-pricing) add their steps.
+//! keys under the active master key, re-pricing usage rows after a price correction. Scheduled
+//! runs start here too.
 
 use worker::{Env, ScheduledEvent};
 
@@ -13,6 +14,9 @@ const REWRAP_PER_TICK: u32 = 50;
 
 /// Stalled executions re-sent to the queue per tick.
 const SWEEP_PER_TICK: u32 = 100;
+
+/// Usage rows re-priced per tick.
+const REPRICE_PER_TICK: u32 = 200;
 
 pub async fn tick(_event: ScheduledEvent, env: Env) {
     if let Err(e) = run(&env).await {
@@ -40,6 +44,10 @@ async fn run(env: &Env) -> worker::Result<()> {
     let moved = crate::vault::rewrap_batch(env, &db, REWRAP_PER_TICK).await?;
     if moved > 0 {
         worker::console_log!("cron: re-wrapped {moved} provider keys under the active master key");
+    }
+    let repriced = crate::engine::cost::reprice(&db, now, REPRICE_PER_TICK).await?;
+    if repriced > 0 {
+        worker::console_log!("cron: re-priced {repriced} usage rows after price changes");
     }
     Ok(())
 }

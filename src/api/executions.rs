@@ -8,9 +8,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx};
 use super::respond;
 use super::sse;
-use crate::domain::ids::parse_uuid;
 use crate::domain::paging::paginate;
-use crate::domain::range::parse_instant;
 use crate::domain::role::Role;
 use crate::engine::{self, Start};
 use crate::store::executions::{self, ExecutionRow, Filter, StepRow};
@@ -97,22 +95,13 @@ async fn detail(team: &Team<'_>, e: &ExecutionRow) -> ApiResult<Value> {
 }
 
 fn filter(cx: &Ctx) -> ApiResult<Filter> {
-    let mut f = Filter::default();
-    if let Some(raw) = cx.query("status").filter(|s| !s.is_empty()) {
-        let statuses: Vec<&str> = raw.split(',').map(str::trim).collect();
-        if let Some(bad) = statuses.iter().find(|s| !STATUSES.contains(s)) {
-            return Err(ApiError::field(
-                "status",
-                format!("'{bad}' is not a status; use {}", STATUSES.join(", ")),
-            ));
-        }
-        f.statuses = Some(json!(statuses).to_string());
-    }
-    if let Some(raw) = cx.query("workflow").filter(|s| !s.is_empty()) {
-        f.workflow_id = Some(
-            parse_uuid(raw).ok_or_else(|| ApiError::field("workflow", "must be a workflow id"))?,
-        );
-    }
+    let mut f = Filter {
+        statuses: cx.word_list("status", &STATUSES)?,
+        workflow_id: cx.query_id("workflow")?,
+        from: cx.instant("from")?,
+        to: cx.instant("to")?,
+        ..Filter::default()
+    };
     if let Some(q) = cx.query("q").map(str::trim).filter(|s| !s.is_empty()) {
         if q.chars().count() > 200 {
             return Err(ApiError::field("q", "must be at most 200 characters"));
@@ -122,13 +111,6 @@ fn filter(cx: &Ctx) -> ApiResult<Filter> {
             .replace('%', "\\%")
             .replace('_', "\\_");
         f.name_like = Some(format!("%{escaped}%"));
-    }
-    for (name, slot) in [("from", &mut f.from), ("to", &mut f.to)] {
-        if let Some(raw) = cx.query(name).filter(|s| !s.is_empty()) {
-            *slot = Some(parse_instant(raw).ok_or_else(|| {
-                ApiError::field(name, "must be epoch milliseconds or an RFC 3339 time")
-            })?);
-        }
     }
     Ok(f)
 }

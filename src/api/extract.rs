@@ -7,7 +7,7 @@ use worker::{Context, Env, Method, Request};
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::paging::{parse_page, Page};
-use crate::domain::range::{parse_range, TimeRange};
+use crate::domain::range::{parse_instant, parse_range, TimeRange};
 use crate::domain::role::Role;
 use crate::platform;
 use crate::store::{identity, Db, Team};
@@ -119,6 +119,41 @@ impl Ctx {
             .map(|(_, v)| v.as_str())
     }
 
+    /// A query parameter that is an instant (epoch ms or RFC 3339), if given.
+    pub fn instant(&self, name: &str) -> ApiResult<Option<i64>> {
+        match self.query(name).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(raw) => parse_instant(raw).map(Some).ok_or_else(|| {
+                ApiError::field(name, "must be epoch milliseconds or an RFC 3339 time")
+            }),
+        }
+    }
+
+    /// A query parameter that names an object by id (`?workflow=<uuid>`), if given.
+    pub fn query_id(&self, name: &str) -> ApiResult<Option<String>> {
+        match self.query(name).filter(|s| !s.is_empty()) {
+            None => Ok(None),
+            Some(raw) => crate::domain::ids::parse_uuid(raw)
+                .map(Some)
+                .ok_or_else(|| ApiError::field(name, format!("must be a {name} id"))),
+        }
+    }
+
+    /// A comma list of `allowed` words, as a JSON array for `json_each`, if given.
+    pub fn word_list(&self, name: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+        let Some(raw) = self.query(name).filter(|s| !s.is_empty()) else {
+            return Ok(None);
+        };
+        let words: Vec<&str> = raw.split(',').map(str::trim).collect();
+        if let Some(bad) = words.iter().find(|w| !allowed.contains(w)) {
+            return Err(ApiError::field(
+                name,
+                format!("'{bad}' is not one of {}", allowed.join(", ")),
+            ));
+        }
+        Ok(Some(serde_json::json!(words).to_string()))
+    }
+
     pub fn page(&self) -> ApiResult<Page> {
         parse_page(self.query("limit"), self.query("cursor"))
             .map_err(|(field, msg)| ApiError::field(field, msg))
@@ -144,6 +179,13 @@ impl Ctx {
 
     /// The request's JSON body: 413 over `limit`, 400 empty or malformed, 415 not JSON.
     pub async fn json(&mut self, limit: usize) -> ApiResult<Value> {
+        self.optional_json(limit)
+            .await?
+            .ok_or_else(|| ApiError::BadRequest("This route needs a JSON body.".into()))
+    }
+
+    /// Like [`Ctx::json`] for routes whose body may be left out: `None` when it is empty.
+    pub async fn optional_json(&mut self, limit: usize) -> ApiResult<Option<Value>> {
         let declared = self
             .req
             .headers()
@@ -163,7 +205,7 @@ impl Ctx {
             return Err(ApiError::PayloadTooLarge(limit));
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Err(ApiError::BadRequest("This route needs a JSON body.".into()));
+            return Ok(None);
         }
         let content_type = self
             .req
@@ -182,6 +224,7 @@ impl Ctx {
             return Err(ApiError::UnsupportedMediaType);
         }
         serde_json::from_slice(&bytes)
+            .map(Some)
             .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))
     }
 

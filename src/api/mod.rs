@@ -5,24 +5,29 @@
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
 //! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
 //! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
-//! (summaries, trends and exports out), [`health`]. Shared pieces: [`error`], [`extract`],
-//! [`respond`], [`sse`].
+//! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
+//! [`errors`] (error tracking), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`],
+//! [`sse`].
 
 pub mod access_tokens;
 pub mod analytics;
 pub mod auth;
+pub mod budgets;
 pub mod error;
+pub mod errors;
 pub mod executions;
 pub mod extract;
 pub mod health;
 pub mod invites;
 pub mod keys;
 pub mod notifications;
+pub mod pricing;
 pub mod respond;
 pub mod schedules;
 pub mod sse;
 pub mod team;
 pub mod telemetry;
+pub mod tokens;
 pub mod workflows;
 
 use worker::{Context, Env, Method, Request, Response};
@@ -109,6 +114,22 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         (["keys", id], Delete) => keys::delete(cx, id).await,
         (["keys", id, "rotate"], Post) => keys::rotate(cx, id).await,
         (["keys", id, "test"], Post) => keys::test(cx, id).await,
+        (["keys", id, "usage"], Get) => tokens::key_usage(cx, id).await,
+
+        (["tokens", "usage"], Get) => tokens::usage(cx).await,
+        (["tokens", "breakdown"], Get) => tokens::breakdown(cx).await,
+        (["tokens", "export.csv"], Get) => tokens::export_csv(cx).await,
+        (["pricing"], Get) => pricing::get(cx).await,
+        (["pricing"], Put) => pricing::put(cx).await,
+        (["budgets"], Get) => budgets::get(cx).await,
+        (["budgets"], Put) => budgets::put(cx).await,
+
+        (["errors"], Get) => errors::list(cx).await,
+        (["errors"], Post) => errors::create(cx).await,
+        (["errors", "stats"], Get) => errors::stats(cx).await,
+        (["errors", id], Get) => errors::get(cx, id).await,
+        (["errors", id, "resolve"], Post) => errors::resolve(cx, id).await,
+        (["errors", id, "reopen"], Post) => errors::reopen(cx, id).await,
 
         (["workflows"], Get) => workflows::list(cx).await,
         (["workflows"], Post) => workflows::create(cx).await,
@@ -174,7 +195,13 @@ fn path_exists(segments: &[&str]) -> bool {
             | ["team", "members" | "invites", _]
             | ["keys"]
             | ["keys", _]
-            | ["keys", _, "rotate" | "test"]
+            | ["keys", _, "rotate" | "test" | "usage"]
+            | ["tokens", "usage" | "breakdown" | "export.csv"]
+            | ["pricing"]
+            | ["budgets"]
+            | ["errors"]
+            | ["errors", _]
+            | ["errors", _, "resolve" | "reopen"]
             | ["workflows"]
             | ["workflows", _]
             | ["workflows", _, "execute"]

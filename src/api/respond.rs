@@ -15,6 +15,16 @@ pub fn json(status: u16, body: &impl Serialize) -> Response {
         .fixed(bytes)
 }
 
+/// A JSON response whose body is already JSON text (built by SQLite).
+pub fn raw_json(status: u16, body: String) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "application/json; charset=utf-8");
+    ResponseBuilder::new()
+        .with_status(status)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
+}
+
 pub fn ok(body: &impl Serialize) -> Response {
     json(200, body)
 }
@@ -30,4 +40,18 @@ pub fn no_content() -> Response {
 /// A list page: `{"data": [...], "next_cursor": ... }`.
 pub fn page<T: Serialize>(data: &[T], next_cursor: Option<String>) -> Response {
     ok(&serde_json::json!({"data": data, "next_cursor": next_cursor}))
+}
+
+/// A CSV download.
+pub fn csv(body: String, filename: &str) -> Response {
+    let headers = Headers::new();
+    let _ = headers.set("content-type", "text/csv; charset=utf-8");
+    let _ = headers.set(
+        "content-disposition",
+        &format!("attachment; filename=\"{filename}\""),
+    );
+    ResponseBuilder::new()
+        .with_status(200)
+        .with_headers(headers)
+        .fixed(body.into_bytes())
 }

@@ -16,13 +16,19 @@
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
 //! - [`workflow`], [`template`]: workflow definitions and their `{{...}}` templates.
 //! - [`usage`]: provider usage reports as five non-overlapping token buckets.
+//! - [`pricing`]: choosing a call's price row and its cost in nano-USD.
+//! - [`calendar`]: UTC months for budgets and projections.
+//! - [`errors`]: error fingerprints (normalised messages) and severity.
 
+pub mod calendar;
 pub mod csv;
 pub mod email;
+pub mod errors;
 pub mod fields;
 pub mod ids;
 pub mod paging;
 pub mod password;
+pub mod pricing;
 pub mod range;
 pub mod retry;
 pub mod role;

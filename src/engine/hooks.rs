@@ -1,14 +1,17 @@
-//! What happens when an execution reaches a terminal state: a scheduled run updates its
-//! schedule's failure streak (disabling it after five failures in a row, recorded in the activity
-//! log). The error tracker and notifications subscribe here as they land.
+//! What happens when an execution reaches a terminal state: a failure is recorded by the error
+//! tracker, and a scheduled run updates its schedule's failure streak (disabling it after five
+//! failures in a row, recorded in the activity log). Also the notifications for budget thresholds
+//! and new or regressed error issues.
 
 use serde_json::json;
 use worker::Env;
 
 use super::StepError;
+use crate::domain::errors::{derive_severity, fingerprint};
 use crate::notify::{self, Note};
 use crate::platform::{new_id, now_ms};
 use crate::store::activity::{self, Event};
+use crate::store::errors::{self, Occurrence, Outcome};
 use crate::store::executions::ExecutionRow;
 use crate::store::{schedules, Team};
 
@@ -35,6 +38,11 @@ pub async fn execution_finished(
         None => worker::console_log!("execution {} (team {}) {status}", exec.id, team.id),
     }
     notify_outcome(team, exec, status, error).await;
+    if let (Some(e), "failed" | "timed_out") = (error, status) {
+        if let Err(err) = record_failure(team, exec, e).await {
+            worker::console_error!("hooks: recording the error of execution {}: {err}", exec.id);
+        }
+    }
     if let (Some(schedule_id), "succeeded" | "failed" | "timed_out") = (&exec.schedule_id, status) {
         if let Err(e) = schedule_result(team, schedule_id, status == "succeeded").await {
             worker::console_error!("hooks: schedule {schedule_id}: {e}");
@@ -109,4 +117,83 @@ async fn schedule_result(
         notify::raise(team, None, note).await;
     }
     Ok(())
+}
+
+/// The failure as an error occurrence, grouped into its issue.
+async fn record_failure(team: &Team<'_>, exec: &ExecutionRow, e: &StepError) -> worker::Result<()> {
+    let step_id = e.step_id.as_deref();
+    let (id, issue_id) = (new_id()?, new_id()?);
+    let print = fingerprint(e.kind, &e.message, Some(&exec.workflow_id), step_id);
+    let occurrence = Occurrence {
+        id: &id,
+        issue_id: &issue_id,
+        fingerprint: &print,
+        source: "engine",
+        kind: e.kind,
+        message: &e.message,
+        severity: derive_severity(e.kind, e.provider_status),
+        provider_status: e.provider_status.map(i64::from),
+        stack: None,
+        detail: e.detail.as_deref(),
+        context: None,
+        execution_id: Some(&exec.id),
+        workflow_id: Some(&exec.workflow_id),
+        workflow_version: Some(exec.workflow_version),
+        step_id,
+        agent: None,
+    };
+    if let Some(outcome) = errors::capture(team, &occurrence, now_ms()).await? {
+        error_issue_changed(team, &outcome, e.kind, &e.message).await;
+    }
+    Ok(())
+}
+
+/// An occurrence opened a new issue or regressed a resolved one: the team is told (category
+/// `system`; an error is the software's doing, so nobody is left out as its cause).
+pub async fn error_issue_changed(team: &Team<'_>, outcome: &Outcome, kind: &str, message: &str) {
+    let (note_kind, title) = if outcome.regressed {
+        (
+            "error.regressed",
+            format!("Resolved error came back: {kind}"),
+        )
+    } else if outcome.count == 1 {
+        ("error.new", format!("New error: {kind}"))
+    } else {
+        return;
+    };
+    let note = Note {
+        category: "system",
+        kind: note_kind,
+        title,
+        message: clip(message, 300),
+        link: Some(format!("/errors/{}", outcome.id)),
+    };
+    notify::raise(team, None, note).await;
+}
+
+/// The team's spending this month reached `threshold` % of its budget (once per threshold per
+/// month); `detail` is `{threshold, spent_nusd, budget_nusd}` as JSON. Category `billing`.
+pub async fn budget_threshold_crossed(team: &Team<'_>, month: &str, threshold: i64, detail: &str) {
+    let figures: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+    let usd = |field: &str| figures[field].as_i64().unwrap_or(0) as f64 / 1e9;
+    let note = Note {
+        category: "billing",
+        kind: "budget.threshold",
+        title: format!("Spending reached {threshold}% of the monthly budget"),
+        message: format!(
+            "${:.2} of ${:.2} spent in {month}.",
+            usd("spent_nusd"),
+            usd("budget_nusd")
+        ),
+        link: Some("/usage".into()),
+    };
+    notify::raise(team, None, note).await;
+}
+
+/// `text` cut to at most `max` characters, with an ellipsis when cut.
+fn clip(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
 }

@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{Delay, Env, Method, Request, RequestInit};
 
-use super::{fetch_with_timeout, Settings, StepError, StepOutput, Usage};
+use super::{cost, fetch_with_timeout, Settings, StepError, StepOutput, Usage};
 use crate::domain::retry::{backoff_ms, is_retryable, MAX_RETRIES};
 use crate::domain::upstream::check_url;
 use crate::domain::usage::{from_anthropic, from_openai};
@@ -63,6 +63,7 @@ pub async fn run(
                 StepError::new("internal", "The provider key could not be loaded.")
             }
         })?;
+    let prompt_bytes = prompt.len() + system.as_ref().map_or(0, String::len);
     check_url(&key.base_url, settings.allow_private)
         .map_err(|m| StepError::new("blocked_url", format!("The key's base URL {m}.")))?;
 
@@ -98,8 +99,17 @@ pub async fn run(
         }
     };
 
-    let reply = call_with_retries(key.service, &url, &body, &key.secret, settings).await?;
+    let max_output = step.max_tokens.unwrap_or(match key.service {
+        Service::Anthropic => DEFAULT_ANTHROPIC_MAX_TOKENS,
+        Service::OpenAi | Service::OpenAiCompatible => cost::UNCAPPED_OUTPUT_TOKENS,
+    });
+    let plan = cost::prepare(team, &step.model, prompt_bytes, max_output, now_ms()).await?;
+    let reply = call_with_retries(key.service, &url, &body, &key.secret, settings).await;
     drop(key.secret);
+    if reply.is_err() {
+        cost::release(team, &plan).await;
+    }
+    let reply = reply?;
     let (text, tokens) = match key.service {
         Service::Anthropic => {
             let text = reply["content"]
@@ -135,6 +145,7 @@ pub async fn run(
             model: step.model.clone(),
             key_id: step.key_id.clone(),
             tokens,
+            plan,
         }),
     })
 }

@@ -7,10 +7,12 @@
 //! errors; the consumer itself never fails.
 //!
 //! - [`llm`]: OpenAI, Anthropic and OpenAI-compatible calls with retries.
+//! - [`cost`]: each call's price, budget reservation and settlement; re-pricing history.
 //! - [`http`]: HTTP steps with URL safety, a timeout and a size cap.
 //! - [`hooks`]: what other features subscribe to when an execution finishes.
 //! - [`scheduler`]: starting scheduled runs from the cron tick.
 
+pub mod cost;
 pub mod hooks;
 pub mod http;
 pub mod llm;
@@ -148,6 +150,8 @@ pub struct Usage {
     pub model: String,
     pub key_id: String,
     pub tokens: Tokens,
+    /// The price and budget reservation settled before the call.
+    pub plan: cost::Plan,
 }
 
 /// Tunables read from the deployment (tests shorten the retry backoff).
@@ -278,40 +282,26 @@ async fn record_success(
 ) -> worker::Result<()> {
     let now = now_ms();
     let tokens = usage.map(|u| serde_json::to_string(&tokens_json(&u.tokens)).unwrap_or_default());
+    let mut charge = match usage {
+        Some(u) => Some(cost::charge(team, exec, &step.id, step.agent(), u, now)?),
+        None => None,
+    };
     let mut statements = vec![executions::step_succeeded(
         team.db,
         &exec.id,
         &step.id,
         text,
         tokens.as_deref(),
+        charge.as_ref().and_then(|c| c.cost_nusd),
         now,
     )?];
-    if let Some(u) = usage {
-        let t = &u.tokens;
-        statements.push(team.db.stmt(
-            "INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, agent, key_id, provider, model,
-                                    input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            crate::args![
-                new_id()?,
-                team.id,
-                &exec.id,
-                &exec.workflow_id,
-                &step.id,
-                step.agent(),
-                &u.key_id,
-                u.provider,
-                &u.model,
-                t.input,
-                t.cache_read,
-                t.cache_write,
-                t.output,
-                t.reasoning,
-                now
-            ],
-        )?);
+    if let Some(c) = &mut charge {
+        statements.append(&mut c.statements);
     }
-    team.db.batch(statements).await?;
+    let results = team.db.batch(statements).await?;
+    if let Some(c) = &charge {
+        cost::announce(team, c, results.last()).await;
+    }
     Ok(())
 }
 

@@ -291,12 +291,14 @@ pub fn step_succeeded(
     step_id: &str,
     output: &str,
     tokens: Option<&str>,
+    cost_nusd: Option<i64>,
     now: i64,
 ) -> Result<D1PreparedStatement> {
     db.stmt(
-        "UPDATE execution_steps SET status = 'succeeded', output = ?, tokens = ?, completed_at = ?, lease_until = NULL
+        "UPDATE execution_steps SET status = 'succeeded', output = ?, tokens = ?, cost_nusd = ?, completed_at = ?,
+                lease_until = NULL
          WHERE execution_id = ? AND step_id = ? AND status = 'running'",
-        args![output, tokens, now, execution_id, step_id],
+        args![output, tokens, cost_nusd, now, execution_id, step_id],
     )
 }
 

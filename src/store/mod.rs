@@ -8,19 +8,25 @@
 //! - [`schedules`]: cron schedules and the runs they claimed.
 //! - [`notifications`]: the team's notifications as each member sees them.
 //! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
+//! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
+//! - [`errors`]: error issues and occurrences.
 
 pub mod activity;
 pub mod analytics;
+pub mod budgets;
+pub mod errors;
 pub mod executions;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
 pub mod notifications;
+pub mod pricing;
 pub mod schedules;
 pub mod teams;
 pub mod telemetry;
 pub mod tokens;
+pub mod usage;
 pub mod workflows;
 
 use serde::de::DeserializeOwned;
@@ -82,6 +88,16 @@ macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$($crate::store::Arg::js(&$a)),*] };
 }
 
+/// A row whose `body` SQLite built as JSON (or CSV) text: aggregates and documents leave the
+/// database ready to send, with no Rust type per shape (each one costs the Worker size). `n` is
+/// a count beside it, where a query needs one.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Text {
+    pub body: Option<String>,
+    #[serde(default)]
+    pub n: i64,
+}
+
 /// The D1 database.
 pub struct Db(D1Database);
 
@@ -113,6 +129,11 @@ impl Db {
         let result = self.stmt(sql, args)?.run().await?;
         check(&result)?;
         Ok(changes(&result))
+    }
+
+    /// The [`Text`] of a query, if it has a row.
+    pub async fn text(&self, sql: &str, args: &[JsValue]) -> Result<Option<Text>> {
+        self.first(sql, args).await
     }
 
     /// Runs statements in one round trip and one transaction: all of them or none.

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 11] = [
+const LIST_PATHS: [&str; 12] = [
     "/api/keys",
     "/api/notifications",
     "/api/schedules",
@@ -19,6 +19,7 @@ const LIST_PATHS: [&str; 11] = [
     "/api/access-tokens",
     "/api/telemetry/metrics/checkout",
     "/api/analytics/components",
+    "/api/errors",
 ];
 /// Every route but one takes bodies up to 256 KiB; telemetry batches up to 1 MiB.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -131,6 +132,10 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &["categories", "notify_success"],
         ),
         route("POST", "/api/keys", &owner, &["name", "service", "key"]),
+        route("PUT", "/api/pricing", &owner, &["overrides"]),
+        // `monthly_usd` is required too, but 12345 is a valid amount.
+        route("PUT", "/api/budgets", &owner, &["enforce"]),
+        route("POST", "/api/errors", &owner, &["type", "message"]),
         route(
             "POST",
             &format!("/api/keys/{}/rotate", provider_key(app, &owner)),
@@ -372,6 +377,28 @@ fn protected_routes() -> Vec<Call> {
         call("GET", "/api/analytics/components", None),
         call("GET", "/api/analytics/trends", None),
         call("GET", "/api/analytics/export.csv", None),
+        call("GET", &format!("{}/usage", id_path("/api/keys")), None),
+        call("GET", "/api/tokens/usage", None),
+        call("GET", "/api/tokens/breakdown?by=model", None),
+        call("GET", "/api/tokens/export.csv", None),
+        call("GET", "/api/pricing", None),
+        call("PUT", "/api/pricing", Some(json!({"overrides": []}))),
+        call("GET", "/api/budgets", None),
+        call(
+            "PUT",
+            "/api/budgets",
+            Some(json!({"monthly_usd": 1, "enforce": false})),
+        ),
+        call("GET", "/api/errors", None),
+        call(
+            "POST",
+            "/api/errors",
+            Some(json!({"type": "E", "message": "m"})),
+        ),
+        call("GET", "/api/errors/stats", None),
+        call("GET", &id_path("/api/errors"), None),
+        call("POST", &format!("{}/resolve", id_path("/api/errors")), None),
+        call("POST", &format!("{}/reopen", id_path("/api/errors")), None),
     ]
 }
 
@@ -416,7 +443,32 @@ fn restricted_calls(app: &TestApp, team: &TeamCtx, target: &str) -> Vec<(&'stati
     let member = |id: &str| format!("/api/team/members/{id}");
     let invite_as = |role| Some(json!({"email": unique_email("invitee"), "role": role}));
     let role = |role| Some(json!({ "role": role }));
+    let report = json!({"type": "E", "message": unique("m")});
+    let issue = app
+        .post_json("/api/errors", &report, &team.owner.auth)
+        .expect(201);
+    let issue = |action: &str| {
+        format!(
+            "/api/errors/{}/{action}",
+            issue["issue_id"].as_str().unwrap_or("")
+        )
+    };
     vec![
+        (
+            "admin",
+            call("PUT", "/api/pricing", Some(json!({"overrides": []}))),
+        ),
+        (
+            "admin",
+            call(
+                "PUT",
+                "/api/budgets",
+                Some(json!({"monthly_usd": 5, "enforce": false})),
+            ),
+        ),
+        ("member", call("POST", "/api/errors", Some(report.clone()))),
+        ("member", call("POST", &issue("resolve"), None)),
+        ("member", call("POST", &issue("reopen"), None)),
         (
             "admin",
             call("PATCH", "/api/team", Some(json!({"name": "Renamed"}))),
@@ -517,9 +569,24 @@ fn roles_below_the_required_one_get_403_on_every_route() {
 // ---------------------------------------------------------------------------------------------
 // Ids
 
+/// The ids of one team's objects, as named in paths.
+struct Ids<'a> {
+    member: &'a str,
+    invite: &'a str,
+    token: &'a str,
+    key: &'a str,
+    issue: &'a str,
+}
+
 /// The calls that name an object by id in their path.
-fn calls_by_id(member_id: &str, invite_id: &str, token_id: &str) -> Vec<Call> {
+fn calls_by_id(ids: &Ids) -> Vec<Call> {
+    let (member_id, invite_id, token_id) = (ids.member, ids.invite, ids.token);
+    let issue = |tail: &str| format!("/api/errors/{}{tail}", ids.issue);
     vec![
+        call("GET", &format!("/api/keys/{}/usage", ids.key), None),
+        call("GET", &issue(""), None),
+        call("POST", &issue("/resolve"), None),
+        call("POST", &issue("/reopen"), None),
         call(
             "PATCH",
             &format!("/api/team/members/{member_id}"),
@@ -536,7 +603,14 @@ fn ids_that_are_not_uuids_or_unknown_get_404() {
     let app = app();
     let team = app.signup_team();
     for id in ["not-a-uuid", "1", "%20", UNKNOWN_UUID] {
-        for route in calls_by_id(id, id, id) {
+        let ids = Ids {
+            member: id,
+            invite: id,
+            token: id,
+            key: id,
+            issue: id,
+        };
+        for route in calls_by_id(&ids) {
             route
                 .send(app, &team.owner.auth)
                 .assert_error(404, "not_found");
@@ -551,7 +625,27 @@ fn another_teams_ids_get_404_and_stay_untouched() {
     let (them, their_member) = app.as_role("member");
     let their_invite = app.invite(&them.owner.auth, &unique_email("theirs"), "viewer");
     let their_token = app.create_token(&them.owner.auth, "viewer");
-    for route in calls_by_id(&their_member.user_id, &their_invite.id, &their_token.id) {
+    let their_key = crate::helpers::string(
+        &app.post_json(
+            "/api/keys",
+            &json!({"name": "k", "service": "openai", "key": "sk-some-real-looking-key"}),
+            &them.owner.auth,
+        )
+        .expect(201)["id"],
+    );
+    let report = json!({"type": "E", "message": "theirs"});
+    let their_issue = app
+        .post_json("/api/errors", &report, &them.owner.auth)
+        .expect(201);
+    let their_issue = crate::helpers::string(&their_issue["issue_id"]);
+    let ids = Ids {
+        member: &their_member.user_id,
+        invite: &their_invite.id,
+        token: &their_token.id,
+        key: &their_key,
+        issue: &their_issue,
+    };
+    for route in calls_by_id(&ids) {
         route
             .send(app, &us.owner.auth)
             .assert_error(404, "not_found");
@@ -561,6 +655,10 @@ fn another_teams_ids_get_404_and_stay_untouched() {
     app.get("/api/team", &their_token.auth()).expect(200);
     let invites = app.get("/api/team/invites", &them.owner.auth).expect(200);
     assert!(invites.to_string().contains(&their_invite.id), "{invites}");
+    let issue = app
+        .get(&format!("/api/errors/{their_issue}"), &them.owner.auth)
+        .expect(200);
+    assert_eq!(issue["status"], "unresolved");
 }
 
 // ---------------------------------------------------------------------------------------------

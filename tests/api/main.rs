@@ -6,14 +6,18 @@
 //! - `helpers`: starting and stopping the server, typed requests, team and member fixtures.
 //! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
-//!   `schedules`, `notifications`, `telemetry`, `analytics`, `health`: one file per resource.
+//!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
+//!   `budgets`, `errors`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
 mod analytics;
 mod auth;
+mod budgets;
 mod conventions;
+mod cost;
+mod errors;
 mod executions;
 mod health;
 mod helpers;
