@@ -2,7 +2,6 @@
 // The app in a real browser (Debian's Chromium through playwright-core) against the real Worker
 // under `wrangler dev`, with a stand-in LLM provider. One team's story, in order: each test
 // builds on the ones before it (the key the workflow uses, the run the usage page shows).
-// Tests for routes this server does not have yet skip themselves, saying so, until they land.
 //
 // BEACON_URL=http://127.0.0.1:8790 runs against a server you started (make dev) instead.
 
@@ -10,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertNoErrorState, routeMissing, settle, signUp, tableRows, visit } from './helpers/app.mjs';
+import { assertNoErrorState, settle, signUp, tableRows, visit } from './helpers/app.mjs';
 import { LAPTOP, PHONE, launch, screenshotter } from './helpers/browser.mjs';
 import { REPO, startWorker } from './helpers/server.mjs';
 import { startStandIn, VALID_KEY } from './helpers/stand-in.mjs';
@@ -58,7 +57,7 @@ after(async () => {
   console.log(`screenshots: ${shotsDir}`);
 });
 
-test('the first page loads fast and sign-up creates a team', async () => {
+test('the first page loads (its time is printed) and sign-up creates a team', async () => {
   // Three loads of the sign-in page, each in a new context (empty cache); the median counts.
   const loads = [];
   for (let i = 0; i < 3; i++) {
@@ -74,7 +73,7 @@ test('the first page loads fast and sign-up creates a team', async () => {
   }
   const median = [...loads].sort((a, b) => a.wall - b.wall)[1] ?? loads[0];
   console.log(`first page (sign-in), empty cache, localhost: ${loads.map((l) => l.wall).join(' / ')} ms to an interactive form (median ${median?.wall} ms; page drawn ${median?.drawn} ms after navigation start)`);
-  assert.ok((median?.wall ?? Infinity) < 2000, `the sign-in page took ${median?.wall} ms`);
+  // Printed, not asserted: speed is measured, not timed in tests (a loaded CI machine is slow).
   await owner.goto('/sign-in');
   await settle(owner);
   await shot(owner, 'sign-in');
@@ -440,8 +439,7 @@ test('at phone width the navigation folds into a menu', async () => {
   await phone.close();
 });
 
-test('usage: the run’s tokens and cost show on the Token usage page', async (t) => {
-  if (await routeMissing(address, '/api/tokens/usage')) return t.skip('SKIPPED until /api/tokens/usage lands (answers 404 on this server)');
+test('usage: the run’s tokens and cost show on the Token usage page', async () => {
   await visit(owner, '/usage');
   await assertNoErrorState(owner);
   const tokens = owner.locator('[data-usage-tokens]');
@@ -464,8 +462,7 @@ test('usage: the run’s tokens and cost show on the Token usage page', async (t
   await shot(owner, 'usage-budget');
 });
 
-test('errors: the failed run shows on the Error logs page and can be resolved', async (t) => {
-  if (await routeMissing(address, '/api/errors')) return t.skip('SKIPPED until /api/errors lands (answers 404 on this server)');
+test('errors: the failed run shows on the Error logs page and can be resolved', async () => {
   await visit(owner, '/errors');
   const row = owner.locator('tr[data-error-id]').first();
   await row.waitFor({ timeout: 30_000 });
@@ -481,8 +478,7 @@ test('errors: the failed run shows on the Error logs page and can be resolved', 
   await owner.waitForSelector('text=No open errors.');
 });
 
-test('notifications: the badge counts unread ones; they can be read and all marked read', async (t) => {
-  if (await routeMissing(address, '/api/notifications')) return t.skip('SKIPPED until /api/notifications lands (answers 404 on this server)');
+test('notifications: the badge counts unread ones; they can be read and all marked read', async () => {
   await visit(owner, '/notifications');
   const bell = owner.locator('a.bell');
   await bell.waitFor();
@@ -511,8 +507,7 @@ test('notifications: the badge counts unread ones; they can be read and all mark
   await shot(owner, 'notification-toast');
 });
 
-test('analytics: the dashboard shows the team’s own runs and the app’s own telemetry', async (t) => {
-  if (await routeMissing(address, '/api/analytics/summary')) return t.skip('SKIPPED until /api/analytics/* lands (answers 404 on this server)');
+test('analytics: the dashboard shows the team’s own runs and the app’s own telemetry', async () => {
   await visit(owner, '/analytics?range=24h');
   await assertNoErrorState(owner);
   const executions = owner.locator('[data-card="Executions"] .card-value');

@@ -39,17 +39,6 @@ export async function signUp(page, who) {
 }
 
 /**
- * Whether the server has this route yet: a missing route is 404 before any sign-in check, an
- * existing one answers 401 to a request without a session.
- * @param {string} address
- * @param {string} path
- */
-export async function routeMissing(address, path) {
-  const res = await fetch(address + path);
-  return res.status === 404;
-}
-
-/**
  * How many table rows the page shows (a fresh team must see none).
  * @param {import('playwright-core').Page} page
  */
