@@ -112,7 +112,7 @@ async fn schedule_result(
             kind: "schedule.disabled",
             title: "A schedule was disabled".into(),
             message: format!("It failed {MAX_SCHEDULE_FAILURES} runs in a row; fix the workflow and enable it again."),
-            link: Some("/scheduler".into()),
+            link: Some(format!("/schedules/{schedule_id}")),
         };
         notify::raise(team, None, note).await;
     }

@@ -114,6 +114,22 @@ fn each_threshold_is_crossed_once_a_month() {
         "recorded when crossed: {first}"
     );
     assert_eq!(first["budget_nusd"], 1_000_000);
+    // Each crossing told the team once, as a billing notification.
+    let notes = app
+        .get("/api/notifications?category=billing&limit=200", auth)
+        .expect(200);
+    let titles: Vec<&str> = notes["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .inspect(|n| assert_eq!(n["type"], "budget.threshold", "{n}"))
+        .map(|n| n["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        titles,
+        [100, 80, 50].map(|t| format!("Spending reached {t}% of the monthly budget")),
+        "newest first"
+    );
 }
 
 #[test]

@@ -128,6 +128,19 @@ fn a_resolved_issue_regresses_on_a_new_failure_but_not_on_one_from_an_older_vers
     assert!(after_new["regressed_at"].is_i64());
     assert_eq!(issues(app, auth, "?resolved=false").len(), 1);
     assert_eq!(issues(app, auth, "?resolved=true").len(), 0);
+    // The team heard of it when it was new and when it regressed; not of the old version's run.
+    let notes = app
+        .get("/api/notifications?category=system&limit=200", auth)
+        .expect(200);
+    let link = format!("/errors/{id}");
+    let kinds: Vec<&str> = notes["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["link"] == link.as_str())
+        .map(|n| n["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["error.regressed", "error.new"], "newest first");
 }
 
 #[test]

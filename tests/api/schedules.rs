@@ -378,6 +378,18 @@ fn five_failed_runs_in_a_row_disable_the_schedule() {
         .unwrap()
         .iter()
         .any(|e| e["action"] == "schedule.disabled" && e["target_id"] == id.as_str()));
+    // The team is told, with a link to the schedule's page in the app.
+    let notes = app
+        .get("/api/notifications?category=workflow&limit=200", auth)
+        .expect(200);
+    let disabled: Vec<&Value> = notes["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["type"] == "schedule.disabled")
+        .collect();
+    assert_eq!(disabled.len(), 1, "{notes}");
+    assert_eq!(disabled[0]["link"], format!("/schedules/{id}"));
     // Turning it back on clears the streak.
     let on = app
         .patch_json(
