@@ -109,6 +109,22 @@ fn a_team_override_changes_the_cost_for_that_team_only() {
 }
 
 #[test]
+fn a_newer_model_gets_its_own_row_not_its_family_prefix() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let key = app.openai_key(auth);
+    let (_, detail) = run(
+        app,
+        auth,
+        json!([llm("a", &key, "gpt-5.5-2026-04-23", "w")]),
+    );
+    // gpt-5.5's $5 / $0.50 cached / $30 output, not gpt-5's $1.25 / $0.125 / $10:
+    // 200×5 + 800×0.5 + 300×30 = 1000 + 400 + 9000 µ$.
+    assert_eq!(step_cost(&detail, "a"), json!(10_400_000));
+}
+
+#[test]
 fn an_unknown_model_is_flagged_unknown_never_zero() {
     let app = app();
     let team = app.signup_team();
