@@ -599,3 +599,8 @@ SELECT column1, column2, column3, column4, column5, column6, column7, 0, 1, 1 FR
   ('01940000-0000-7000-8000-000000000108', 'gpt-5.5%', 5000000000, 500000000, NULL, 30000000000, 'https://platform.openai.com/docs/pricing'),
   ('01940000-0000-7000-8000-000000000109', 'gpt-5.5-pro%', 30000000000, NULL, NULL, 180000000000, 'https://platform.openai.com/docs/pricing')
 );
+
+-- When a member asked for successes: only successes from then on are theirs to see, so opting
+-- in does not bring back every earlier success as unread. NULL while they have not asked.
+ALTER TABLE notification_preferences ADD COLUMN notify_success_since INTEGER;
+UPDATE notification_preferences SET notify_success_since = updated_at WHERE notify_success = 1;

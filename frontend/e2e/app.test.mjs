@@ -501,7 +501,6 @@ test('notifications: the badge counts unread ones; they can be read and all mark
   const run = await owner.request.post(`/api/workflows/${state.workflowId}/execute`, { data: { input: { topic: 'toasts' } } });
   assert.equal(run.status(), 202);
   await owner.waitForSelector('.toast:has-text("Summarise a topic succeeded")', { timeout: 60_000 });
-  // (Earlier successes count now too: the preference filters what is read, not what is stored.)
   await owner.waitForFunction(() => Number(document.querySelector('a.bell')?.getAttribute('data-unread')) >= 1);
   await owner.waitForSelector('li[data-notification-id]:has-text("Summarise a topic succeeded")');
   await shot(owner, 'notification-toast');

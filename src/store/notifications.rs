@@ -1,6 +1,6 @@
 //! Notifications as each member sees them. Visibility is one SQL fragment, [`VISIBLE`], used by
 //! every query: the caller's team, created after they joined, not caused by them, not hidden by
-//! them, in a category they have not muted, and successes only if they asked for them.
+//! them, in a category they have not muted, and successes only those since they asked for them.
 
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -18,7 +18,8 @@ const VISIBLE: &str = "FROM notifications n
        AND (n.actor_id IS NULL OR n.actor_id != ?2)
        AND s.hidden_at IS NULL
        AND n.category NOT IN (SELECT value FROM json_each(COALESCE((SELECT muted FROM notification_preferences WHERE user_id = ?2), '[]')))
-       AND (n.type != 'execution.succeeded' OR COALESCE((SELECT notify_success FROM notification_preferences WHERE user_id = ?2), 0) = 1)";
+       AND (n.type != 'execution.succeeded'
+            OR n.created_at >= (SELECT notify_success_since FROM notification_preferences WHERE user_id = ?2))";
 
 #[derive(Debug, Deserialize)]
 pub struct Row {
@@ -202,8 +203,11 @@ pub async fn set_preferences(
 ) -> Result<()> {
     team.db
         .run(
-            "INSERT INTO notification_preferences (user_id, team_id, muted, notify_success, updated_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (user_id) DO UPDATE SET muted = excluded.muted, notify_success = excluded.notify_success, updated_at = excluded.updated_at",
+            "INSERT INTO notification_preferences (user_id, team_id, muted, notify_success, notify_success_since, updated_at)
+             VALUES (?1, ?2, ?3, ?4, CASE WHEN ?4 = 1 THEN ?5 END, ?5)
+             ON CONFLICT (user_id) DO UPDATE SET muted = excluded.muted, notify_success = excluded.notify_success,
+               notify_success_since = CASE WHEN excluded.notify_success = 1 THEN COALESCE(notify_success_since, excluded.notify_success_since) END,
+               updated_at = excluded.updated_at",
             args![user_id, team.id, muted, i64::from(notify_success), now],
         )
         .await?;

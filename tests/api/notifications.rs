@@ -101,14 +101,16 @@ fn each_event_reaches_every_member_but_the_one_who_caused_it() {
         );
     }
 
-    // Successes only for who asked.
+    // Successes only for who asked, and only those from then on.
+    let ok = app.hook_workflow(&owner.auth, "/hook");
+    let before = app.execute(&owner.auth, &ok, json!({}));
+    app.wait_finished(&owner.auth, &before);
     app.put_json(
         "/api/notifications/preferences",
         &json!({"categories": ["workflow", "system", "team", "billing"], "notify_success": true}),
         &viewer.auth,
     )
     .expect(200);
-    let ok = app.hook_workflow(&owner.auth, "/hook");
     let run = app.execute(&owner.auth, &ok, json!({}));
     app.wait_finished(&owner.auth, &run);
     assert_eq!(
