@@ -232,8 +232,10 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
             .await?;
             let mut chunk = String::new();
             for e in &events {
-                let data =
-                    json!({"execution_id": e.execution_id, "status": e.status, "at": e.created_at});
+                let data = json!({
+                    "execution_id": e.execution_id, "status": e.status, "at": e.created_at,
+                    "workflow_id": e.workflow_id, "workflow_name": e.workflow_name,
+                });
                 chunk.push_str(&sse::event(Some(&e.seq.to_string()), "execution", &data));
             }
             Ok((chunk, events.last().map_or(seq, |e| e.seq)))

@@ -204,12 +204,18 @@ pub struct Event {
     pub execution_id: String,
     pub status: String,
     pub created_at: i64,
+    pub workflow_id: String,
+    pub workflow_name: String,
 }
 
+/// Status changes after `after_seq`, oldest first, each with its run's workflow (so a client
+/// can place a run it has not listed yet).
 pub async fn events_since(team: &Team<'_>, after_seq: i64, limit: u32) -> Result<Vec<Event>> {
     team.db
         .all(
-            "SELECT seq, execution_id, status, created_at FROM execution_events WHERE team_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            "SELECT ev.seq, ev.execution_id, ev.status, ev.created_at, e.workflow_id, e.workflow_name
+             FROM execution_events ev JOIN executions e ON e.id = ev.execution_id
+             WHERE ev.team_id = ?1 AND e.team_id = ?1 AND ev.seq > ?2 ORDER BY ev.seq LIMIT ?3",
             args![team.id, after_seq, limit],
         )
         .await

@@ -158,6 +158,12 @@ fn the_stream_sends_status_changes_and_resumes_after_last_event_id() {
     let pending = stream.until(|e| e.data["execution_id"] == id.as_str());
     assert_eq!(pending.event.as_deref(), Some("execution"));
     assert_eq!(pending.data["status"], "pending");
+    assert_eq!(pending.data["workflow_id"], wf.as_str());
+    assert!(
+        pending.data["workflow_name"].is_string(),
+        "{}",
+        pending.data
+    );
     let done =
         stream.until(|e| e.data["execution_id"] == id.as_str() && e.data["status"] == "succeeded");
     drop(stream);

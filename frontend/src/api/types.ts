@@ -145,6 +145,8 @@ export interface ExecutionEvent {
   execution_id: string;
   status: ExecutionStatus;
   at: number;
+  workflow_id: string;
+  workflow_name: string;
 }
 
 export interface Schedule {
