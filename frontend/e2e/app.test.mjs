@@ -140,6 +140,8 @@ test('a fresh team sees empty states everywhere, never sample data', async () =>
   assert.equal((await fetch(`${address}/__scheduled?cron=*+*+*+*+*`)).status, 200);
   await owner.click('button:has-text("Refresh")');
   await owner.waitForSelector('[data-check="cron"] .health-ok');
+  // A fresh team has nothing waiting for the executions queue.
+  await owner.waitForSelector('[data-check="queue"] [data-backlog="0"]');
   await shot(owner, 'infrastructure');
 });
 

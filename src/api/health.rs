@@ -8,9 +8,12 @@ use super::extract::Ctx;
 use super::respond;
 use crate::args;
 use crate::platform::now_ms;
+use crate::store::Team;
 
 /// A cron tick older than this means the trigger is not firing.
 const CRON_STALE_MS: i64 = 3 * 60_000;
+/// A run still waiting for the queue after this long means deliveries are not keeping up.
+const QUEUE_SLOW_MS: i64 = 2 * 60_000;
 
 /// GET /api/health
 pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
@@ -18,16 +21,17 @@ pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
     let status = if d1.ok { "ok" } else { "degraded" };
     let version = env!("CARGO_PKG_VERSION");
     // An unreadable session is the same as none here: liveness must answer regardless.
-    let signed_in = cx.caller().await.ok().flatten().is_some();
-    if !signed_in {
+    let Some(caller) = cx.caller().await.ok().flatten() else {
         return Ok(respond::ok(&json!({"status": status, "version": version})));
-    }
-    let kv = check_kv(cx).await;
-    let status = if d1.ok && kv.0 { "ok" } else { "degraded" };
-    let queue = match cx.env.queue("EXECUTIONS") {
-        Ok(_) => json!({"state": "ok"}),
-        Err(_) => json!({"state": "down", "error": "the EXECUTIONS binding is missing"}),
     };
+    let kv = check_kv(cx).await;
+    let queue = check_queue(cx, &caller.team(&cx.db)).await;
+    let status = if d1.ok && kv.0 && queue.0 {
+        "ok"
+    } else {
+        "degraded"
+    };
+    let queue = queue.1;
     let cron = match d1.last_tick {
         None => json!({"state": "never", "last_tick_at": null}),
         Some(t) if cx.now - t > CRON_STALE_MS => json!({"state": "stale", "last_tick_at": t}),
@@ -38,6 +42,44 @@ pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
         "version": version,
         "checks": {"d1": d1.report, "kv": kv.1, "queue": queue, "cron": cron},
     })))
+}
+
+/// The executions queue: its binding, and the caller's team's backlog (runs accepted and not yet
+/// picked up, and the age of the oldest). The platform does not report a queue's depth to the
+/// Worker, so the backlog is read from the runs themselves (`executions_team_status`).
+async fn check_queue(cx: &Ctx, team: &Team<'_>) -> (bool, Value) {
+    #[derive(serde::Deserialize)]
+    struct Backlog {
+        pending: i64,
+        running: i64,
+        oldest: Option<i64>,
+    }
+    if cx.env.queue("EXECUTIONS").is_err() {
+        return (
+            false,
+            json!({"state": "down", "error": "the EXECUTIONS binding is missing"}),
+        );
+    }
+    let row = team
+        .db
+        .first::<Backlog>(
+            "SELECT (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'pending') AS pending,
+                    (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'running') AS running,
+                    (SELECT min(created_at) FROM executions WHERE team_id = ?1 AND status = 'pending') AS oldest",
+            args![team.id],
+        )
+        .await;
+    match row {
+        Ok(Some(b)) => {
+            let slow = b.oldest.is_some_and(|t| cx.now - t > QUEUE_SLOW_MS);
+            let state = if slow { "slow" } else { "ok" };
+            (
+                !slow,
+                json!({"state": state, "backlog": b.pending, "running": b.running, "oldest_pending_at": b.oldest}),
+            )
+        }
+        Ok(None) | Err(_) => (false, json!({"state": "unknown"})),
+    }
 }
 
 struct D1Check {

@@ -40,3 +40,35 @@ fn health_signed_in_adds_a_check_per_component() {
         }
     }
 }
+
+#[test]
+fn the_queue_check_reports_the_teams_backlog_and_a_slow_one_degrades_health() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let wf = app.hook_workflow(auth, "/hook");
+    let id = app.execute(auth, &wf, serde_json::json!({}));
+    app.wait_finished(auth, &id);
+    let queue = &app.get("/api/health", auth).expect(200)["checks"]["queue"];
+    assert_eq!(
+        (queue["state"].as_str(), queue["backlog"].as_i64()),
+        (Some("ok"), Some(0)),
+        "{queue}"
+    );
+    // The run, as if it had waited ten minutes for a delivery that never came.
+    app.sql(&format!(
+        "UPDATE executions SET status = 'pending', created_at = created_at - 600000 WHERE id = '{id}'"
+    ));
+    let body = app.get("/api/health", auth).expect(200);
+    app.sql(&format!(
+        "UPDATE executions SET status = 'succeeded' WHERE id = '{id}'"
+    ));
+    let queue = &body["checks"]["queue"];
+    assert_eq!(
+        (queue["state"].as_str(), queue["backlog"].as_i64()),
+        (Some("slow"), Some(1)),
+        "{queue}"
+    );
+    assert!(queue["oldest_pending_at"].is_i64(), "{queue}");
+    assert_eq!(body["status"], "degraded");
+}

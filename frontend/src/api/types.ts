@@ -167,7 +167,7 @@ export interface Schedule {
 export interface Health {
   status: 'ok' | 'degraded';
   version: string;
-  checks?: Record<string, { state: string; latency_ms?: number; last_tick_at?: number | null; error?: string; backlog?: number }>;
+  checks?: Record<string, { state: string; latency_ms?: number; last_tick_at?: number | null; error?: string; backlog?: number; running?: number; oldest_pending_at?: number | null }>;
 }
 
 export type Range = '24h' | '7d' | '30d' | '90d';

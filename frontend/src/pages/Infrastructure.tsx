@@ -1,5 +1,5 @@
 // GET /api/health for a signed-in person: the Worker's version and the state of D1, KV, the
-// executions queue and the cron trigger. Refreshed every 15 seconds.
+// executions queue (with the team's backlog) and the cron trigger. Refreshed every 15 seconds.
 
 import { api } from '../api/client';
 import type { Health } from '../api/types';
@@ -35,7 +35,17 @@ export default function Infrastructure() {
                     <span class={`health health-${c.state}`}>{c.state}</span>
                   </div>
                   {c.latency_ms !== undefined && <div class="muted small">{c.latency_ms} ms</div>}
-                  {c.backlog !== undefined && <div class="muted small">backlog {c.backlog}</div>}
+                  {c.backlog !== undefined && (
+                    <div class="muted small" data-backlog={c.backlog}>
+                      {c.backlog} waiting, {c.running ?? 0} running
+                      {c.oldest_pending_at ? (
+                        <>
+                          {' '}
+                          · oldest since <Time ms={c.oldest_pending_at} />
+                        </>
+                      ) : null}
+                    </div>
+                  )}
                   {c.last_tick_at !== undefined && (
                     <div class="muted small" title={dateTime(c.last_tick_at)}>
                       {c.last_tick_at ? (
