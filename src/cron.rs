@@ -1,6 +1,7 @@
 //! The scheduled handler, fired every minute: records the tick (the health check reports it) and
 //! does bounded housekeeping: expired sessions, old login failures, and re-wrapping provider
-//! keys under the active master key, re-pricing usage rows after a price correction. Scheduled
+//! keys under the active master key, re-pricing usage rows after a price correction, retrying
+//! queued mail. Scheduled
 //! runs start here too.
 
 use worker::{Env, ScheduledEvent};
@@ -14,6 +15,9 @@ const REWRAP_PER_TICK: u32 = 50;
 
 /// Stalled executions re-sent to the queue per tick.
 const SWEEP_PER_TICK: u32 = 100;
+
+/// Queued mail sent per tick.
+const MAIL_PER_TICK: u32 = 20;
 
 /// Usage rows re-priced per tick.
 const REPRICE_PER_TICK: u32 = 200;
@@ -44,6 +48,10 @@ async fn run(env: &Env) -> worker::Result<()> {
     let moved = crate::vault::rewrap_batch(env, &db, REWRAP_PER_TICK).await?;
     if moved > 0 {
         worker::console_log!("cron: re-wrapped {moved} provider keys under the active master key");
+    }
+    let mailed = crate::mailer::retry_due(env, &db, now, MAIL_PER_TICK).await?;
+    if mailed > 0 {
+        worker::console_log!("cron: sent {mailed} queued messages");
     }
     let repriced = crate::engine::cost::reprice(&db, now, REPRICE_PER_TICK).await?;
     if repriced > 0 {

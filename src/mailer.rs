@@ -1,11 +1,25 @@
-//! Outgoing mail. The `log` mailer (the default, and what local development uses) keeps each
-//! message in the `outbox` table and writes a line to the log that names the recipient and
-//! subject but withholds the body, because bodies carry single-use links.
+//! Outgoing mail, through the `outbox` table either way.
+//!
+//! - `log` (the default, and what local development uses) keeps each message in the outbox,
+//!   counted as sent, and writes a line to the log that names the recipient and subject but
+//!   withholds the body, because bodies carry single-use links.
+//! - `resend` sends through Resend's HTTP API (`POST /emails`, bearer key; `MAIL_API_URL` points
+//!   it at another endpoint with the same wire format). The message is stored in the same batch
+//!   as what caused it, sent after the response ([`deliver`]), and retried by the cron tick
+//!   ([`retry_due`]) with backoff. Once sent or given up, its body is erased.
 
-use worker::{D1PreparedStatement, Result};
+use serde::Deserialize;
+use serde_json::json;
+use worker::{D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit, Result};
 
 use crate::args;
-use crate::store::Team;
+use crate::domain::upstream::check_url;
+use crate::store::{Db, Team};
+
+const RESEND_URL: &str = "https://api.resend.com/emails";
+const SEND_TIMEOUT_MS: u32 = 10_000;
+/// Attempts before a message is given up, and the wait after each failed one.
+const BACKOFF_MS: [i64; 4] = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000];
 
 pub struct Mail {
     pub to: String,
@@ -13,21 +27,213 @@ pub struct Mail {
     pub body: String,
 }
 
-/// The statement that stores `mail`, to run in the same batch as what caused it.
-pub fn outbox(team: &Team, id: &str, mail: &Mail, now: i64) -> Result<D1PreparedStatement> {
+/// How this deployment sends mail (`MAILER`).
+pub enum Mailer {
+    Log,
+    Http(HttpMailer),
+}
+
+pub struct HttpMailer {
+    url: String,
+    key: String,
+    from: String,
+}
+
+fn setting(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+impl Mailer {
+    /// The configured mailer; `Err` names what is missing (never a secret's value).
+    pub fn from_env(env: &Env) -> std::result::Result<Mailer, String> {
+        match setting(env, "MAILER").as_deref() {
+            None | Some("log") => Ok(Mailer::Log),
+            Some("resend") => {
+                let url = setting(env, "MAIL_API_URL").unwrap_or_else(|| RESEND_URL.into());
+                let allow_private =
+                    setting(env, "ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true");
+                check_url(&url, allow_private).map_err(|why| format!("MAIL_API_URL: {why}"))?;
+                let key = setting(env, "RESEND_API_KEY")
+                    .ok_or("RESEND_API_KEY is not set (wrangler secret put RESEND_API_KEY)")?;
+                let from = setting(env, "MAIL_FROM").ok_or("MAIL_FROM is not set")?;
+                Ok(Mailer::Http(HttpMailer { url, key, from }))
+            }
+            Some(other) => Err(format!("MAILER={other} is not a mailer; use log or resend")),
+        }
+    }
+
+    fn sends_later(env: &Env) -> bool {
+        !matches!(Mailer::from_env(env), Ok(Mailer::Log))
+    }
+}
+
+/// The statement that stores `mail`, to run in the same batch as what caused it: sent at once for
+/// the `log` mailer, due now for an HTTP one (or a misconfigured one, so a fixed configuration
+/// still sends it).
+pub fn outbox(
+    env: &Env,
+    team: &Team,
+    id: &str,
+    mail: &Mail,
+    now: i64,
+) -> Result<D1PreparedStatement> {
+    let (sent_at, due_at) = if Mailer::sends_later(env) {
+        (None, Some(now))
+    } else {
+        (Some(now), None)
+    };
     team.db.stmt(
-        "INSERT INTO outbox (id, team_id, to_email, subject, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        args![id, team.id, &mail.to, &mail.subject, &mail.body, now],
+        "INSERT INTO outbox (id, team_id, to_email, subject, body, created_at, sent_at, next_attempt_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        args![id, team.id, &mail.to, &mail.subject, &mail.body, now, sent_at, due_at],
     )
 }
 
-/// Announces a stored message in the log, without its body.
-pub fn log_sent(request_id: &str, outbox_id: &str, mail: &Mail) {
-    worker::console_log!(
-        "{request_id} mail to={} subject={:?} outbox={outbox_id} (body withheld: it holds a single-use link)",
-        mail.to,
-        mail.subject
-    );
+/// After the batch that stored it: logs the `log` mailer's message, or sends it.
+pub async fn dispatch(env: &Env, request_id: &str, outbox_id: &str, mail: &Mail) {
+    match Mailer::from_env(env) {
+        Ok(Mailer::Log) => worker::console_log!(
+            "{request_id} mail to={} subject={:?} outbox={outbox_id} (body withheld: it holds a single-use link)",
+            mail.to,
+            mail.subject
+        ),
+        Ok(Mailer::Http(http)) => {
+            if let Err(e) = deliver(env, &http, outbox_id, crate::platform::now_ms()).await {
+                worker::console_error!("{request_id} mail outbox={outbox_id}: {e}");
+            }
+        }
+        Err(why) => worker::console_error!(
+            "{request_id} mail outbox={outbox_id} not sent, the mailer is misconfigured: {why}"
+        ),
+    }
+}
+
+/// Sends up to `limit` messages that are due (a first attempt that failed, or a retry).
+pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize> {
+    #[derive(Deserialize)]
+    struct Due {
+        id: String,
+    }
+    let due: Vec<Due> = db
+        .all(
+            "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
+             ORDER BY next_attempt_at LIMIT ?",
+            args![now, limit],
+        )
+        .await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let http = match Mailer::from_env(env) {
+        Ok(Mailer::Http(http)) => http,
+        Ok(Mailer::Log) => return Ok(0),
+        Err(why) => {
+            worker::console_error!("cron: {} messages wait for a mailer: {why}", due.len());
+            return Ok(0);
+        }
+    };
+    let mut sent = 0;
+    for d in &due {
+        match deliver(env, &http, &d.id, now).await {
+            Ok(true) => sent += 1,
+            Ok(false) => {}
+            Err(e) => worker::console_error!("cron: mail outbox={}: {e}", d.id),
+        }
+    }
+    Ok(sent)
+}
+
+/// One attempt at an unsent message; answers whether it went out. A failure is recorded on the
+/// row (status only: an API's error body may echo what it was sent) with the next attempt's time.
+async fn deliver(env: &Env, http: &HttpMailer, id: &str, now: i64) -> Result<bool> {
+    #[derive(Deserialize)]
+    struct Row {
+        to_email: String,
+        subject: String,
+        body: String,
+        attempts: i64,
+    }
+    let db = Db::new(env)?;
+    let Some(row) = db
+        .first::<Row>(
+            "SELECT to_email, subject, body, attempts FROM outbox WHERE id = ? AND sent_at IS NULL AND next_attempt_at IS NOT NULL",
+            args![id],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    match send(http, &row.to_email, &row.subject, &row.body).await {
+        Ok(provider_id) => {
+            db.run(
+                "UPDATE outbox SET sent_at = ?, body = '', attempts = attempts + 1, next_attempt_at = NULL,
+                   last_error = NULL, provider_id = ? WHERE id = ? AND sent_at IS NULL",
+                args![now, provider_id, id],
+            )
+            .await?;
+            worker::console_log!("mail outbox={id} sent");
+            Ok(true)
+        }
+        Err(why) => {
+            let wait = usize::try_from(row.attempts)
+                .ok()
+                .and_then(|n| BACKOFF_MS.get(n).copied());
+            let next = wait.map(|w| now + w);
+            // Given up: the body (a single-use link) is erased; the invite itself still works.
+            db.run(
+                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+                   body = CASE WHEN ? IS NULL THEN '' ELSE body END WHERE id = ? AND sent_at IS NULL",
+                args![next, &why, next, id],
+            )
+            .await?;
+            match next {
+                Some(_) => worker::console_error!("mail outbox={id}: {why}; will retry"),
+                None => worker::console_error!("mail outbox={id}: {why}; given up"),
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// POSTs one message in Resend's format; answers the provider's message id.
+async fn send(
+    http: &HttpMailer,
+    to: &str,
+    subject: &str,
+    text: &str,
+) -> std::result::Result<Option<String>, String> {
+    #[derive(Deserialize)]
+    struct Sent {
+        id: Option<String>,
+    }
+    let failed = |_| "the email API could not be reached (network error or timeout)".to_string();
+    let headers = Headers::new();
+    headers
+        .set("authorization", &format!("Bearer {}", http.key))
+        .map_err(|_| "the API key cannot be sent as a header".to_string())?;
+    headers
+        .set("content-type", "application/json")
+        .map_err(failed)?;
+    let body = json!({"from": http.from, "to": [to], "subject": subject, "text": text});
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(body.to_string().into()));
+    let request = Request::new_with_init(&http.url, &init).map_err(failed)?;
+    let signal: worker::AbortSignal =
+        web_sys::AbortSignal::timeout_with_u32(SEND_TIMEOUT_MS).into();
+    let mut response = Fetch::Request(request)
+        .send_with_signal(&signal)
+        .await
+        .map_err(failed)?;
+    match response.status_code() {
+        200..=299 => Ok(response.json::<Sent>().await.ok().and_then(|s| s.id)),
+        status => Err(format!("the email API answered HTTP {status}")),
+    }
 }
 
 pub fn invite(to: &str, team_name: &str, inviter: &str, role: &str, link: &str) -> Mail {

@@ -65,7 +65,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         detail: json!({"email": email.as_str(), "role": role.as_str()}),
     };
     let mut statements = invites::insert(&team, &new, cx.now)?;
-    statements.push(mailer::outbox(&team, &outbox_id, &mail, cx.now)?);
+    statements.push(mailer::outbox(&cx.env, &team, &outbox_id, &mail, cx.now)?);
     statements.push(activity::record(
         &team,
         &new_id()?,
@@ -74,7 +74,10 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         cx.now,
     )?);
     cx.db.batch(statements).await?;
-    mailer::log_sent(&cx.request_id, &outbox_id, &mail);
+    let (env, request_id) = (cx.env.clone(), cx.request_id.clone());
+    cx.ctx.wait_until(async move {
+        mailer::dispatch(&env, &request_id, &outbox_id, &mail).await;
+    });
 
     Ok(respond::created(&json!({
         "id": id,

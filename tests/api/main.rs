@@ -9,6 +9,7 @@
 //!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
 //!   `budgets`, `errors`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
+//! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
@@ -23,6 +24,7 @@ mod health;
 mod helpers;
 mod invites;
 mod keys;
+mod mail_delivery;
 mod master_keys;
 mod members;
 mod notifications;

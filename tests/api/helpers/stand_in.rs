@@ -1,6 +1,7 @@
 //! Stand-ins for services outside the product, as small local HTTP servers that speak their real
 //! wire formats: an LLM provider (OpenAI `GET /v1/models` and `POST /v1/chat/completions`,
-//! Anthropic `GET /v1/models` and `POST /v1/messages`) and a plain HTTP endpoint (`/hook`).
+//! Anthropic `GET /v1/models` and `POST /v1/messages`), an email API (Resend's `POST /emails`)
+//! and a plain HTTP endpoint (`/hook`).
 //!
 //! The provider accepts one known key per service and refuses others the way the real ones do
 //! (401 with a body that quotes the key — which Beacon must never relay). The model name picks a
@@ -21,6 +22,8 @@ use std::time::Duration;
 pub const OPENAI_KEY: &str = "sk-standin-openai-VALID-7f3a9c";
 /// The one Anthropic key the stand-in accepts.
 pub const ANTHROPIC_KEY: &str = "sk-ant-standin-VALID-1b2c3d";
+/// The one Resend API key the email stand-in accepts.
+pub const RESEND_KEY: &str = "re_standin_VALID_4d5e6f";
 /// A key both refuse.
 pub const BAD_KEY: &str = "sk-standin-REFUSED-000000";
 
@@ -182,6 +185,7 @@ fn serve(mut stream: TcpStream) {
                 generate(me, &request.body, anthropic_reply)
             }
         }
+        ("POST", "/emails") => resend_reply(me, &request),
         (_, "/hook") => reply(
             200,
             json!({"received": request.body, "method": request.method}).to_string(),
@@ -321,4 +325,45 @@ fn anthropic_models(key: &str, version: Option<&str>) -> Reply {
             ),
         )
     }
+}
+
+/// Resend's `POST /emails`: 401 for a wrong key, 422 without `from`, `to` and `subject`, 500 the
+/// first time a recipient containing `fail-once` is sent to, else 200 with the message's id.
+fn resend_reply(me: &StandIn, request: &Recorded) -> Reply {
+    let key = request
+        .header("authorization")
+        .and_then(|a| a.strip_prefix("Bearer "));
+    if key != Some(RESEND_KEY) {
+        return reply(
+            401,
+            json!({"statusCode": 401, "name": "validation_error", "message": "API key is invalid"})
+                .to_string(),
+        );
+    }
+    let body: Value = serde_json::from_str(&request.body).unwrap_or(Value::Null);
+    let to = body["to"][0].as_str().unwrap_or("").to_string();
+    if to.is_empty() || body["from"].as_str().is_none() || body["subject"].as_str().is_none() {
+        return reply(
+            422,
+            json!({"statusCode": 422, "name": "validation_error", "message": "Missing `to`, `from` or `subject` field."})
+                .to_string(),
+        );
+    }
+    let mut calls = me
+        .calls_per_prompt
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let n = calls.entry(format!("mail:{to}")).or_insert(0);
+    *n += 1;
+    if to.contains("fail-once") && *n == 1 {
+        return reply(
+            500,
+            json!({"statusCode": 500, "name": "internal_server_error", "message": "An unexpected error occurred."})
+                .to_string(),
+        );
+    }
+    reply(
+        200,
+        json!({"id": format!("standin-mail-{n}-{}", to.len())}).to_string(),
+    )
 }
