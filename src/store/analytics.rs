@@ -22,14 +22,12 @@ use crate::domain::rollup::{
 #[derive(Debug, Clone, Copy)]
 pub enum Subject {
     User,
-    Session,
 }
 
 impl Subject {
     fn kind(self) -> &'static str {
         match self {
             Subject::User => "user",
-            Subject::Session => "session",
         }
     }
 }
@@ -170,11 +168,16 @@ pub struct Figures {
     pub tokens: i64,
 }
 
-fn actions_in(plan: &Plan) -> String {
+/// The window's actions and the sessions that began in it, summed over its whole hours, as the
+/// columns `{prefix}actions` and `{prefix}sessions`.
+fn hour_sums(plan: &Plan, prefix: &str) -> String {
     let (h0, h1) = plan.hours;
-    format!(
-        "(SELECT COALESCE(SUM(actions), 0) FROM team_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1})"
-    )
+    let sum = |column: &str| {
+        format!(
+            "(SELECT COALESCE(SUM({column}), 0) FROM team_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS {prefix}{column}"
+        )
+    };
+    format!("{}, {}", sum("actions"), sum("sessions"))
 }
 
 /// The engine's figures for a window, as columns named `{prefix}executions` and so on.
@@ -236,26 +239,20 @@ pub async fn summary(
                 )
             };
             format!(
-                "SELECT {} AS actions, {} AS prev_actions, u.cur AS unique_users, \
-                 u.prev AS prev_unique_users, s.cur AS sessions, s.prev AS prev_sessions{}{} \
-                 FROM {} u, {} s",
-                actions_in(&cur),
-                actions_in(&prev),
+                "SELECT {}, {}, u.cur AS unique_users, u.prev AS prev_unique_users{}{} FROM {} u",
+                hour_sums(&cur, ""),
+                hour_sums(&prev, "prev_"),
                 engine_columns(current, ""),
                 engine_columns(previous, "prev_"),
                 both(Subject::User),
-                both(Subject::Session)
             )
         }
         None => format!(
-            "SELECT {} AS actions, {} AS prev_actions, {} AS unique_users, {} AS prev_unique_users, \
-             {} AS sessions, {} AS prev_sessions{}{}",
-            actions_in(&cur),
-            actions_in(&prev),
+            "SELECT {}, {}, {} AS unique_users, {} AS prev_unique_users{}{}",
+            hour_sums(&cur, ""),
+            hour_sums(&prev, "prev_"),
             distinct_count(Subject::User, &cur),
             distinct_count(Subject::User, &prev),
-            distinct_count(Subject::Session, &cur),
-            distinct_count(Subject::Session, &prev),
             engine_columns(current, ""),
             engine_columns(previous, "prev_"),
         ),
