@@ -36,8 +36,8 @@ dev: tools deps .dev.vars frontend build migrate
 ## the app in a real browser (Debian's Chromium) against the real Worker
 test: tools deps .dev.vars frontend build
 	cargo test --lib --test schema
-	cargo test --test api -- --test-threads 8 --skip master_keys
-	cargo test --test api master_keys -- --test-threads 1
+	cargo test --test api -- --test-threads 8 --skip master_keys --skip faults::
+	cargo test --test api -- --test-threads 1 master_keys faults::
 	@$(MAKE) --no-print-directory test-browser
 
 ## make test-browser: only the browser tests (frontend/e2e/)

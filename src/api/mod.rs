@@ -50,9 +50,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         .unwrap_or_default();
     let method = req.method();
     let started = crate::platform::now_ms();
-    let result = match Ctx::new(req, env, ctx, request_id.clone()) {
-        Ok(mut cx) => route(&mut cx, &path).await,
-        Err(e) => Err(e),
+    let debug_d1 = env
+        .var("DEBUG_D1_CALLS")
+        .is_ok_and(|v| v.to_string() == "true");
+    let (result, d1_calls) = match Ctx::new(req, env, ctx, request_id.clone()) {
+        Ok(mut cx) => {
+            let result = route(&mut cx, &path).await;
+            (result, cx.db.calls())
+        }
+        Err(e) => (Err(e), 0),
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id));
     let headers = response.headers_mut();
@@ -60,9 +66,12 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     if headers.get("cache-control").ok().flatten().is_none() {
         let _ = headers.set("cache-control", "no-store");
     }
+    if debug_d1 {
+        let _ = headers.set("x-d1-calls", &d1_calls.to_string());
+    }
     // The path only: query strings may carry cursors or filters that are nobody's business.
     worker::console_log!(
-        "{request_id} {method} {path} {} {}ms",
+        "{request_id} {method} {path} {} {}ms d1={d1_calls}",
         response.status_code(),
         crate::platform::now_ms() - started
     );

@@ -263,23 +263,44 @@ fn event_if_changed(
     )
 }
 
-/// Takes a step to run: pending, or running under a lease that ran out (its consumer died).
-/// Only one consumer can win; the loser sees `false`.
+/// Takes a step to run: pending, or running under a lease that ran out (its consumer died) and
+/// tried fewer than `max_attempts` times. Only one consumer can win; the loser sees `false`.
 pub async fn claim_step(
     db: &Db,
     execution_id: &str,
     step_id: &str,
     now: i64,
     lease_until: i64,
+    max_attempts: i64,
 ) -> Result<bool> {
     let n = db
         .run(
             "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
                     started_at = COALESCE(started_at, ?)
              WHERE execution_id = ? AND step_id = ?
-               AND (status = 'pending' OR (status = 'running' AND lease_until < ?))
+               AND (status = 'pending' OR (status = 'running' AND lease_until < ? AND attempts < ?))
                AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
-            args![lease_until, now, execution_id, step_id, now, execution_id],
+            args![lease_until, now, execution_id, step_id, now, max_attempts, execution_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// running (lease run out, `max_attempts` used) → failed: a step whose consumer died every time
+/// it ran is not taken over again. Whether this call failed it.
+pub async fn fail_abandoned_step(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    error: &str,
+    now: i64,
+    max_attempts: i64,
+) -> Result<bool> {
+    let n = db
+        .run(
+            "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
+             WHERE execution_id = ? AND step_id = ? AND status = 'running' AND lease_until < ? AND attempts >= ?",
+            args![error, now, execution_id, step_id, now, max_attempts],
         )
         .await?;
     Ok(n > 0)

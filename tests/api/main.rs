@@ -9,6 +9,8 @@
 //!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
 //!   `budgets`, `errors`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
+//! - `faults`: SIGKILL of the whole server mid-ingest and mid-execution, then a restart on the
+//!   same state (servers of their own).
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
@@ -19,6 +21,7 @@ mod conventions;
 mod cost;
 mod errors;
 mod executions;
+mod faults;
 mod health;
 mod helpers;
 mod invites;
