@@ -50,8 +50,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         .unwrap_or_default();
     let method = req.method();
     let started = crate::platform::now_ms();
-    let debug_d1 = env
-        .var("DEBUG_D1_CALLS")
+    let debug_headers = env
+        .var("DEBUG_HEADERS")
         .is_ok_and(|v| v.to_string() == "true");
     let (result, d1_calls) = match Ctx::new(req, env, ctx, request_id.clone()) {
         Ok(mut cx) => {
@@ -66,8 +66,11 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     if headers.get("cache-control").ok().flatten().is_none() {
         let _ = headers.set("cache-control", "no-store");
     }
-    if debug_d1 {
+    // For the bench and the soak: what this request cost in D1 round trips, and how big the
+    // instance's wasm memory has grown (it never shrinks, so a leak shows as steady growth).
+    if debug_headers {
         let _ = headers.set("x-d1-calls", &d1_calls.to_string());
+        let _ = headers.set("x-wasm-memory", &wasm_memory_bytes().to_string());
     }
     // The path only: query strings may carry cursors or filters that are nobody's business.
     worker::console_log!(
@@ -76,6 +79,16 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         crate::platform::now_ms() - started
     );
     response
+}
+
+/// The size of this instance's wasm linear memory, in bytes.
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length())
 }
 
 async fn serve_asset(req: Request, env: &Env) -> Response {

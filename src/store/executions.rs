@@ -168,16 +168,36 @@ pub struct StepRow {
     pub cost_nusd: Option<i64>,
 }
 
-pub async fn steps(team: &Team<'_>, execution_id: &str) -> Result<Vec<StepRow>> {
-    team.db
-        .all(
-            "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
+const STEPS: &str = "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
                     s.completed_at, s.output, s.error, s.tokens, s.cost_nusd
              FROM execution_steps s JOIN executions e ON e.id = s.execution_id
-             WHERE e.team_id = ? AND s.execution_id = ? ORDER BY s.position",
-            args![team.id, execution_id],
-        )
-        .await
+             WHERE e.team_id = ? AND s.execution_id = ? ORDER BY s.position";
+
+pub async fn steps(team: &Team<'_>, execution_id: &str) -> Result<Vec<StepRow>> {
+    team.db.all(STEPS, args![team.id, execution_id]).await
+}
+
+/// One execution and its steps in one round trip (and one snapshot).
+pub async fn get_with_steps(
+    team: &Team<'_>,
+    id: &str,
+) -> Result<Option<(ExecutionRow, Vec<StepRow>)>> {
+    let execution = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ? AND id = ?");
+    let results = team
+        .db
+        .batch(vec![
+            team.db.stmt(&execution, args![team.id, id])?,
+            team.db.stmt(STEPS, args![team.id, id])?,
+        ])
+        .await?;
+    let (Some(execution), Some(steps)) = (results.first(), results.get(1)) else {
+        return Ok(None);
+    };
+    let execution: Option<ExecutionRow> = execution.results()?.into_iter().next();
+    Ok(match execution {
+        Some(e) => Some((e, steps.results()?)),
+        None => None,
+    })
 }
 
 /// pending/running → cancelled; steps not yet started are cancelled with it (a running step

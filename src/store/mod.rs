@@ -101,7 +101,7 @@ pub struct Text {
 }
 
 /// The D1 database, counting its round trips: one request builds one `Db`, so the count is that
-/// request's (logged with it, and sent as `x-d1-calls` when `DEBUG_D1_CALLS` is `true`).
+/// request's (logged with it, and sent as `x-d1-calls` when `DEBUG_HEADERS` is `true`).
 pub struct Db {
     d1: D1Database,
     calls: Cell<u32>,
