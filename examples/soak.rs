@@ -193,7 +193,7 @@ fn main() {
     let errors = non_2xx + u64::from(!socket_errors_none);
     let samples = samples.into_inner().unwrap_or_else(|e| e.into_inner());
     let peak = samples.iter().map(|(_, k, _)| *k).max();
-    let verdict = match (rss_start, rss_end) {
+    let verdict = |what: &str, start: Option<u64>, end: Option<u64>| match (start, end) {
         (Some(start), Some(end)) => {
             let growth = end as f64 / start as f64 - 1.0;
             let word = if growth <= FLAT_GROWTH {
@@ -201,14 +201,16 @@ fn main() {
             } else {
                 "grew"
             };
-            format!(
-                "{word} ({:+.1}% from start to end; flat means within {:.0}%)",
-                growth * 100.0,
-                FLAT_GROWTH * 100.0
-            )
+            format!("{what} {word} ({:+.1}%)", growth * 100.0)
         }
-        _ => "unknown (workerd's memory could not be read)".into(),
+        _ => format!("{what} unknown (could not be read)"),
     };
+    let verdict = format!(
+        "{}, {} (flat: within {:.0}% from start to end)",
+        verdict("workerd RSS", rss_start, rss_end),
+        verdict("Worker wasm memory", wasm_start, wasm_end),
+        FLAT_GROWTH * 100.0
+    );
     let statuses: Vec<String> = report
         .statuses
         .iter()
@@ -256,7 +258,7 @@ fn main() {
         "| every 5 s: workerd RSS / wasm memory (MiB) | {} |",
         curve.join(", ")
     );
-    println!("| verdict | memory {verdict}; {errors} errors; {unsuccessful} runs not succeeded |");
+    println!("| verdict | {verdict}; {errors} errors; {unsuccessful} runs not succeeded |");
     app.stop();
     if errors > 0 || unsuccessful > 0 {
         std::process::exit(1);
