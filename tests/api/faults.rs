@@ -218,7 +218,16 @@ fn an_execution_running_when_the_worker_is_killed_finishes_cleanly_after_restart
     for (id, marker) in [(&resumed, &resumed_marker), (&exhausted, &exhausted_marker)] {
         app.wait_until(&auth, id, |d| step(d, "held")["status"] == "running");
         // The provider call is under way (held by the stand-in) when the kill lands.
-        while calls(&format!("{marker}/held")) == 0 {
+        // (A guard against hanging, like the harness's waits: the call follows the claim at once.)
+        for waited in 0.. {
+            if calls(&format!("{marker}/held")) > 0 {
+                break;
+            }
+            assert!(
+                waited < 1200,
+                "the held step never called the stand-in\n{}",
+                app.log_tail()
+            );
             sleep(Duration::from_millis(50));
         }
     }
