@@ -1,19 +1,23 @@
-//! `make bench`: telemetry ingest and analytics read speed against a real `wrangler dev`.
+//! `make bench`: the Worker's speed against a real `wrangler dev`, printed as one table.
 //!
 //! Starts its own server (the integration tests' harness, with wrangler's DevTools inspector
-//! detached through `VSCODE_INSPECTOR_OPTIONS`; `BENCH_INSPECTOR=attached` keeps it), signs up
-//! a team, seeds 200,000 events spread over the last 30 days through the batch API, then
-//! measures events/s for 100-event batches and the p50/p99 latency of summary and trends, and
-//! prints one table. Not part of `make test`: it takes minutes and its numbers depend on the
-//! machine.
+//! detached through `VSCODE_INSPECTOR_OPTIONS`; `BENCH_INSPECTOR=attached` keeps it, and
+//! `DEBUG_HEADERS=true` so every answer says how many D1 round trips it made), signs up a team,
+//! seeds 200,000 events spread over the last 30 days through the batch API and 10,000 executions
+//! with their steps and usage rows by SQL (copies of two real runs, one succeeded and one failed,
+//! so every column is what the engine writes), then measures events/s for 100-event batches and
+//! the p50/p99 latency of the analytics and executions reads. It adds the wasm size, raw and
+//! gzipped, and the Worker's startup time as `wrangler deploy --dry-run` reports it. Not part
+//! of `make test`: it takes a few minutes and its numbers depend on the machine.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/api/helpers.rs"]
 mod helpers;
 
-use helpers::{app, Auth, TestApp};
+use helpers::{stand_in, string, Auth, TestApp};
 use serde_json::{json, Value};
 use std::net::TcpStream;
+use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const DAY_MS: u64 = 86_400_000;
@@ -41,6 +45,8 @@ const ACTIONS: [&str; 5] = ["view", "click", "submit", "scroll", "open"];
 const INGEST_BATCH: usize = 100;
 const INGEST_BATCHES: usize = 300;
 const READS: usize = 200;
+const SEED_EXECUTIONS: u64 = 10_000;
+const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 /// splitmix64: enough randomness for test data, no dependency.
 struct Rng(u64);
@@ -134,10 +140,12 @@ fn send_batches(app: &TestApp, auth: &Auth, batches: Vec<Vec<Value>>, clients: u
     events as f64 / started.elapsed().as_secs_f64()
 }
 
-/// p50 and p99 in ms of `READS` GETs of each path, after a warm-up. The paths take turns, so
-/// a change in the machine's load (other processes share the cores) weighs on all alike.
-fn latencies(app: &TestApp, auth: &Auth, paths: &[&str]) -> Vec<(f64, f64)> {
+/// p50 and p99 in ms of `READS` GETs of each path, after a warm-up, and the D1 round trips
+/// the last answer reported. The paths take turns, so a change in the machine's load (other
+/// processes share the cores) weighs on all alike.
+fn latencies(app: &TestApp, auth: &Auth, paths: &[&str]) -> Vec<(f64, f64, String)> {
     let mut times: Vec<Vec<Duration>> = vec![Vec::with_capacity(READS); paths.len()];
+    let mut d1_calls = vec![String::new(); paths.len()];
     for round in 0..READS + 10 {
         for (i, path) in paths.iter().enumerate() {
             let started = Instant::now();
@@ -147,17 +155,162 @@ fn latencies(app: &TestApp, auth: &Auth, paths: &[&str]) -> Vec<(f64, f64)> {
             if round >= 10 {
                 times[i].push(took);
             }
+            d1_calls[i] = d1_calls_of(&resp);
         }
     }
     times
         .into_iter()
-        .map(|mut t| {
+        .zip(d1_calls)
+        .map(|(mut t, calls)| {
             t.sort();
             let ms =
                 |q: f64| t[((t.len() as f64 * q) as usize).min(t.len() - 1)].as_secs_f64() * 1e3;
-            (ms(0.50), ms(0.99))
+            (ms(0.50), ms(0.99), calls)
         })
         .collect()
+}
+
+/// The `x-d1-calls` header the Worker sends when `DEBUG_HEADERS` is `true`.
+fn d1_calls_of(resp: &helpers::TestResponse) -> String {
+    resp.header("x-d1-calls").unwrap_or("?").to_string()
+}
+
+/// A workflow of an LLM step (`model` at the stand-in) and an HTTP step; one run of it, finished.
+fn template_run(app: &TestApp, auth: &Auth, key: &str, model: &str) -> (String, String) {
+    let hook = format!("{}/hook", stand_in().base_url);
+    let steps = json!([
+        {"id": "draft", "kind": "llm", "agent": "writer", "key_id": key, "model": model,
+         "prompt": "Summarise ticket {{input.ticket}} for the on-call engineer."},
+        {"id": "notify", "kind": "http", "method": "POST", "url": hook, "body": "{{steps.draft.output}}"},
+    ]);
+    let workflow = string(&app.create_workflow(auth, steps)["id"]);
+    let run = app.execute(auth, &workflow, json!({"ticket": "OPS-1234"}));
+    app.wait_finished(auth, &run);
+    (workflow, run)
+}
+
+/// A UUIDv7 in SQL from a time in ms and a sequence number (`variant` keeps two id families
+/// apart): time-ordered like the engine's, unique by `n`.
+fn sql_uuid(ts: &str, n: &str, variant: char) -> String {
+    format!(
+        "(substr(printf('%012x', {ts}), 1, 8) || '-' || substr(printf('%012x', {ts}), 9, 4) || '-7' || \
+         printf('%03x', {n} % 4096) || '-{variant}' || printf('%03x', ({n} / 4096) % 4096) || '-' || printf('%012x', {n}))"
+    )
+}
+
+/// 10,000 executions over the last 30 days, with their steps, usage rows and status events:
+/// copies of the two template runs (every tenth the failed one) at new ids and times, so each
+/// row is exactly what the engine writes. Answers how long it took.
+fn seed_executions(app: &TestApp, ok_run: &str, failed_run: &str, now: u64) -> f64 {
+    let started = Instant::now();
+    let spacing = 30 * DAY_MS / SEED_EXECUTIONS;
+    let seq = format!(
+        "WITH RECURSIVE seq(n, ts, tpl) AS (SELECT 1, {now} - {spacing}, '{ok_run}' UNION ALL \
+         SELECT n + 1, {now} - (n + 1) * {spacing}, CASE WHEN (n + 1) % 10 = 0 THEN '{failed_run}' ELSE '{ok_run}' END \
+         FROM seq WHERE n < {SEED_EXECUTIONS})"
+    );
+    let id = sql_uuid("seq.ts", "seq.n", '8');
+    let usage_id = sql_uuid("seq.ts", "seq.n", '9');
+    app.sql(&format!(
+        "{seq} INSERT INTO executions (id, team_id, workflow_id, workflow_version, workflow_name, status, input, error, \
+           retry_of, schedule_id, idempotency_key, triggered_by, created_at, started_at, completed_at, deadline_at) \
+         SELECT {id}, e.team_id, e.workflow_id, e.workflow_version, e.workflow_name, e.status, \
+           json_object('ticket', 'OPS-' || seq.n), e.error, NULL, NULL, NULL, e.triggered_by, seq.ts, \
+           seq.ts + (e.started_at - e.created_at), seq.ts + (e.completed_at - e.created_at), seq.ts + (e.deadline_at - e.created_at) \
+         FROM seq JOIN executions e ON e.id = seq.tpl"
+    ));
+    app.sql(&format!(
+        "{seq} INSERT INTO execution_steps (execution_id, step_id, position, kind, agent, status, attempts, lease_until, \
+           started_at, completed_at, output, error, tokens, cost_nusd) \
+         SELECT {id}, s.step_id, s.position, s.kind, s.agent, s.status, s.attempts, s.lease_until, \
+           seq.ts + (s.started_at - e.created_at), seq.ts + (s.completed_at - e.created_at), \
+           replace(s.output, 'OPS-1234', 'OPS-' || seq.n), s.error, s.tokens, s.cost_nusd \
+         FROM seq JOIN executions e ON e.id = seq.tpl JOIN execution_steps s ON s.execution_id = e.id"
+    ));
+    app.sql(&format!(
+        "{seq} INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, agent, key_id, provider, model, \
+           input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nusd, price_id, \
+           priced_at, created_at) \
+         SELECT {usage_id}, u.team_id, {id}, u.workflow_id, u.step_id, u.agent, u.key_id, u.provider, u.model, \
+           u.input_tokens, u.cache_read_tokens, u.cache_write_tokens, u.output_tokens, u.reasoning_tokens, u.cost_nusd, \
+           u.price_id, u.priced_at, seq.ts + (u.created_at - e.created_at) \
+         FROM seq JOIN executions e ON e.id = seq.tpl JOIN llm_usage u ON u.execution_id = e.id"
+    ));
+    app.sql(&format!(
+        "{seq} INSERT INTO execution_events (team_id, execution_id, status, created_at) \
+         SELECT v.team_id, {id}, v.status, seq.ts + (v.created_at - e.created_at) \
+         FROM seq JOIN executions e ON e.id = seq.tpl JOIN execution_events v ON v.execution_id = e.id ORDER BY seq.n DESC, v.seq"
+    ));
+    started.elapsed().as_secs_f64()
+}
+
+/// The median time the Worker itself logged for `GET <path>` (its log line ends
+/// `<status> <ms>ms d1=<n>`). The log has no query string, so the variants of one route share a
+/// figure. In workerd `Date.now()` moves only across I/O, so this is the time spent waiting on
+/// D1 (and whatever ran between), not CPU: the rest of the client's figure is wrangler's proxy,
+/// the CPU and the contended cores.
+fn worker_p50(log: &str, path: &str) -> String {
+    let route = path.split('?').next().unwrap_or(path);
+    let marker = format!(" GET {route} 200 ");
+    let mut times: Vec<u64> = log
+        .lines()
+        .filter_map(|l| l.split_once(&marker))
+        .filter_map(|(_, rest)| rest.split_once("ms")?.0.parse().ok())
+        .collect();
+    if times.is_empty() {
+        return "?".into();
+    }
+    times.sort();
+    format!("{} ms", times[times.len() / 2])
+}
+
+/// `build/index_bg.wasm`'s size in bytes, raw and gzipped (`gzip -9`).
+fn wasm_size() -> (u64, u64) {
+    let path = format!("{REPO}/build/index_bg.wasm");
+    let raw = std::fs::metadata(&path).map_or(0, |m| m.len());
+    let gzipped = Command::new("gzip")
+        .args(["-9", "-c", &path])
+        .output()
+        .map_or(0, |o| o.stdout.len() as u64);
+    (raw, gzipped)
+}
+
+/// The Worker's startup time, as wrangler measures it offline. `wrangler deploy --dry-run`
+/// (4.86) prints no "Worker Startup Time": that figure comes from Cloudflare's API after an
+/// upload. `wrangler check startup` builds the same bundle, starts it in a local workerd and
+/// writes a CPU profile of the startup phase (evaluating the script, compiling and instantiating
+/// the wasm); its span, median of five runs, is what this reports.
+fn startup_time() -> String {
+    let profile = format!("{REPO}/target/bench/startup.cpuprofile");
+    let mut spans: Vec<f64> = (0..5)
+        .filter_map(|_| {
+            let status = Command::new(format!("{REPO}/node_modules/.bin/wrangler"))
+                .current_dir(REPO)
+                .args(["--config", "wrangler.test.toml", "check", "startup"])
+                .args(["--outfile", &profile])
+                .env("WRANGLER_SEND_METRICS", "false")
+                .env("CI", "true")
+                .output()
+                .ok()?;
+            if !status.status.success() {
+                return None;
+            }
+            let text = std::fs::read_to_string(&profile).ok()?;
+            let json: Value = serde_json::from_str(&text).ok()?;
+            let micros = json["endTime"].as_f64()? - json["startTime"].as_f64()?;
+            Some(micros / 1e3)
+        })
+        .collect();
+    if spans.is_empty() {
+        return "? (wrangler check startup failed)".into();
+    }
+    spans.sort_by(f64::total_cmp);
+    let all: Vec<String> = spans.iter().map(|ms| format!("{ms:.0}")).collect();
+    format!(
+        "{:.0} ms (median; runs: {} ms)",
+        spans[spans.len() / 2],
+        all.join(", ")
+    )
 }
 
 fn main() {
@@ -168,7 +321,8 @@ fn main() {
     }
     let load_before = load_average();
     println!("starting wrangler dev (a fresh build, local D1) ...");
-    let app = app();
+    let app = TestApp::start_with(&[("DEBUG_HEADERS", "true")], None);
+    let app = &app;
     let inspector_open = TcpStream::connect(("127.0.0.1", app.inspector_port)).is_ok();
     let team = app.signup_team();
     let reader = team.owner.auth.clone();
@@ -190,7 +344,19 @@ fn main() {
     let seed_rate = send_batches(app, &sdk, seed_batches, CLIENTS);
     let seed_secs = seed_started.elapsed().as_secs_f64();
 
-    let mut rows: Vec<(String, String)> = Vec::new();
+    println!("seeding {SEED_EXECUTIONS} executions over 30 days ...");
+    let key = app.openai_key(&reader);
+    let (ok_workflow, ok_run) = template_run(app, &reader, &key, "gpt-4o-mini");
+    let (_, failed_run) = template_run(app, &reader, &key, "standin-500");
+    let executions_secs = seed_executions(app, &ok_run, &failed_run, now_ms());
+    let middle = app.sql(&format!(
+        "SELECT id FROM executions WHERE team_id = '{}' ORDER BY id DESC LIMIT 1 OFFSET {}",
+        team.team_id,
+        SEED_EXECUTIONS / 2
+    ));
+    let detail_id = string(&middle[0]["results"][0]["id"]);
+
+    let mut rows: Vec<(String, String, String)> = Vec::new();
     for clients in [1, CLIENTS] {
         let batches = (0..INGEST_BATCHES)
             .map(|_| (0..INGEST_BATCH).map(|_| live_event(&mut rng)).collect())
@@ -199,8 +365,19 @@ fn main() {
         rows.push((
             format!("POST /api/telemetry/batch, 100-event batches, {clients} client(s)"),
             format!("{rate:.0} events/s"),
+            String::new(),
         ));
     }
+    let one_batch: Vec<Value> = (0..INGEST_BATCH).map(|_| live_event(&mut rng)).collect();
+    let batch_answer = app.post_json(
+        "/api/telemetry/batch",
+        &json!({ "events": one_batch }),
+        &sdk,
+    );
+    rows[0].2 = d1_calls_of(&batch_answer);
+    rows[1].2 = rows[0].2.clone();
+
+    let detail_path = format!("/api/executions/{detail_id}");
     let reads = [
         "/api/auth/me",
         "/api/analytics/summary?range=30d",
@@ -208,15 +385,54 @@ fn main() {
         "/api/analytics/trends?metric=actions&range=30d&interval=day",
         "/api/analytics/trends?metric=users&range=30d&interval=day",
         "/api/analytics/trends?metric=actions&range=7d&interval=hour",
-        "/api/analytics/trends?metric=users&range=7d&interval=hour",
         "/api/analytics/components?range=30d",
+        "/api/executions",
+        "/api/executions?status=failed",
+        &detail_path,
     ];
-    for (path, (p50, p99)) in reads.iter().zip(latencies(app, &reader, &reads)) {
+    let measured = latencies(app, &reader, &reads);
+    let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
+    for (path, (p50, p99, d1)) in reads.iter().zip(measured) {
+        let shown = path.replace(&detail_id, ":id (one of 10,000)");
         rows.push((
-            format!("GET {path}"),
-            format!("p50 {p50:.1} ms, p99 {p99:.1} ms"),
+            format!("GET {shown}"),
+            format!(
+                "p50 {p50:.1} ms, p99 {p99:.1} ms; in the Worker p50 {}",
+                worker_p50(&log, path)
+            ),
+            d1,
         ));
     }
+    let execute = app.post_json(
+        &format!("/api/workflows/{ok_workflow}/execute"),
+        &json!({"input": {"ticket": "OPS-1"}}),
+        &sdk,
+    );
+    assert_eq!(execute.status, 202, "{execute}");
+    rows.push((
+        "POST /api/workflows/:id/execute (answer only; the run is the queue's)".into(),
+        "not timed".into(),
+        d1_calls_of(&execute),
+    ));
+
+    // A wrangler run in the project directory can make a running `wrangler dev` reload
+    // (their bundles share .wrangler/tmp): the server goes before the startup is measured.
+    app.stop();
+    let (raw, gzipped) = wasm_size();
+    rows.push((
+        "build/index_bg.wasm".into(),
+        format!(
+            "{:.0} KB raw, {:.0} KB gzipped",
+            raw as f64 / 1e3,
+            gzipped as f64 / 1e3
+        ),
+        String::new(),
+    ));
+    rows.push((
+        "Worker startup (wrangler check startup, local CPU profile)".into(),
+        startup_time(),
+        String::new(),
+    ));
 
     let inspector = match (attached, inspector_open) {
         (false, false) => "detached (VSCODE_INSPECTOR_OPTIONS=1; inspector port closed)",
@@ -231,7 +447,8 @@ fn main() {
         cores()
     );
     println!(
-        "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({seed_rate:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients)"
+        "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({seed_rate:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients); \
+         {SEED_EXECUTIONS} executions (2 steps, 1 usage row, 3 status events each) by SQL in {executions_secs:.1} s"
     );
     println!("reads: {READS} requests each, one at a time, the paths taking turns, after 10 warm-up rounds");
     println!(
@@ -239,13 +456,20 @@ fn main() {
         load_average()
     );
     println!();
-    let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    println!("| {:width$} | result |", "measurement");
-    println!("|{}|{}|", "-".repeat(width + 2), "-".repeat(28));
-    for (what, value) in rows {
-        println!("| {what:width$} | {value} |");
+    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let result_width = rows.iter().map(|(_, v, _)| v.len()).max().unwrap_or(0);
+    println!(
+        "| {:width$} | {:result_width$} | D1 round trips |",
+        "measurement", "result"
+    );
+    println!(
+        "|{}|{}|----------------|",
+        "-".repeat(width + 2),
+        "-".repeat(result_width + 2)
+    );
+    for (what, value, d1) in rows {
+        println!("| {what:width$} | {value:result_width$} | {d1:14} |");
     }
-    app.stop();
 }
 
 /// The 1-minute load average, to read the figures against.

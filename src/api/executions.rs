@@ -88,10 +88,14 @@ fn step_json(s: &StepRow) -> Value {
 
 async fn detail(team: &Team<'_>, e: &ExecutionRow) -> ApiResult<Value> {
     let steps = executions::steps(team, &e.id).await?;
+    Ok(detail_json(e, &steps))
+}
+
+fn detail_json(e: &ExecutionRow, steps: &[StepRow]) -> Value {
     let mut body = summary_json(e);
     body["input"] = parse_json(Some(&e.input));
     body["steps"] = Value::Array(steps.iter().map(step_json).collect());
-    Ok(body)
+    body
 }
 
 fn filter(cx: &Ctx) -> ApiResult<Filter> {
@@ -130,11 +134,10 @@ pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
 pub async fn get(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
     let id = path_id(raw_id)?;
-    let team = caller.team(&cx.db);
-    let e = executions::get(&team, &id)
+    let (e, steps) = executions::get_with_steps(&caller.team(&cx.db), &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(respond::ok(&detail(&team, &e).await?))
+    Ok(respond::ok(&detail_json(&e, &steps)))
 }
 
 fn wrong_state(e: &ExecutionRow, action: &str) -> ApiError {

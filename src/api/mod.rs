@@ -50,9 +50,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         .unwrap_or_default();
     let method = req.method();
     let started = crate::platform::now_ms();
-    let result = match Ctx::new(req, env, ctx, request_id.clone()) {
-        Ok(mut cx) => route(&mut cx, &path).await,
-        Err(e) => Err(e),
+    let debug_headers = env
+        .var("DEBUG_HEADERS")
+        .is_ok_and(|v| v.to_string() == "true");
+    let (result, d1_calls) = match Ctx::new(req, env, ctx, request_id.clone()) {
+        Ok(mut cx) => {
+            let result = route(&mut cx, &path).await;
+            (result, cx.db.calls())
+        }
+        Err(e) => (Err(e), 0),
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id));
     let headers = response.headers_mut();
@@ -60,13 +66,29 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     if headers.get("cache-control").ok().flatten().is_none() {
         let _ = headers.set("cache-control", "no-store");
     }
+    // For the bench and the soak: what this request cost in D1 round trips, and how big the
+    // instance's wasm memory has grown (it never shrinks, so a leak shows as steady growth).
+    if debug_headers {
+        let _ = headers.set("x-d1-calls", &d1_calls.to_string());
+        let _ = headers.set("x-wasm-memory", &wasm_memory_bytes().to_string());
+    }
     // The path only: query strings may carry cursors or filters that are nobody's business.
     worker::console_log!(
-        "{request_id} {method} {path} {} {}ms",
+        "{request_id} {method} {path} {} {}ms d1={d1_calls}",
         response.status_code(),
         crate::platform::now_ms() - started
     );
     response
+}
+
+/// The size of this instance's wasm linear memory, in bytes.
+fn wasm_memory_bytes() -> u32 {
+    use wasm_bindgen::JsCast;
+    wasm_bindgen::memory()
+        .dyn_into::<js_sys::WebAssembly::Memory>()
+        .ok()
+        .and_then(|m| m.buffer().dyn_into::<js_sys::ArrayBuffer>().ok())
+        .map_or(0, |b| b.byte_length())
 }
 
 async fn serve_asset(req: Request, env: &Env) -> Response {

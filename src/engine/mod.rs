@@ -35,6 +35,10 @@ pub const STEP_TIMEOUT_MS: i64 = 60_000;
 pub const EXECUTION_TIMEOUT_MS: i64 = 15 * 60_000;
 /// How long a claimed step belongs to its consumer: a step's time limit across every retry.
 const STEP_LEASE_MS: i64 = 6 * 60_000;
+/// How many consumers a step may be started by. A consumer that dies mid-step (a crash, a
+/// reset instance) leaves its lease to run out and the next delivery takes the step over; a step
+/// that has taken down this many consumers fails as `interrupted` instead of looping.
+const MAX_STEP_ATTEMPTS: i64 = 3;
 /// Stored (and passed on) step output is capped here.
 pub const OUTPUT_LIMIT: usize = 64 * 1024;
 
@@ -230,9 +234,9 @@ pub async fn run(env: &Env, job: &Job) -> worker::Result<()> {
             let error = StepError::new("timeout", "The execution ran past its 15-minute limit.");
             return finish(env, &team, &exec, "timed_out", Some(&error)).await;
         }
-        if !executions::claim_step(&db, &exec.id, &step.id, now, now + STEP_LEASE_MS).await? {
-            // Another consumer holds it, or the execution was cancelled: nothing more here.
-            return Ok(());
+        let lease = now + STEP_LEASE_MS;
+        if !executions::claim_step(&db, &exec.id, &step.id, now, lease, MAX_STEP_ATTEMPTS).await? {
+            return give_up_abandoned(env, &team, &exec, step, now).await;
         }
         match run_step(env, &team, step, &input, &outputs, &settings).await {
             Ok(output) => {
@@ -256,6 +260,32 @@ pub async fn run(env: &Env, job: &Job) -> worker::Result<()> {
         }
     }
     finish(env, &team, &exec, "succeeded", None).await
+}
+
+/// After a lost claim: another consumer holds the step, or the execution was cancelled (nothing
+/// more to do here) — or every consumer that started the step died, and the step fails.
+async fn give_up_abandoned(
+    env: &Env,
+    team: &Team<'_>,
+    exec: &ExecutionRow,
+    step: &Step,
+    now: i64,
+) -> worker::Result<()> {
+    let mut error = StepError::new(
+        "interrupted",
+        format!(
+            "The step was started {MAX_STEP_ATTEMPTS} times and its worker stopped each time before it finished; it is not run again."
+        ),
+    );
+    error.step_id = Some(step.id.clone());
+    let error_json = serde_json::to_string(&error).unwrap_or_default();
+    let (db, id) = (team.db, &exec.id);
+    if executions::fail_abandoned_step(db, id, &step.id, &error_json, now, MAX_STEP_ATTEMPTS)
+        .await?
+    {
+        return finish(env, team, exec, "failed", Some(&error)).await;
+    }
+    Ok(())
 }
 
 async fn run_step(

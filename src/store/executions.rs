@@ -168,16 +168,36 @@ pub struct StepRow {
     pub cost_nusd: Option<i64>,
 }
 
-pub async fn steps(team: &Team<'_>, execution_id: &str) -> Result<Vec<StepRow>> {
-    team.db
-        .all(
-            "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
+const STEPS: &str = "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
                     s.completed_at, s.output, s.error, s.tokens, s.cost_nusd
              FROM execution_steps s JOIN executions e ON e.id = s.execution_id
-             WHERE e.team_id = ? AND s.execution_id = ? ORDER BY s.position",
-            args![team.id, execution_id],
-        )
-        .await
+             WHERE e.team_id = ? AND s.execution_id = ? ORDER BY s.position";
+
+pub async fn steps(team: &Team<'_>, execution_id: &str) -> Result<Vec<StepRow>> {
+    team.db.all(STEPS, args![team.id, execution_id]).await
+}
+
+/// One execution and its steps in one round trip (and one snapshot).
+pub async fn get_with_steps(
+    team: &Team<'_>,
+    id: &str,
+) -> Result<Option<(ExecutionRow, Vec<StepRow>)>> {
+    let execution = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ? AND id = ?");
+    let results = team
+        .db
+        .batch(vec![
+            team.db.stmt(&execution, args![team.id, id])?,
+            team.db.stmt(STEPS, args![team.id, id])?,
+        ])
+        .await?;
+    let (Some(execution), Some(steps)) = (results.first(), results.get(1)) else {
+        return Ok(None);
+    };
+    let execution: Option<ExecutionRow> = execution.results()?.into_iter().next();
+    Ok(match execution {
+        Some(e) => Some((e, steps.results()?)),
+        None => None,
+    })
 }
 
 /// pending/running → cancelled; steps not yet started are cancelled with it (a running step
@@ -269,23 +289,44 @@ fn event_if_changed(
     )
 }
 
-/// Takes a step to run: pending, or running under a lease that ran out (its consumer died).
-/// Only one consumer can win; the loser sees `false`.
+/// Takes a step to run: pending, or running under a lease that ran out (its consumer died) and
+/// tried fewer than `max_attempts` times. Only one consumer can win; the loser sees `false`.
 pub async fn claim_step(
     db: &Db,
     execution_id: &str,
     step_id: &str,
     now: i64,
     lease_until: i64,
+    max_attempts: i64,
 ) -> Result<bool> {
     let n = db
         .run(
             "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
                     started_at = COALESCE(started_at, ?)
              WHERE execution_id = ? AND step_id = ?
-               AND (status = 'pending' OR (status = 'running' AND lease_until < ?))
+               AND (status = 'pending' OR (status = 'running' AND lease_until < ? AND attempts < ?))
                AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
-            args![lease_until, now, execution_id, step_id, now, execution_id],
+            args![lease_until, now, execution_id, step_id, now, max_attempts, execution_id],
+        )
+        .await?;
+    Ok(n > 0)
+}
+
+/// running (lease run out, `max_attempts` used) → failed: a step whose consumer died every time
+/// it ran is not taken over again. Whether this call failed it.
+pub async fn fail_abandoned_step(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    error: &str,
+    now: i64,
+    max_attempts: i64,
+) -> Result<bool> {
+    let n = db
+        .run(
+            "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
+             WHERE execution_id = ? AND step_id = ? AND status = 'running' AND lease_until < ? AND attempts >= ?",
+            args![error, now, execution_id, step_id, now, max_attempts],
         )
         .await?;
     Ok(n > 0)

@@ -29,6 +29,8 @@ pub mod tokens;
 pub mod usage;
 pub mod workflows;
 
+use std::cell::Cell;
+
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Result};
@@ -98,19 +100,36 @@ pub struct Text {
     pub n: i64,
 }
 
-/// The D1 database.
-pub struct Db(D1Database);
+/// The D1 database, counting its round trips: one request builds one `Db`, so the count is that
+/// request's (logged with it, and sent as `x-d1-calls` when `DEBUG_HEADERS` is `true`).
+pub struct Db {
+    d1: D1Database,
+    calls: Cell<u32>,
+}
 
 impl Db {
     pub fn new(env: &Env) -> Result<Db> {
-        Ok(Db(env.d1("DB")?))
+        Ok(Db {
+            d1: env.d1("DB")?,
+            calls: Cell::new(0),
+        })
+    }
+
+    /// D1 round trips made through this handle so far.
+    pub fn calls(&self) -> u32 {
+        self.calls.get()
+    }
+
+    fn count_call(&self) {
+        self.calls.set(self.calls.get().saturating_add(1));
     }
 
     pub fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
-        self.0.prepare(sql).bind(args)
+        self.d1.prepare(sql).bind(args)
     }
 
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        self.count_call();
         let result = self.stmt(sql, args)?.all().await?;
         check(&result)?;
         result.results()
@@ -121,11 +140,13 @@ impl Db {
         sql: &str,
         args: &[JsValue],
     ) -> Result<Option<T>> {
+        self.count_call();
         self.stmt(sql, args)?.first(None).await
     }
 
     /// Runs a write; answers how many rows it changed.
     pub async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        self.count_call();
         let result = self.stmt(sql, args)?.run().await?;
         check(&result)?;
         Ok(changes(&result))
@@ -138,7 +159,8 @@ impl Db {
 
     /// Runs statements in one round trip and one transaction: all of them or none.
     pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
-        let results = self.0.batch(statements).await?;
+        self.count_call();
+        let results = self.d1.batch(statements).await?;
         for r in &results {
             check(r)?;
         }

@@ -10,6 +10,8 @@
 //!   `budgets`, `errors`, `health`: one file per resource.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
+//! - `faults`: SIGKILL of the whole server mid-ingest and mid-execution, then a restart on the
+//!   same state (servers of their own).
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
@@ -20,6 +22,7 @@ mod conventions;
 mod cost;
 mod errors;
 mod executions;
+mod faults;
 mod health;
 mod helpers;
 mod invites;

@@ -77,15 +77,9 @@ impl TestApp {
         content_type: Option<&str>,
         auth: &Auth,
     ) -> TestResponse {
-        let credentials = auth.header();
-        let mut headers: Vec<(&str, &str)> = Vec::new();
-        if let Some((name, value)) = &credentials {
-            headers.push((name, value));
-        }
-        if let Some(content_type) = content_type {
-            headers.push(("Content-Type", content_type));
-        }
-        self.request(method, path, &headers, body)
+        with_headers(auth, content_type, |headers| {
+            self.request(method, path, headers, body)
+        })
     }
 
     /// The bottom of every helper: 4xx and 5xx are answers like any other, redirects are not
@@ -119,6 +113,33 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> TestResponse {
+        self.try_send_once(method, path, headers, body)
+            .unwrap_or_else(|e| panic!("{e}\n{}", self.log_tail()))
+    }
+
+    /// A JSON request that reports a server that does not answer (killed, restarting) as `Err`
+    /// instead of panicking, for the fault tests and the load drivers. Sent once, never retried.
+    pub fn try_send_json(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+        auth: &Auth,
+    ) -> Result<TestResponse, String> {
+        let bytes = body.to_string().into_bytes();
+        let _gate = request_gate();
+        with_headers(auth, Some(JSON), |headers| {
+            self.try_send_once(method, path, headers, Some(&bytes))
+        })
+    }
+
+    fn try_send_once(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<TestResponse, String> {
         let url = format!("{}{path}", self.address);
         let mut req = self.agent.request(method, &url);
         for (name, value) in headers {
@@ -130,11 +151,28 @@ impl TestApp {
         };
         match result {
             Ok(resp) | Err(ureq::Error::Status(_, resp)) => {
-                TestResponse::read(format!("{method} {path}"), resp)
+                TestResponse::try_read(format!("{method} {path}"), resp)
             }
-            Err(e) => panic!("{method} {path}: no answer: {e}\n{}", self.log_tail()),
+            Err(e) => Err(format!("{method} {path}: no answer: {e}")),
         }
     }
+}
+
+/// Calls `send` with the credentials' header and the content type, when there are any.
+fn with_headers<T>(
+    auth: &Auth,
+    content_type: Option<&str>,
+    send: impl FnOnce(&[(&str, &str)]) -> T,
+) -> T {
+    let credentials = auth.header();
+    let mut headers: Vec<(&str, &str)> = Vec::new();
+    if let Some((name, value)) = &credentials {
+        headers.push((name, value));
+    }
+    if let Some(content_type) = content_type {
+        headers.push(("Content-Type", content_type));
+    }
+    send(&headers)
 }
 
 /// A response, read whole.
@@ -149,7 +187,7 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
-    fn read(request: String, resp: ureq::Response) -> TestResponse {
+    fn try_read(request: String, resp: ureq::Response) -> Result<TestResponse, String> {
         let status = resp.status();
         let mut names = resp.headers_names();
         names.sort();
@@ -164,13 +202,13 @@ impl TestResponse {
             .collect();
         let body = resp
             .into_string()
-            .unwrap_or_else(|e| panic!("{request}: reading the body: {e}"));
-        TestResponse {
+            .map_err(|e| format!("{request}: reading the body: {e}"))?;
+        Ok(TestResponse {
             request,
             status,
             headers,
             body,
-        }
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {

@@ -326,15 +326,85 @@ fn kill_group(pgid: u32) {
     signal("-KILL");
 }
 
+/// Takes a server off the list of those to kill at exit.
+fn forget(pgid: u32) {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|&p| p != pgid);
+}
+
 impl TestApp {
     /// Stops this server (its state stays in `persist_dir` for a restart).
     pub fn stop(&self) {
-        RUNNING
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|&p| p != self.pgid);
+        forget(self.pgid);
         kill_group(self.pgid);
     }
+
+    /// Crashes this server: SIGKILL to its whole process group (wrangler, node, workerd) at once,
+    /// as a power cut or an OOM kill would — nothing gets to shut down or flush. Waits until no
+    /// live process of the group is left. Its state stays in `persist_dir` for a restart.
+    pub fn kill_hard(&self) {
+        forget(self.pgid);
+        let group = format!("-{}", self.pgid);
+        let killed = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(killed, "kill -KILL -- {group} failed");
+        // Zombies (wrangler is this process's unreaped child) hold no state or port.
+        for _ in 0..200 {
+            if group_processes(self.pgid).iter().all(|p| p.state == 'Z') {
+                return;
+            }
+            sleep(Duration::from_millis(50));
+        }
+        panic!("processes of group {} outlived SIGKILL", self.pgid);
+    }
+
+    /// The resident memory, in KiB, of this server's workerd (the process that runs the Worker),
+    /// read from `/proc`; `None` when it cannot be found.
+    #[allow(dead_code)] // read by examples/soak.rs only
+    pub fn workerd_rss_kib(&self) -> Option<u64> {
+        group_processes(self.pgid)
+            .iter()
+            .filter(|p| p.name == "workerd" && p.state != 'Z')
+            .filter_map(|p| {
+                let status = fs::read_to_string(format!("/proc/{}/status", p.pid)).ok()?;
+                let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+                line.split_whitespace().nth(1)?.parse::<u64>().ok()
+            })
+            .max()
+    }
+}
+
+/// A process as `/proc/<pid>/stat` describes it.
+struct Process {
+    pid: u32,
+    name: String,
+    state: char,
+}
+
+/// Every process whose process group is `pgid`.
+fn group_processes(pgid: u32) -> Vec<Process> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+            // `pid (name) state ppid pgrp ...`; the name may hold spaces and parentheses.
+            let (head, rest) = stat.rsplit_once(')')?;
+            let name = head.split_once('(')?.1.to_string();
+            let mut fields = rest.split_whitespace();
+            let state = fields.next()?.chars().next()?;
+            let group: u32 = fields.nth(1)?.parse().ok()?;
+            (group == pgid).then_some(Process { pid, name, state })
+        })
+        .collect()
 }
 
 fn stop_at_exit(pgid: u32) {
