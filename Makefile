@@ -87,7 +87,7 @@ build: $(WASM)
 
 # worker-build's wasm-bindgen step keeps the function-name section (~180 KB raw, ~48 KB gzipped)
 # and `strip = true` breaks wasm-bindgen (shared/TOOLCHAIN.md), so it is stripped afterwards.
-$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
+$(WASM): $(shell find src -name '*.rs') build.rs docs/openapi.json Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
 	$(WASM_OPT_BIN) $@ --strip-debug --strip-producers -o $@
 

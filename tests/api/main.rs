@@ -8,6 +8,7 @@
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
 //!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
 //!   `budgets`, `errors`, `health`: one file per resource.
+//! - `openapi`: the served OpenAPI document, and every operation in it reaching a handler.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
@@ -26,6 +27,7 @@ mod keys;
 mod master_keys;
 mod members;
 mod notifications;
+mod openapi;
 mod schedules;
 mod secrets;
 mod team;
