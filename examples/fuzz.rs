@@ -9,7 +9,7 @@
 //! the document (status, content type, schema). `FUZZ_EXAMPLES` is the number of generated cases
 //! per operation in the fuzzing phase, `FUZZ_MAX_TIME` the time budget in seconds, `FUZZ_PHASES`
 //! schemathesis's phases (the coverage phase adds thousands of cases built from the schema's
-//! edges); the run prints schemathesis's summary and keeps its JUnit report under `target/fuzz/`.
+//! edges); the run prints schemathesis's summary and keeps its JUnit report and crash cache (`st replay <id>` there) under `target/fuzz/`.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/api/helpers.rs"]
@@ -45,6 +45,9 @@ fn main() {
     let team = app.signup_team();
     let token = app.create_token(&team.owner.auth, "owner");
     let repo = env!("CARGO_MANIFEST_DIR");
+    // schemathesis keeps its report and its crash cache (for `st replay`) in its working folder.
+    let out = format!("{repo}/target/fuzz");
+    std::fs::create_dir_all(&out).unwrap_or_else(|e| panic!("{out}: {e}"));
     println!(
         "fuzzing {} with schemathesis: {examples} cases per operation, at most {max_time} s",
         app.address
@@ -65,8 +68,8 @@ fn main() {
             .args(["--workers", "2", "--request-timeout", "20", "--seed", "1"])
             .args(["--suppress-health-check", "all", "--no-color"])
             .args([filter, LAST])
-            .args(["--report", "junit", "--report-dir"])
-            .arg(format!("{repo}/target/fuzz"))
+            .args(["--report", "junit", "--report-dir", &out])
+            .current_dir(&out)
             .env("NO_COLOR", "1")
             .status()
             .unwrap_or_else(|e| panic!("running {schemathesis}: {e}"))
