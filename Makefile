@@ -55,10 +55,10 @@ test-browser: deps frontend build chromium
 bench: tools deps .dev.vars frontend build
 	cargo run --release --example bench
 
-## make fuzz: schemathesis against the OpenAPI document on a wrangler dev of its own, as a
-## throwaway team's owner: the coverage phase (cases from every schema's edges) and 20 random
-## cases per operation, a few thousand in all within 5 minutes; no 5xx and no response outside the
-## document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (seconds) and FUZZ_PHASES= to change.
+## make fuzz: schemathesis against the OpenAPI document on a wrangler dev of its own, as the owner
+## of a seeded throwaway team: the coverage phase (cases from every schema's edges), then rounds
+## of 20 random cases per operation for 5 minutes; several thousand requests, no 5xx and no
+## response outside the document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (s), FUZZ_PHASES=.
 fuzz: tools deps .dev.vars frontend build $(SCHEMATHESIS)
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-300} cargo run --example fuzz
 

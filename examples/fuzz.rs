@@ -151,10 +151,11 @@ fn main() {
     );
     let run = |filter: &str, max_time: Option<&String>| {
         let mut st = Command::new(&schemathesis);
+        st.args(["--config-file", &config_path, "--no-color", "run"]);
         if let Some(seconds) = max_time {
             st.args(["--max-time", seconds]);
         }
-        st.args(["--config-file", &config_path, "--no-color", "run"])
+        st
             // The repository's document: tests/api/openapi.rs checks the Worker serves this file.
             .arg(format!("{repo}/docs/openapi.json"))
             .args(["--url", &app.address])
