@@ -43,7 +43,7 @@ test: tools deps .dev.vars frontend build $(SCHEMATHESIS)
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8 --skip master_keys
 	cargo test --test api master_keys -- --test-threads 1
-	FUZZ_EXAMPLES=2 FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
+	FUZZ_EXAMPLES=2 FUZZ_MAX_TIME= FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
 	@$(MAKE) --no-print-directory test-browser
 
 ## make test-browser: only the browser tests (frontend/e2e/)
