@@ -25,19 +25,25 @@ NPM_STAMP := node_modules/.beacon-npm-$(call lock_hash,package-lock.json)
 FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,frontend/package-lock.json)
 FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
+# schemathesis (PyPI) for `make fuzz`, in a venv of its own under TOOLS_DIR.
+SCHEMATHESIS_VERSION := 4.32.5
+SCHEMATHESIS_DIR := $(TOOLS_DIR)/schemathesis-$(SCHEMATHESIS_VERSION)
+export SCHEMATHESIS := $(SCHEMATHESIS_DIR)/bin/st
 
-.PHONY: dev test test-browser chromium bench soak wrk build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: dev test test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --test-scheduled --show-interactive-dev-session=false
 
-## make test: every test — native unit tests, integration tests against the real Worker, then
-## the app in a real browser (Debian's Chromium) against the real Worker
-test: tools deps .dev.vars frontend build
+## make test: every test — native unit tests, integration tests against the real Worker, a short
+## schemathesis run against the OpenAPI document, then the app in a real browser (Debian's
+## Chromium) against the real Worker
+test: tools deps .dev.vars frontend build $(SCHEMATHESIS)
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::
+	FUZZ_EXAMPLES=2 FUZZ_MAX_TIME= FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
 	@$(MAKE) --no-print-directory test-browser
 
 ## make test-browser: only the browser tests (frontend/e2e/)
@@ -57,6 +63,13 @@ bench: tools deps .dev.vars frontend build
 soak: tools deps .dev.vars frontend build wrk
 	cargo run --example soak
 
+## make fuzz: schemathesis against the OpenAPI document on a wrangler dev of its own, as the owner
+## of a seeded throwaway team: the coverage phase (cases from every schema's edges), then rounds
+## of 20 random cases per operation for 5 minutes; several thousand requests, no 5xx and no
+## response outside the document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (s), FUZZ_PHASES=.
+fuzz: tools deps .dev.vars frontend build $(SCHEMATHESIS)
+	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-300} cargo run --example fuzz
+
 # --- installs (each skipped when already done) ---------------------------------------------
 
 tools: wasm-target $(WORKER_BUILD_STAMP) $(WASM_BINDGEN_STAMP)
@@ -74,6 +87,10 @@ $(WASM_BINDGEN_STAMP):
 	touch $@
 
 deps: $(NPM_STAMP)
+
+$(SCHEMATHESIS):
+	python3 -m venv $(SCHEMATHESIS_DIR)
+	$(SCHEMATHESIS_DIR)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 
 # npm ci empties node_modules first, and follows a symlinked one (a worktree sharing another
 # checkout's packages): that one is left to its owner.
@@ -99,7 +116,7 @@ build: $(WASM)
 
 # worker-build's wasm-bindgen step keeps the function-name section (~180 KB raw, ~48 KB gzipped)
 # and `strip = true` breaks wasm-bindgen (shared/TOOLCHAIN.md), so it is stripped afterwards.
-$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
+$(WASM): $(shell find src -name '*.rs') build.rs docs/openapi.json Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
 	$(WASM_OPT_BIN) $@ --strip-debug --strip-producers -o $@
 

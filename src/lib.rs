@@ -4,6 +4,8 @@
 //!
 //! - [`domain`]: pure Rust rules and types (roles, validation, paging, time ranges), unit-tested
 //!   natively with `cargo test`.
+//! - [`routes`]: the route table (method, path, operation) the router dispatches on, held against
+//!   the OpenAPI document (`docs/openapi.json`) by a native unit test.
 //! - `api` (wasm only): the HTTP layer — router, error envelope, extractors, one file per resource.
 //! - `store` (wasm only): D1 queries, one file per resource; every function takes the caller's team.
 //! - `platform` (wasm only): WebCrypto, clock and randomness reached from Rust.
@@ -13,6 +15,7 @@
 //! The entry points below only hand over to those modules.
 
 pub mod domain;
+pub mod routes;
 
 #[cfg(target_arch = "wasm32")]
 mod api;

@@ -110,11 +110,7 @@ fn filter(cx: &Ctx) -> ApiResult<Filter> {
         if q.chars().count() > 200 {
             return Err(ApiError::field("q", "must be at most 200 characters"));
         }
-        let escaped = q
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        f.name_like = Some(format!("%{escaped}%"));
+        f.name_contains = Some(q.to_string());
     }
     Ok(f)
 }

@@ -1,13 +1,14 @@
 //! The HTTP layer: [`handle`] gives every request an id, routes `/api/*` to one handler per
 //! route, and turns every error into the JSON envelope. Anything outside `/api/` is the app,
-//! served from the static assets.
+//! served from the static assets. Which handler serves a method and path is decided by the route
+//! table in [`crate::routes`], the same table the OpenAPI document is tested against.
 //!
 //! One file per resource: [`auth`], [`team`] (team, members, activity), [`invites`],
 //! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
 //! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
 //! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
-//! [`errors`] (error tracking), [`health`]. Shared pieces: [`error`], [`extract`], [`respond`],
-//! [`sse`].
+//! [`errors`] (error tracking), [`health`], [`openapi`] (the document describing the API).
+//! Shared pieces: [`error`], [`extract`], [`respond`], [`sse`].
 
 pub mod access_tokens;
 pub mod analytics;
@@ -21,6 +22,7 @@ pub mod health;
 pub mod invites;
 pub mod keys;
 pub mod notifications;
+pub mod openapi;
 pub mod pricing;
 pub mod respond;
 pub mod schedules;
@@ -30,8 +32,9 @@ pub mod telemetry;
 pub mod tokens;
 pub mod workflows;
 
-use worker::{Context, Env, Method, Request, Response};
+use worker::{Context, Env, Request, Response};
 
+use crate::routes::{resolve, Resolved, Route};
 use error::{ApiError, ApiResult};
 use extract::Ctx;
 
@@ -102,147 +105,100 @@ async fn serve_asset(req: Request, env: &Env) -> Response {
     }
 }
 
-/// Dispatches on the path's segments, then the method; a known path with another method is 405.
+/// Finds the path's operation in [`crate::routes::ROUTES`] (a known path with another method is
+/// 405), then hands it to its handler; `id` is the path's `{id}` (or `{component}`) segment.
 async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
-    use Method::{Delete, Get, Patch, Post, Put};
-    let segments: Vec<&str> = path
-        .trim_start_matches("/api")
-        .trim_matches('/')
-        .split('/')
-        .collect();
-    let m = cx.method();
-    match (segments.as_slice(), m) {
-        (["health"], Get) => health::get(cx).await,
+    let (operation, id) = match resolve(cx.method().as_ref(), path) {
+        Resolved::Found(operation, id) => (operation, id),
+        Resolved::MethodNotAllowed => return Err(ApiError::MethodNotAllowed),
+        Resolved::NotFound => return Err(ApiError::NotFound),
+    };
+    match operation {
+        Route::Health => health::get(cx).await,
+        Route::OpenApi => Ok(openapi::get()),
 
-        (["auth", "signup"], Post) => auth::signup(cx).await,
-        (["auth", "login"], Post) => auth::login(cx).await,
-        (["auth", "logout"], Post) => auth::logout(cx).await,
-        (["auth", "me"], Get) => auth::me(cx).await,
-        (["auth", "accept-invite"], Post) => invites::accept(cx).await,
+        Route::AuthSignup => auth::signup(cx).await,
+        Route::AuthLogin => auth::login(cx).await,
+        Route::AuthLogout => auth::logout(cx).await,
+        Route::AuthMe => auth::me(cx).await,
+        Route::AcceptInvite => invites::accept(cx).await,
 
-        (["team"], Get) => team::get(cx).await,
-        (["team"], Patch) => team::update(cx).await,
-        (["team", "members"], Get) => team::list_members(cx).await,
-        (["team", "members", id], Patch) => team::change_role(cx, id).await,
-        (["team", "members", id], Delete) => team::remove_member(cx, id).await,
-        (["team", "invites"], Get) => invites::list(cx).await,
-        (["team", "invites"], Post) => invites::create(cx).await,
-        (["team", "invites", id], Delete) => invites::revoke(cx, id).await,
-        (["team", "activity"], Get) => team::activity(cx).await,
+        Route::TeamGet => team::get(cx).await,
+        Route::TeamUpdate => team::update(cx).await,
+        Route::MembersList => team::list_members(cx).await,
+        Route::MemberChangeRole => team::change_role(cx, id).await,
+        Route::MemberRemove => team::remove_member(cx, id).await,
+        Route::InvitesList => invites::list(cx).await,
+        Route::InviteCreate => invites::create(cx).await,
+        Route::InviteRevoke => invites::revoke(cx, id).await,
+        Route::TeamActivity => team::activity(cx).await,
 
-        (["keys"], Get) => keys::list(cx).await,
-        (["keys"], Post) => keys::create(cx).await,
-        (["keys", id], Get) => keys::get(cx, id).await,
-        (["keys", id], Delete) => keys::delete(cx, id).await,
-        (["keys", id, "rotate"], Post) => keys::rotate(cx, id).await,
-        (["keys", id, "test"], Post) => keys::test(cx, id).await,
-        (["keys", id, "usage"], Get) => tokens::key_usage(cx, id).await,
+        Route::KeysList => keys::list(cx).await,
+        Route::KeyCreate => keys::create(cx).await,
+        Route::KeyGet => keys::get(cx, id).await,
+        Route::KeyDelete => keys::delete(cx, id).await,
+        Route::KeyRotate => keys::rotate(cx, id).await,
+        Route::KeyTest => keys::test(cx, id).await,
+        Route::KeyUsage => tokens::key_usage(cx, id).await,
 
-        (["tokens", "usage"], Get) => tokens::usage(cx).await,
-        (["tokens", "breakdown"], Get) => tokens::breakdown(cx).await,
-        (["tokens", "export.csv"], Get) => tokens::export_csv(cx).await,
-        (["pricing"], Get) => pricing::get(cx).await,
-        (["pricing"], Put) => pricing::put(cx).await,
-        (["budgets"], Get) => budgets::get(cx).await,
-        (["budgets"], Put) => budgets::put(cx).await,
+        Route::TokensUsage => tokens::usage(cx).await,
+        Route::TokensBreakdown => tokens::breakdown(cx).await,
+        Route::TokensExportCsv => tokens::export_csv(cx).await,
+        Route::PricingGet => pricing::get(cx).await,
+        Route::PricingPut => pricing::put(cx).await,
+        Route::BudgetsGet => budgets::get(cx).await,
+        Route::BudgetsPut => budgets::put(cx).await,
 
-        (["errors"], Get) => errors::list(cx).await,
-        (["errors"], Post) => errors::create(cx).await,
-        (["errors", "stats"], Get) => errors::stats(cx).await,
-        (["errors", id], Get) => errors::get(cx, id).await,
-        (["errors", id, "resolve"], Post) => errors::resolve(cx, id).await,
-        (["errors", id, "reopen"], Post) => errors::reopen(cx, id).await,
+        Route::ErrorsList => errors::list(cx).await,
+        Route::ErrorCreate => errors::create(cx).await,
+        Route::ErrorsStats => errors::stats(cx).await,
+        Route::ErrorGet => errors::get(cx, id).await,
+        Route::ErrorResolve => errors::resolve(cx, id).await,
+        Route::ErrorReopen => errors::reopen(cx, id).await,
 
-        (["workflows"], Get) => workflows::list(cx).await,
-        (["workflows"], Post) => workflows::create(cx).await,
-        (["workflows", id], Get) => workflows::get(cx, id).await,
-        (["workflows", id], Patch) => workflows::update(cx, id).await,
-        (["workflows", id], Delete) => workflows::delete(cx, id).await,
-        (["workflows", id, "execute"], Post) => workflows::execute(cx, id).await,
+        Route::WorkflowsList => workflows::list(cx).await,
+        Route::WorkflowCreate => workflows::create(cx).await,
+        Route::WorkflowGet => workflows::get(cx, id).await,
+        Route::WorkflowUpdate => workflows::update(cx, id).await,
+        Route::WorkflowDelete => workflows::delete(cx, id).await,
+        Route::WorkflowExecute => workflows::execute(cx, id).await,
 
-        (["executions"], Get) => executions::list(cx).await,
-        (["executions", "stream"], Get) => executions::stream(cx).await,
-        (["executions", id], Get) => executions::get(cx, id).await,
-        (["executions", id, "cancel"], Post) => executions::cancel(cx, id).await,
-        (["executions", id, "retry"], Post) => executions::retry(cx, id).await,
+        Route::ExecutionsList => executions::list(cx).await,
+        Route::ExecutionsStream => executions::stream(cx).await,
+        Route::ExecutionGet => executions::get(cx, id).await,
+        Route::ExecutionCancel => executions::cancel(cx, id).await,
+        Route::ExecutionRetry => executions::retry(cx, id).await,
 
-        (["schedules"], Get) => schedules::list(cx).await,
-        (["schedules"], Post) => schedules::create(cx).await,
-        (["schedules", "preview"], Get) => schedules::preview(cx).await,
-        (["schedules", id], Get) => schedules::get(cx, id).await,
-        (["schedules", id], Patch) => schedules::update(cx, id).await,
-        (["schedules", id], Delete) => schedules::delete(cx, id).await,
-        (["schedules", id, "runs"], Get) => schedules::runs(cx, id).await,
+        Route::SchedulesList => schedules::list(cx).await,
+        Route::ScheduleCreate => schedules::create(cx).await,
+        Route::SchedulesPreview => schedules::preview(cx).await,
+        Route::ScheduleGet => schedules::get(cx, id).await,
+        Route::ScheduleUpdate => schedules::update(cx, id).await,
+        Route::ScheduleDelete => schedules::delete(cx, id).await,
+        Route::ScheduleRuns => schedules::runs(cx, id).await,
 
-        (["notifications"], Get) => notifications::list(cx).await,
-        (["notifications", "unread-count"], Get) => notifications::unread_count(cx).await,
-        (["notifications", "mark-all-read"], Post) => notifications::mark_all_read(cx).await,
-        (["notifications", "stream"], Get) => notifications::stream(cx).await,
-        (["notifications", "preferences"], Get) => notifications::get_preferences(cx).await,
-        (["notifications", "preferences"], Put) => notifications::put_preferences(cx).await,
-        (["notifications", id, "read"], Post) => notifications::read(cx, id).await,
-        (["notifications", id, "unread"], Post) => notifications::unread(cx, id).await,
-        (["notifications", id], Delete) => notifications::hide(cx, id).await,
+        Route::NotificationsList => notifications::list(cx).await,
+        Route::NotificationsUnreadCount => notifications::unread_count(cx).await,
+        Route::NotificationsMarkAllRead => notifications::mark_all_read(cx).await,
+        Route::NotificationsStream => notifications::stream(cx).await,
+        Route::PreferencesGet => notifications::get_preferences(cx).await,
+        Route::PreferencesPut => notifications::put_preferences(cx).await,
+        Route::NotificationRead => notifications::read(cx, id).await,
+        Route::NotificationUnread => notifications::unread(cx, id).await,
+        Route::NotificationHide => notifications::hide(cx, id).await,
 
-        (["access-tokens"], Get) => access_tokens::list(cx).await,
-        (["access-tokens"], Post) => access_tokens::create(cx).await,
-        (["access-tokens", id], Delete) => access_tokens::delete(cx, id).await,
+        Route::AccessTokensList => access_tokens::list(cx).await,
+        Route::AccessTokenCreate => access_tokens::create(cx).await,
+        Route::AccessTokenDelete => access_tokens::delete(cx, id).await,
 
-        (["telemetry", "track"], Post) => telemetry::track(cx).await,
-        (["telemetry", "batch"], Post) => telemetry::batch(cx).await,
-        (["telemetry", "metrics"], Post) => telemetry::record_metric(cx).await,
-        (["telemetry", "metrics", component], Get) => telemetry::list_metrics(cx, component).await,
+        Route::TelemetryTrack => telemetry::track(cx).await,
+        Route::TelemetryBatch => telemetry::batch(cx).await,
+        Route::TelemetryMetric => telemetry::record_metric(cx).await,
+        Route::TelemetryMetricsList => telemetry::list_metrics(cx, id).await,
 
-        (["analytics", "summary"], Get) => analytics::summary(cx).await,
-        (["analytics", "components"], Get) => analytics::components(cx).await,
-        (["analytics", "trends"], Get) => analytics::trends(cx).await,
-        (["analytics", "export.csv"], Get) => analytics::export_csv(cx).await,
-
-        (segments, _) if path_exists(segments) => Err(ApiError::MethodNotAllowed),
-        _ => Err(ApiError::NotFound),
+        Route::AnalyticsSummary => analytics::summary(cx).await,
+        Route::AnalyticsComponents => analytics::components(cx).await,
+        Route::AnalyticsTrends => analytics::trends(cx).await,
+        Route::AnalyticsExportCsv => analytics::export_csv(cx).await,
     }
-}
-
-/// Whether some method serves this path (so a miss is 405, not 404).
-fn path_exists(segments: &[&str]) -> bool {
-    matches!(
-        segments,
-        ["health"]
-            | [
-                "auth",
-                "signup" | "login" | "logout" | "me" | "accept-invite"
-            ]
-            | ["team"]
-            | ["team", "members" | "invites" | "activity"]
-            | ["team", "members" | "invites", _]
-            | ["keys"]
-            | ["keys", _]
-            | ["keys", _, "rotate" | "test" | "usage"]
-            | ["tokens", "usage" | "breakdown" | "export.csv"]
-            | ["pricing"]
-            | ["budgets"]
-            | ["errors"]
-            | ["errors", _]
-            | ["errors", _, "resolve" | "reopen"]
-            | ["workflows"]
-            | ["workflows", _]
-            | ["workflows", _, "execute"]
-            | ["executions"]
-            | ["executions", _]
-            | ["executions", _, "cancel" | "retry"]
-            | ["schedules"]
-            | ["schedules", _]
-            | ["schedules", _, "runs"]
-            | ["notifications"]
-            | ["notifications", _]
-            | ["notifications", _, "read" | "unread"]
-            | ["access-tokens"]
-            | ["access-tokens", _]
-            | ["telemetry", "track" | "batch" | "metrics"]
-            | ["telemetry", "metrics", _]
-            | [
-                "analytics",
-                "summary" | "components" | "trends" | "export.csv"
-            ]
-    )
 }

@@ -297,7 +297,9 @@ pub struct ComponentRow {
 pub struct MetricAverage {
     pub component: String,
     pub name: String,
-    pub average: f64,
+    /// `None` when the sum overflows a double (samples near `f64::MAX`): SQLite's infinity
+    /// reaches us as null.
+    pub average: Option<f64>,
 }
 
 /// The page of registered components (by name, after `after`), each with its figures in `range`,

@@ -118,6 +118,26 @@ fn the_summary_counts_exactly_what_was_sent_in_each_period_and_nothing_of_other_
     assert_eq!(figures(&theirs["current"]), (2, 2, 2), "{theirs}");
 }
 
+/// Found by schemathesis: samples near `f64::MAX` overflowed the average to infinity, which D1
+/// hands back as null, and the components route answered 500.
+#[test]
+fn components_answer_a_null_average_when_the_samples_overflow_a_double() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    for name in ["huge", "huge", "fine"] {
+        let body = json!({"component": "gauges", "metric_name": name, "value": 1.7e308});
+        app.post_json("/api/telemetry/metrics", &body, owner)
+            .expect(202);
+    }
+    let listed = get(app, "/api/analytics/components?range=24h", owner);
+    assert_eq!(
+        listed["data"][0]["metrics"],
+        json!({"fine": 1.7e308, "huge": null}),
+        "{listed}"
+    );
+}
+
 #[test]
 fn components_list_each_with_its_actions_users_and_metric_averages() {
     let app = app();

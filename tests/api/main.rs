@@ -8,6 +8,7 @@
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
 //!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
 //!   `budgets`, `errors`, `health`: one file per resource.
+//! - `openapi`: the served OpenAPI document, and every operation in it reaching a handler.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
 //! - `faults`: SIGKILL of the whole server mid-ingest and mid-execution, then a restart on the
@@ -31,6 +32,7 @@ mod mail_delivery;
 mod master_keys;
 mod members;
 mod notifications;
+mod openapi;
 mod schedules;
 mod secrets;
 mod team;
