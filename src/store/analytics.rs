@@ -168,31 +168,37 @@ pub struct Figures {
     pub tokens: i64,
 }
 
-/// The window's actions and the sessions that began in it, summed over its whole hours, as the
-/// columns `{prefix}actions` and `{prefix}sessions`.
-fn hour_sums(plan: &Plan, prefix: &str) -> String {
+/// The rollup columns summed over a window's whole hours: telemetry's actions and sessions begun,
+/// the engine's executions created (succeeded, finished) and tokens used.
+const HOUR_SUMS: [&str; 6] = [
+    "actions",
+    "sessions",
+    "executions",
+    "succeeded",
+    "finished",
+    "tokens",
+];
+
+/// One row of [`HOUR_SUMS`] for the window, as a subquery to select from.
+fn hour_sums(plan: &Plan) -> String {
     let (h0, h1) = plan.hours;
-    let sum = |column: &str| {
-        format!(
-            "(SELECT COALESCE(SUM({column}), 0) FROM team_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1}) AS {prefix}{column}"
-        )
-    };
-    format!("{}, {}", sum("actions"), sum("sessions"))
+    let columns: Vec<String> = HOUR_SUMS
+        .iter()
+        .map(|c| format!("COALESCE(SUM({c}), 0) AS {c}"))
+        .collect();
+    format!(
+        "(SELECT {} FROM team_hours WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1})",
+        columns.join(", ")
+    )
 }
 
-/// The engine's figures for a window, as columns named `{prefix}executions` and so on.
-/// Execution ids are UUIDv7, so the window is a range over the (team_id, id) index.
-fn engine_columns(range: TimeRange, prefix: &str) -> String {
-    let (e0, e1) = (v7_floor(range.from), v7_floor(range.to));
-    let (from, to) = (range.from, range.to);
-    let runs = format!("FROM executions WHERE team_id = ?1 AND id >= '{e0}' AND id < '{e1}'");
-    format!(
-        ", (SELECT COUNT(*) {runs}) AS {prefix}executions, \
-         (SELECT COUNT(*) {runs} AND status = 'succeeded') AS {prefix}succeeded, \
-         (SELECT COUNT(*) {runs} AND status IN ('succeeded', 'failed', 'timed_out')) AS {prefix}finished, \
-         (SELECT COALESCE(SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens), 0) \
-            FROM llm_usage WHERE team_id = ?1 AND created_at >= {from} AND created_at < {to}) AS {prefix}tokens"
-    )
+/// The columns of [`hour_sums`] for both periods, the previous one's prefixed `prev_`.
+fn both_sums() -> String {
+    HOUR_SUMS
+        .iter()
+        .map(|c| format!("c.{c} AS {c}, p.{c} AS prev_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Both periods' figures as the columns of one row.
@@ -214,9 +220,10 @@ struct Periods {
     prev_tokens: i64,
 }
 
-/// The figures of two periods in one statement (one round trip). When both fit the rows of one
-/// block (windows up to 30 days and the one before), each kind of subject is counted for both
-/// in a single pass over those rows. The tests sit in CASE WHEN, where SQLite stops at the first
+/// The figures of two periods in one statement (one round trip): sums over `team_hours` (actions,
+/// sessions begun, executions, tokens) and the distinct users. When both fit the rows of one
+/// block (windows up to 30 days and the one before), users are counted for both in a single pass
+/// over those rows. The tests sit in CASE WHEN, where SQLite stops at the first
 /// true term; a bare `a OR b` as a value evaluates both sides, EXISTS probes included.
 pub async fn summary(
     team: &Team<'_>,
@@ -226,35 +233,27 @@ pub async fn summary(
     let (cur, prev) = (plan(current), plan(previous));
     let shared = last_block(&cur)
         .and_then(|block| Some((single_row_in(&cur, block)?, single_row_in(&prev, block)?)));
+    let sums = format!("{} c, {} p", hour_sums(&cur), hour_sums(&prev));
     let sql = match shared {
         Some((c, p)) => {
-            let both = |subject| {
-                format!(
-                    "(SELECT COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS cur, \
-                     COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS prev \
-                     FROM active_days d WHERE {})",
-                    active_in(&c),
-                    active_in(&p),
-                    rows_of(subject, Scope::Team, c.block)
-                )
-            };
+            let users = format!(
+                "(SELECT COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS cur, \
+                 COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS prev \
+                 FROM active_days d WHERE {})",
+                active_in(&c),
+                active_in(&p),
+                rows_of(Subject::User, Scope::Team, c.block)
+            );
             format!(
-                "SELECT {}, {}, u.cur AS unique_users, u.prev AS prev_unique_users{}{} FROM {} u",
-                hour_sums(&cur, ""),
-                hour_sums(&prev, "prev_"),
-                engine_columns(current, ""),
-                engine_columns(previous, "prev_"),
-                both(Subject::User),
+                "SELECT {}, u.cur AS unique_users, u.prev AS prev_unique_users FROM {sums}, {users} u",
+                both_sums()
             )
         }
         None => format!(
-            "SELECT {}, {}, {} AS unique_users, {} AS prev_unique_users{}{}",
-            hour_sums(&cur, ""),
-            hour_sums(&prev, "prev_"),
+            "SELECT {}, {} AS unique_users, {} AS prev_unique_users FROM {sums}",
+            both_sums(),
             distinct_count(Subject::User, &cur),
             distinct_count(Subject::User, &prev),
-            engine_columns(current, ""),
-            engine_columns(previous, "prev_"),
         ),
     };
     let row: Periods = team
