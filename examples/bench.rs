@@ -281,7 +281,11 @@ fn wasm_size() -> (u64, u64) {
 /// writes a CPU profile of the startup phase (evaluating the script, compiling and instantiating
 /// the wasm); its span, median of five runs, is what this reports.
 fn startup_time() -> String {
-    let profile = format!("{REPO}/target/bench/startup.cpuprofile");
+    let dir = format!("{REPO}/target/bench");
+    if std::fs::create_dir_all(&dir).is_err() {
+        return format!("? ({dir} could not be created)");
+    }
+    let profile = format!("{dir}/startup.cpuprofile");
     let mut spans: Vec<f64> = (0..5)
         .filter_map(|_| {
             let status = Command::new(format!("{REPO}/node_modules/.bin/wrangler"))
