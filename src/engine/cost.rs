@@ -48,6 +48,7 @@ fn unreadable(e: worker::Error) -> StepError {
 /// The call's price and, under an enforced budget, its reservation.
 pub async fn prepare(
     team: &Team<'_>,
+    (execution_id, step_id): (&str, &str),
     model: &str,
     prompt_bytes: usize,
     max_output: u32,
@@ -71,7 +72,7 @@ pub async fn prepare(
     };
     let worst = price.worst_case_nusd(prompt_tokens_estimate(prompt_bytes), max_output.into());
     let month = month_of(now).key;
-    if !budgets::reserve(team, &month, worst)
+    if !budgets::reserve_for_step(team, &month, worst, execution_id, step_id)
         .await
         .map_err(unreadable)?
     {
@@ -88,13 +89,13 @@ pub async fn prepare(
     Ok(plan)
 }
 
-/// Gives back a reservation when the call did not happen or failed.
-pub async fn release(team: &Team<'_>, plan: &Plan) {
-    let Some((month, amount)) = &plan.reserved else {
+/// Gives back the step's reservation when the call did not happen or failed.
+pub async fn release(team: &Team<'_>, (execution_id, step_id): (&str, &str), plan: &Plan) {
+    if plan.reserved.is_none() {
         return;
-    };
-    let result = match budgets::release(team, month, *amount) {
-        Ok(statement) => team.db.batch(vec![statement]).await.map(|_| ()),
+    }
+    let result = match budgets::release_step(team.db, execution_id, step_id, None) {
+        Ok(statements) => team.db.batch(statements).await.map(|_| ()),
         Err(e) => Err(e),
     };
     if let Err(e) = result {
@@ -136,8 +137,8 @@ pub fn charge(
         priced_at: u.plan.priced_at,
     };
     let mut statements = vec![usage::insert(team, &row, now)?];
-    if let Some((month, amount)) = &u.plan.reserved {
-        statements.push(budgets::release(team, month, *amount)?);
+    if u.plan.reserved.is_some() {
+        statements.extend(budgets::release_step(team.db, &exec.id, step_id, None)?);
     }
     let month = month_of(now).key;
     if let Some(cost) = cost_nusd {

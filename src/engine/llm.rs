@@ -21,6 +21,7 @@ const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 1024;
 pub async fn run(
     env: &Env,
     team: &Team<'_>,
+    holder: (&str, &str),
     step: &LlmStep,
     input: &Value,
     earlier: &dyn Fn(&str) -> Option<String>,
@@ -103,11 +104,19 @@ pub async fn run(
         Service::Anthropic => DEFAULT_ANTHROPIC_MAX_TOKENS,
         Service::OpenAi | Service::OpenAiCompatible => cost::UNCAPPED_OUTPUT_TOKENS,
     });
-    let plan = cost::prepare(team, &step.model, prompt_bytes, max_output, now_ms()).await?;
+    let plan = cost::prepare(
+        team,
+        holder,
+        &step.model,
+        prompt_bytes,
+        max_output,
+        now_ms(),
+    )
+    .await?;
     let reply = call_with_retries(key.service, &url, &body, &key.secret, settings).await;
     drop(key.secret);
     if reply.is_err() {
-        cost::release(team, &plan).await;
+        cost::release(team, holder, &plan).await;
     }
     let reply = reply?;
     let (text, tokens) = match key.service {

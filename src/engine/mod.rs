@@ -238,7 +238,7 @@ pub async fn run(env: &Env, job: &Job) -> worker::Result<()> {
         if !executions::claim_step(&db, &exec.id, &step.id, now, lease, MAX_STEP_ATTEMPTS).await? {
             return give_up_abandoned(env, &team, &exec, step, now).await;
         }
-        match run_step(env, &team, step, &input, &outputs, &settings).await {
+        match run_step(env, &team, &exec.id, step, &input, &outputs, &settings).await {
             Ok(output) => {
                 let text = truncate(output.text, OUTPUT_LIMIT);
                 record_success(&team, &exec, step, &text, output.usage.as_ref()).await?;
@@ -291,6 +291,7 @@ async fn give_up_abandoned(
 async fn run_step(
     env: &Env,
     team: &Team<'_>,
+    execution_id: &str,
     step: &Step,
     input: &Value,
     outputs: &HashMap<String, String>,
@@ -298,7 +299,10 @@ async fn run_step(
 ) -> Result<StepOutput, StepError> {
     let earlier = |id: &str| outputs.get(id).cloned();
     match &step.kind {
-        StepKind::Llm(llm_step) => llm::run(env, team, llm_step, input, &earlier, settings).await,
+        StepKind::Llm(llm_step) => {
+            let holder = (execution_id, step.id.as_str());
+            llm::run(env, team, holder, llm_step, input, &earlier, settings).await
+        }
         StepKind::Http(http_step) => http::run(http_step, input, &earlier, settings).await,
     }
 }

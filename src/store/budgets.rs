@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{Db, Team};
 use crate::args;
 
 /// Percentages of the budget that raise a notification, once each per month.
@@ -67,29 +67,71 @@ pub fn put(
     }
 }
 
-/// Holds `amount` of the month's budget if spending, reservations and `amount` stay within it.
-/// Answers whether it was held.
-pub async fn reserve(team: &Team<'_>, month: &str, amount: i64) -> Result<bool> {
-    let n = team
+/// Holds `amount` of the month's budget for one LLM step, if that leaves the month within the
+/// budget (one guarded upsert, so concurrent steps cannot overshoot together), and records the
+/// hold on the step in the same batch; answers whether it was granted.
+pub async fn reserve_for_step(
+    team: &Team<'_>,
+    month: &str,
+    amount: i64,
+    execution_id: &str,
+    step_id: &str,
+) -> Result<bool> {
+    let results = team
         .db
-        .run(
-            "INSERT INTO budget_months (team_id, month, spent_nusd, reserved_nusd) \
-             SELECT ?1, ?2, 0, ?3 FROM budgets WHERE team_id = ?1 AND ?3 <= monthly_nusd \
-             ON CONFLICT (team_id, month) DO UPDATE SET reserved_nusd = reserved_nusd + excluded.reserved_nusd \
-             WHERE spent_nusd + reserved_nusd + excluded.reserved_nusd \
-                   <= (SELECT monthly_nusd FROM budgets WHERE team_id = ?1)",
-            args![team.id, month, amount],
-        )
+        .batch(vec![
+            team.db.stmt(
+                "INSERT INTO budget_months (team_id, month, spent_nusd, reserved_nusd) \
+                 SELECT ?1, ?2, 0, ?3 FROM budgets WHERE team_id = ?1 AND ?3 <= monthly_nusd \
+                 ON CONFLICT (team_id, month) DO UPDATE SET reserved_nusd = reserved_nusd + excluded.reserved_nusd \
+                 WHERE spent_nusd + reserved_nusd + excluded.reserved_nusd \
+                       <= (SELECT monthly_nusd FROM budgets WHERE team_id = ?1)",
+                args![team.id, month, amount],
+            )?,
+            team.db.stmt(
+                "UPDATE execution_steps SET reserved_month = ?1, reserved_nusd = ?2 \
+                 WHERE execution_id = ?3 AND step_id = ?4 AND changes() > 0",
+                args![month, amount, execution_id, step_id],
+            )?,
+        ])
         .await?;
-    Ok(n > 0)
+    Ok(results.first().is_some_and(|r| super::changes(r) > 0))
 }
 
-/// Gives back a reservation.
-pub fn release(team: &Team, month: &str, amount: i64) -> Result<D1PreparedStatement> {
-    team.db.stmt(
-        "UPDATE budget_months SET reserved_nusd = MAX(0, reserved_nusd - ?3) WHERE team_id = ?1 AND month = ?2",
-        args![team.id, month, amount],
-    )
+/// Gives back what a step holds (nothing if it holds nothing, so it is safe to run twice), and
+/// clears the hold. `running_before`: only if the step is `running` with its lease run out before
+/// that time — a dead consumer's step being taken over or failed.
+pub fn release_step(
+    db: &Db,
+    execution_id: &str,
+    step_id: &str,
+    running_before: Option<i64>,
+) -> Result<Vec<D1PreparedStatement>> {
+    let held = |t: &str| {
+        format!(
+            "{t}execution_id = ?1 AND {t}step_id = ?2 AND {t}reserved_nusd IS NOT NULL \
+             AND (?3 IS NULL OR ({t}status = 'running' AND {t}lease_until < ?3))"
+        )
+    };
+    Ok(vec![
+        db.stmt(
+            &format!(
+                "UPDATE budget_months SET reserved_nusd = MAX(0, budget_months.reserved_nusd - s.reserved_nusd) \
+                 FROM (SELECT e.team_id, s.reserved_month, s.reserved_nusd FROM execution_steps s \
+                       JOIN executions e ON e.id = s.execution_id WHERE {}) s \
+                 WHERE budget_months.team_id = s.team_id AND budget_months.month = s.reserved_month",
+                held("s.")
+            ),
+            args![execution_id, step_id, running_before],
+        )?,
+        db.stmt(
+            &format!(
+                "UPDATE execution_steps SET reserved_month = NULL, reserved_nusd = NULL WHERE {}",
+                held("")
+            ),
+            args![execution_id, step_id, running_before],
+        )?,
+    ])
 }
 
 /// Adds a call's known cost to its month.

@@ -300,17 +300,26 @@ pub async fn claim_step(
     lease_until: i64,
     max_attempts: i64,
 ) -> Result<bool> {
-    let n = db
-        .run(
-            "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
-                    started_at = COALESCE(started_at, ?)
-             WHERE execution_id = ? AND step_id = ?
-               AND (status = 'pending' OR (status = 'running' AND lease_until < ? AND attempts < ?))
-               AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
-            args![lease_until, now, execution_id, step_id, now, max_attempts, execution_id],
-        )
-        .await?;
-    Ok(n > 0)
+    // A dead consumer's budget hold is given back before the step is taken over.
+    let mut statements = super::budgets::release_step(db, execution_id, step_id, Some(now))?;
+    statements.push(db.stmt(
+        "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
+                started_at = COALESCE(started_at, ?)
+         WHERE execution_id = ? AND step_id = ?
+           AND (status = 'pending' OR (status = 'running' AND lease_until < ? AND attempts < ?))
+           AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
+        args![
+            lease_until,
+            now,
+            execution_id,
+            step_id,
+            now,
+            max_attempts,
+            execution_id
+        ],
+    )?);
+    let results = db.batch(statements).await?;
+    Ok(results.last().is_some_and(|r| super::changes(r) > 0))
 }
 
 /// running (lease run out, `max_attempts` used) → failed: a step whose consumer died every time
@@ -323,14 +332,14 @@ pub async fn fail_abandoned_step(
     now: i64,
     max_attempts: i64,
 ) -> Result<bool> {
-    let n = db
-        .run(
-            "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
-             WHERE execution_id = ? AND step_id = ? AND status = 'running' AND lease_until < ? AND attempts >= ?",
-            args![error, now, execution_id, step_id, now, max_attempts],
-        )
-        .await?;
-    Ok(n > 0)
+    let mut statements = super::budgets::release_step(db, execution_id, step_id, Some(now))?;
+    statements.push(db.stmt(
+        "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
+         WHERE execution_id = ? AND step_id = ? AND status = 'running' AND lease_until < ? AND attempts >= ?",
+        args![error, now, execution_id, step_id, now, max_attempts],
+    )?);
+    let results = db.batch(statements).await?;
+    Ok(results.last().is_some_and(|r| super::changes(r) > 0))
 }
 
 pub fn step_succeeded(

@@ -198,6 +198,13 @@ fn an_execution_running_when_the_worker_is_killed_finishes_cleanly_after_restart
     let team = app.signup_team();
     let auth = team.owner.auth.clone();
     let key = app.openai_key(&auth);
+    // An enforced budget: each LLM step holds its worst case against the month while it calls.
+    // A hold whose consumer died must be given back when its step is taken over or failed.
+    let hold_price =
+        json!({"overrides": [{"model_pattern": "standin-hold", "input_usd": 1, "output_usd": 2}]});
+    app.put_json("/api/pricing", &hold_price, &auth).expect(200);
+    let budget = json!({"monthly_usd": 100, "enforce": true});
+    app.put_json("/api/budgets", &budget, &auth).expect(200);
     let llm = |id: &str, model: &str| json!({"id": id, "kind": "llm", "agent": "fault", "key_id": key, "model": model, "prompt": format!("{{{{input.m}}}}/{id}")});
     // `first` answers at once, `held` waits for the test, `last` answers at once.
     let workflow = app.create_workflow(
@@ -240,6 +247,11 @@ fn an_execution_running_when_the_worker_is_killed_finishes_cleanly_after_restart
         assert_eq!(step(&detail, "first")["status"], "succeeded", "{detail}");
         assert_eq!(step(&detail, "held")["status"], "running", "{detail}");
     }
+    let held = app.get("/api/budgets", &auth).expect(200)["reserved_nusd"].clone();
+    assert!(
+        held.as_i64().unwrap_or(0) > 0,
+        "the dead calls' holds: {held}"
+    );
     stand_in().release(&format!("{resumed_marker}/held"));
     stand_in().release(&format!("{exhausted_marker}/held"));
 
@@ -300,5 +312,11 @@ fn an_execution_running_when_the_worker_is_killed_finishes_cleanly_after_restart
     }
     let stuck = count(&app, &format!("SELECT COUNT(*) AS n FROM execution_steps WHERE execution_id IN ('{resumed}', '{exhausted}') AND status IN ('pending', 'running')"));
     assert_eq!(stuck, 0);
+    // Every hold was given back: the dead consumers' on takeover and on failing, the rest as
+    // their calls settled. What was spent is what the calls cost.
+    let budget = app.get("/api/budgets", &auth).expect(200);
+    assert_eq!(budget["reserved_nusd"], 0, "{budget}");
+    let spent = count(&app, &format!("SELECT COALESCE(SUM(cost_nusd), 0) AS n FROM llm_usage WHERE execution_id IN ('{resumed}', '{exhausted}')"));
+    assert_eq!(budget["spent_nusd"].as_u64(), Some(spent), "{budget}");
     app.stop();
 }
