@@ -14,6 +14,7 @@ use worker::{D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestI
 
 use crate::args;
 use crate::domain::upstream::check_url;
+use crate::platform::{allow_private_upstreams, setting};
 use crate::store::{Db, Team};
 
 const RESEND_URL: &str = "https://api.resend.com/emails";
@@ -39,14 +40,6 @@ pub struct HttpMailer {
     from: String,
 }
 
-fn setting(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
-        .filter(|v| !v.trim().is_empty())
-}
-
 impl Mailer {
     /// The configured mailer; `Err` names what is missing (never a secret's value).
     pub fn from_env(env: &Env) -> std::result::Result<Mailer, String> {
@@ -54,9 +47,8 @@ impl Mailer {
             None | Some("log") => Ok(Mailer::Log),
             Some("resend") => {
                 let url = setting(env, "MAIL_API_URL").unwrap_or_else(|| RESEND_URL.into());
-                let allow_private =
-                    setting(env, "ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true");
-                check_url(&url, allow_private).map_err(|why| format!("MAIL_API_URL: {why}"))?;
+                check_url(&url, allow_private_upstreams(env))
+                    .map_err(|why| format!("MAIL_API_URL: {why}"))?;
                 let key = setting(env, "RESEND_API_KEY")
                     .ok_or("RESEND_API_KEY is not set (wrangler secret put RESEND_API_KEY)")?;
                 let from = setting(env, "MAIL_FROM").ok_or("MAIL_FROM is not set")?;
@@ -102,7 +94,11 @@ pub async fn dispatch(env: &Env, request_id: &str, outbox_id: &str, mail: &Mail)
             mail.subject
         ),
         Ok(Mailer::Http(http)) => {
-            if let Err(e) = deliver(env, &http, outbox_id, crate::platform::now_ms()).await {
+            let sent = match Db::new(env) {
+                Ok(db) => deliver(&db, &http, outbox_id, crate::platform::now_ms()).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = sent {
                 worker::console_error!("{request_id} mail outbox={outbox_id}: {e}");
             }
         }
@@ -138,7 +134,7 @@ pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize
     };
     let mut sent = 0;
     for d in &due {
-        match deliver(env, &http, &d.id, now).await {
+        match deliver(db, &http, &d.id, now).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
             Err(e) => worker::console_error!("cron: mail outbox={}: {e}", d.id),
@@ -149,7 +145,7 @@ pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize
 
 /// One attempt at an unsent message; answers whether it went out. A failure is recorded on the
 /// row (status only: an API's error body may echo what it was sent) with the next attempt's time.
-async fn deliver(env: &Env, http: &HttpMailer, id: &str, now: i64) -> Result<bool> {
+async fn deliver(db: &Db, http: &HttpMailer, id: &str, now: i64) -> Result<bool> {
     #[derive(Deserialize)]
     struct Row {
         to_email: String,
@@ -157,7 +153,6 @@ async fn deliver(env: &Env, http: &HttpMailer, id: &str, now: i64) -> Result<boo
         body: String,
         attempts: i64,
     }
-    let db = Db::new(env)?;
     let Some(row) = db
         .first::<Row>(
             "SELECT to_email, subject, body, attempts FROM outbox WHERE id = ? AND sent_at IS NULL AND next_attempt_at IS NOT NULL",

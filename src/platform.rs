@@ -12,6 +12,21 @@ use worker::{Error, Result};
 use crate::domain::ids::uuid_v7;
 use crate::domain::password::{constant_time_eq, Password, PasswordHash, ITERATIONS};
 
+/// A deployment setting: the secret of that name, else the variable; `None` when unset or blank.
+pub fn setting(env: &worker::Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .map(|s| s.to_string())
+        .or_else(|_| env.var(name).map(|v| v.to_string()))
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// Whether outbound calls (provider base URLs, HTTP steps, the email API) may reach private
+/// addresses: local development and the tests, never production.
+pub fn allow_private_upstreams(env: &worker::Env) -> bool {
+    setting(env, "ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true")
+}
+
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64

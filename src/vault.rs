@@ -47,18 +47,11 @@ impl std::fmt::Display for VaultError {
     }
 }
 
-fn secret_or_var(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
-}
-
 /// The deployment's master keys.
 pub fn master_keys(env: &Env) -> Result<MasterKeys, VaultError> {
-    let list = secret_or_var(env, "VAULT_MASTER_KEYS")
+    let list = crate::platform::setting(env, "VAULT_MASTER_KEYS")
         .ok_or_else(|| VaultError::NotConfigured("VAULT_MASTER_KEYS is not set".into()))?;
-    let active = secret_or_var(env, "VAULT_ACTIVE_KEY")
+    let active = crate::platform::setting(env, "VAULT_ACTIVE_KEY")
         .ok_or_else(|| VaultError::NotConfigured("VAULT_ACTIVE_KEY is not set".into()))?;
     MasterKeys::parse(&list, active.trim()).map_err(VaultError::NotConfigured)
 }

@@ -1,6 +1,7 @@
 //! Provider keys: admins add, rotate, test and delete them; anyone on the team sees their
 //! metadata. The secret goes in once and never comes back out.
 
+use crate::platform::allow_private_upstreams;
 use serde_json::json;
 use worker::Response;
 
@@ -31,10 +32,6 @@ impl From<VaultError> for ApiError {
             other => ApiError::Internal(other.to_string()),
         }
     }
-}
-
-fn allow_private(cx: &Ctx) -> bool {
-    cx.var("ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true")
 }
 
 fn master_keys(cx: &Ctx) -> ApiResult<MasterKeys> {
@@ -82,7 +79,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let secret = f.parsed("key", parse_secret);
     let base_url = f.optional_text("base_url", 2048);
     let base_url = match (service, base_url) {
-        (_, Some(raw)) => parse_base_url(&raw, allow_private(cx))
+        (_, Some(raw)) => parse_base_url(&raw, allow_private_upstreams(&cx.env))
             .map_err(|m| f.error("base_url", m))
             .ok(),
         (Some(s), None) => {

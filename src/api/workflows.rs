@@ -1,5 +1,6 @@
 //! Workflows: versioned definitions of `llm` and `http` steps, and running them.
 
+use crate::platform::allow_private_upstreams;
 use serde_json::{json, Value};
 use worker::Response;
 
@@ -17,17 +18,13 @@ use crate::store::activity::Event;
 use crate::store::workflows::{self, NewWorkflow};
 use crate::store::{changes, Team};
 
-fn allow_private(cx: &Ctx) -> bool {
-    cx.var("ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true")
-}
-
 /// Parses `steps` and checks that every `key_id` is one of the team's live provider keys.
 async fn read_steps(
     cx: &Ctx,
     team: &Team<'_>,
     value: Option<&Value>,
 ) -> ApiResult<Result<Vec<Step>, Vec<FieldError>>> {
-    let steps = match parse_steps(value, allow_private(cx)) {
+    let steps = match parse_steps(value, allow_private_upstreams(&cx.env)) {
         Ok(steps) => steps,
         Err(errors) => return Ok(Err(errors)),
     };

@@ -165,7 +165,7 @@ pub async fn error_issue_changed(team: &Team<'_>, outcome: &Outcome, kind: &str,
         category: "system",
         kind: note_kind,
         title,
-        message: clip(message, 300),
+        message: super::truncate(message.to_string(), 300),
         link: Some(format!("/errors/{}", outcome.id)),
     };
     notify::raise(team, None, note).await;
@@ -188,12 +188,4 @@ pub async fn budget_threshold_crossed(team: &Team<'_>, month: &str, threshold: i
         link: Some("/usage".into()),
     };
     notify::raise(team, None, note).await;
-}
-
-/// `text` cut to at most `max` characters, with an ellipsis when cut.
-fn clip(text: &str, max: usize) -> String {
-    match text.char_indices().nth(max) {
-        Some((at, _)) => format!("{}…", &text[..at]),
-        None => text.to_string(),
-    }
 }

@@ -168,7 +168,7 @@ impl Settings {
     pub fn from_env(env: &Env) -> Settings {
         let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
         Settings {
-            allow_private: var("ALLOW_PRIVATE_UPSTREAMS").as_deref() == Some("true"),
+            allow_private: crate::platform::allow_private_upstreams(env),
             retry_base_ms: var("RETRY_BASE_MS")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(1_000),

@@ -18,20 +18,6 @@ use crate::domain::rollup::{
     last_block, plan, single_row, single_row_in, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS,
 };
 
-/// Who is counted as distinct: the `kind` of the bitmap tables.
-#[derive(Debug, Clone, Copy)]
-pub enum Subject {
-    User,
-}
-
-impl Subject {
-    fn kind(self) -> &'static str {
-        match self {
-            Subject::User => "user",
-        }
-    }
-}
-
 /// Whose subjects: the whole team, or each component of the `page` CTE.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
@@ -44,16 +30,14 @@ fn mask(b: &Bits) -> String {
     format!("((1 << {}) - (1 << {}))", b.hi, b.lo)
 }
 
-/// The rows of `active_days d` that hold the subjects of one block.
-fn rows_of(subject: Subject, scope: Scope, block: i64) -> String {
+/// The rows of `active_days d` that hold the users of one block. (The bitmaps hold users only
+/// since sessions are counted where they begin, `migrations/0011_session_starts.sql`.)
+fn rows_of(scope: Scope, block: i64) -> String {
     let scope_filter = match scope {
         Scope::Team => "d.scope = ''",
         Scope::PageComponents => "d.scope IN (SELECT name FROM page)",
     };
-    format!(
-        "d.team_id = ?1 AND d.kind = '{}' AND {scope_filter} AND d.block = {block}",
-        subject.kind()
-    )
+    format!("d.team_id = ?1 AND d.kind = 'user' AND {scope_filter} AND d.block = {block}")
 }
 
 /// Whether the row `d` was active in the window: any whole day's bit, or a partial day's bit and
@@ -82,38 +66,31 @@ fn active_in(row: &RowPlan) -> String {
     format!("({})", any.join(" OR "))
 }
 
-fn row_filter(subject: Subject, scope: Scope, row: &RowPlan) -> String {
-    format!(
-        "{} AND {}",
-        rows_of(subject, scope, row.block),
-        active_in(row)
-    )
+fn row_filter(scope: Scope, row: &RowPlan) -> String {
+    format!("{} AND {}", rows_of(scope, row.block), active_in(row))
 }
 
-/// How many subjects were active in the window, as a scalar subquery.
-fn distinct_count(subject: Subject, plan: &Plan) -> String {
+/// How many users were active in the window, as a scalar subquery.
+fn distinct_count(plan: &Plan) -> String {
     match single_row(plan) {
         Some(row) => format!(
             "(SELECT COUNT(*) FROM active_days d WHERE {})",
-            row_filter(subject, Scope::Team, &row)
+            row_filter(Scope::Team, &row)
         ),
-        None => format!(
-            "(SELECT COUNT(*) FROM ({}))",
-            active(subject, Scope::Team, plan)
-        ),
+        None => format!("(SELECT COUNT(*) FROM ({}))", active(Scope::Team, plan)),
     }
 }
 
-/// `SELECT scope, n`: how many subjects were active in the window per component of `page`.
-fn distinct_per_component(subject: Subject, plan: &Plan) -> String {
+/// `SELECT scope, n`: how many users were active in the window per component of `page`.
+fn distinct_per_component(plan: &Plan) -> String {
     match single_row(plan) {
         Some(row) => format!(
             "SELECT d.scope AS scope, COUNT(*) AS n FROM active_days d WHERE {} GROUP BY d.scope",
-            row_filter(subject, Scope::PageComponents, &row)
+            row_filter(Scope::PageComponents, &row)
         ),
         None => format!(
             "SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope",
-            active(subject, Scope::PageComponents, plan)
+            active(Scope::PageComponents, plan)
         ),
     }
 }
@@ -121,8 +98,7 @@ fn distinct_per_component(subject: Subject, plan: &Plan) -> String {
 /// A `SELECT [scope,] subject` (UNION, so distinct) of everyone active in a long window: one term
 /// per bitmap table (D1 allows five terms in a compound SELECT), the rows of every piece by IN
 /// and each row's own mask by CASE.
-fn active(subject: Subject, scope: Scope, plan: &Plan) -> String {
-    let kind = subject.kind();
+fn active(scope: Scope, plan: &Plan) -> String {
     let (cols, scope_filter) = match scope {
         Scope::Team => ("subject", "scope = ''"),
         Scope::PageComponents => ("scope, subject", "scope IN (SELECT name FROM page)"),
@@ -134,7 +110,7 @@ fn active(subject: Subject, scope: Scope, plan: &Plan) -> String {
             .map(|b| format!("WHEN {} THEN {}", b.row, mask(b)))
             .collect();
         format!(
-            "SELECT {cols} FROM {table} WHERE team_id = ?1 AND kind = '{kind}' AND {scope_filter} \
+            "SELECT {cols} FROM {table} WHERE team_id = ?1 AND kind = 'user' AND {scope_filter} \
              AND {row_col} IN ({}) AND {bits_col} & CASE {row_col} {} END != 0",
             rows.join(", "),
             masks.join(" ")
@@ -242,7 +218,7 @@ pub async fn summary(
                  FROM active_days d WHERE {})",
                 active_in(&c),
                 active_in(&p),
-                rows_of(Subject::User, Scope::Team, c.block)
+                rows_of(Scope::Team, c.block)
             );
             format!(
                 "SELECT {}, u.cur AS unique_users, u.prev AS prev_unique_users FROM {sums}, {users} u",
@@ -252,8 +228,8 @@ pub async fn summary(
         None => format!(
             "SELECT {}, {} AS unique_users, {} AS prev_unique_users FROM {sums}",
             both_sums(),
-            distinct_count(Subject::User, &cur),
-            distinct_count(Subject::User, &prev),
+            distinct_count(&cur),
+            distinct_count(&prev),
         ),
     };
     let row: Periods = team
@@ -321,7 +297,7 @@ pub async fn components(
          SELECT page.name AS component, COALESCE(acts.n, 0) AS actions, COALESCE(users.n, 0) AS users \
          FROM page LEFT JOIN acts ON acts.component = page.name LEFT JOIN users ON users.scope = page.name \
          ORDER BY page.name",
-        distinct_per_component(Subject::User, &p),
+        distinct_per_component(&p),
     );
     let averages = format!(
         "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM metric_hours \
