@@ -30,7 +30,7 @@ SCHEMATHESIS_VERSION := 4.32.5
 SCHEMATHESIS_DIR := $(TOOLS_DIR)/schemathesis-$(SCHEMATHESIS_VERSION)
 export SCHEMATHESIS := $(SCHEMATHESIS_DIR)/bin/st
 
-.PHONY: dev test test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: schemathesis dev test test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
@@ -39,7 +39,7 @@ dev: tools deps .dev.vars frontend build migrate
 ## make test: every test — native unit tests, integration tests against the real Worker, a short
 ## schemathesis run against the OpenAPI document, then the app in a real browser (Debian's
 ## Chromium) against the real Worker
-test: tools deps .dev.vars frontend build $(SCHEMATHESIS)
+test: tools deps .dev.vars frontend build schemathesis
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::
@@ -67,7 +67,7 @@ soak: tools deps .dev.vars frontend build wrk
 ## of a seeded throwaway team: the coverage phase (cases from every schema's edges), then rounds
 ## of 20 random cases per operation for 5 minutes; several thousand requests, no 5xx and no
 ## response outside the document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (s), FUZZ_PHASES=.
-fuzz: tools deps .dev.vars frontend build $(SCHEMATHESIS)
+fuzz: tools deps .dev.vars frontend build schemathesis
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-300} cargo run --example fuzz
 
 # --- installs (each skipped when already done) ---------------------------------------------
@@ -88,8 +88,13 @@ $(WASM_BINDGEN_STAMP):
 
 deps: $(NPM_STAMP)
 
+# A venv's scripts name their interpreter by absolute path, so it is made at TOOLS_DIR's real
+# path (not through a symlink that may go away), and remade when its `st` no longer runs.
+schemathesis:
+	@$(SCHEMATHESIS) --version >/dev/null 2>&1 || { rm -rf $(SCHEMATHESIS_DIR); $(MAKE) --no-print-directory $(SCHEMATHESIS); }
+
 $(SCHEMATHESIS):
-	python3 -m venv $(SCHEMATHESIS_DIR)
+	python3 -m venv "$$(realpath -m $(SCHEMATHESIS_DIR))"
 	$(SCHEMATHESIS_DIR)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
 
 # npm ci empties node_modules first, and follows a symlinked one (a worktree sharing another
