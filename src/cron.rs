@@ -1,14 +1,18 @@
-//! The scheduled handler, fired every minute: records the tick (the health check reports it) and
-//! does bounded housekeeping: expired sessions, old login failures, and re-wrapping provider
-//! keys under the active master key, re-pricing usage rows after a price correction, retrying
-//! queued mail. Scheduled
-//! runs start here too.
+//! The scheduled handler, fired every minute. It records the tick (the health check reports it),
+//! starts due scheduled runs, and does bounded housekeeping: re-sending stalled executions,
+//! expired sessions and old login failures, re-wrapping provider keys under the active master
+//! key, retrying queued mail and re-pricing usage rows after a price correction. Each task runs
+//! and reports on its own: one that fails does not stop the others.
 
+use futures_util::future::{FutureExt, LocalBoxFuture};
 use worker::{Env, ScheduledEvent};
 
+use crate::domain::password::FAILURE_WINDOW_MS;
+use crate::engine::{cost, scheduler, sweep_stalled};
+use crate::mailer;
 use crate::platform::now_ms;
-use crate::store::{identity, Db};
-use crate::{api::auth::FAILURE_WINDOW_MS, args};
+use crate::store::{health, identity, keys, Db};
+use crate::vault::{self, VaultError};
 
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
 const REWRAP_PER_TICK: u32 = 50;
@@ -23,39 +27,91 @@ const MAIL_PER_TICK: u32 = 20;
 const REPRICE_PER_TICK: u32 = 200;
 
 pub async fn tick(_event: ScheduledEvent, env: Env) {
-    if let Err(e) = run(&env).await {
-        worker::console_error!("cron tick failed: {e}");
+    let db = match Db::new(&env) {
+        Ok(db) => db,
+        Err(e) => {
+            worker::console_error!("cron: no database: {e}");
+            return;
+        }
+    };
+    let (env, db, now) = (&env, &db, now_ms());
+    // (name, what its count counts, the work): run in this order, each on its own.
+    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 7] = [
+        (
+            "tick",
+            "",
+            async move { health::record_tick(db, now).await.map(|()| 0) }.boxed_local(),
+        ),
+        (
+            "scheduler",
+            "scheduled runs started",
+            scheduler::tick(env, db, now).boxed_local(),
+        ),
+        (
+            "sweep",
+            "stalled executions re-sent to the queue",
+            sweep_stalled(env, db, SWEEP_PER_TICK).boxed_local(),
+        ),
+        (
+            "sessions",
+            "",
+            async move {
+                identity::prune(db, now, FAILURE_WINDOW_MS)
+                    .await
+                    .map(|()| 0)
+            }
+            .boxed_local(),
+        ),
+        (
+            "re-wrap",
+            "provider keys re-wrapped under the active master key",
+            rewrap_keys(env, db, REWRAP_PER_TICK).boxed_local(),
+        ),
+        (
+            "mail",
+            "queued messages sent",
+            mailer::retry_due(env, db, now, MAIL_PER_TICK).boxed_local(),
+        ),
+        (
+            "re-price",
+            "usage rows re-priced after price changes",
+            cost::reprice(db, now, REPRICE_PER_TICK).boxed_local(),
+        ),
+    ];
+    for (name, done, work) in tasks {
+        match work.await {
+            Ok(n) if n > 0 && !done.is_empty() => worker::console_log!("cron: {n} {done}"),
+            Ok(_) => {}
+            Err(e) => worker::console_error!("cron: {name} failed: {e}"),
+        }
     }
 }
 
-async fn run(env: &Env) -> worker::Result<()> {
-    let db = Db::new(env)?;
-    let now = now_ms();
-    db.run(
-        "INSERT INTO app_state (key, value) VALUES ('cron_last_tick', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        args![now.to_string()],
-    )
-    .await?;
-    identity::prune(&db, now, FAILURE_WINDOW_MS).await?;
-    let started = crate::engine::scheduler::tick(env, &db, now).await?;
-    if started > 0 {
-        worker::console_log!("cron: started {started} scheduled runs");
+/// Re-wraps up to `limit` secrets sealed with an older master key under the active one; once
+/// none are left, the old master key can be removed from the configuration. Answers how many
+/// moved.
+async fn rewrap_keys(env: &Env, db: &Db, limit: u32) -> worker::Result<usize> {
+    let master = match vault::master_keys(env) {
+        Ok(k) => k,
+        // No vault configured: nothing to re-wrap.
+        Err(VaultError::NotConfigured(_)) => return Ok(0),
+        Err(e) => return Err(worker::Error::RustError(e.to_string())),
+    };
+    let mut moved = 0;
+    for row in keys::stale(db, master.active_id(), limit).await? {
+        let team_id = row.team_id.as_str();
+        let result = async {
+            let plain = vault::open(&master, team_id, &row.id, &row.secret).await?;
+            vault::seal(&master, team_id, &row.id, plain.expose()).await
+        }
+        .await;
+        match result {
+            Ok(sealed) => moved += keys::rewrap(db, &row, &sealed, master.active_id()).await?,
+            // Left in place and reported: its master key is missing or the row was tampered with.
+            Err(e) => {
+                worker::console_error!("vault re-wrap: key {} of team {team_id}: {e}", row.id)
+            }
+        }
     }
-    let resent = crate::engine::sweep_stalled(env, &db, SWEEP_PER_TICK).await?;
-    if resent > 0 {
-        worker::console_log!("cron: re-sent {resent} stalled executions to the queue");
-    }
-    let moved = crate::vault::rewrap_batch(env, &db, REWRAP_PER_TICK).await?;
-    if moved > 0 {
-        worker::console_log!("cron: re-wrapped {moved} provider keys under the active master key");
-    }
-    let mailed = crate::mailer::retry_due(env, &db, now, MAIL_PER_TICK).await?;
-    if mailed > 0 {
-        worker::console_log!("cron: sent {mailed} queued messages");
-    }
-    let repriced = crate::engine::cost::reprice(&db, now, REPRICE_PER_TICK).await?;
-    if repriced > 0 {
-        worker::console_log!("cron: re-priced {repriced} usage rows after price changes");
-    }
-    Ok(())
+    Ok(moved)
 }

@@ -2,15 +2,31 @@
 //!
 //! # Layout
 //!
-//! - [`domain`]: pure Rust rules and types (roles, validation, paging, time ranges), unit-tested
-//!   natively with `cargo test`.
+//! Imports run one way: `api` → `engine` → (`notify`, `mailer`, `providers`, `vault`) → `store`
+//! → (`platform`, `domain`). `cron` sits beside `api` as the other entry point.
+//!
+//! - [`domain`]: pure Rust rules and types, no Worker types, unit-tested natively: ids
+//!   (`TeamId`, `UserId`), roles, execution and step statuses, provider services, validation,
+//!   paging, time ranges, crontab and DST, pricing, token buckets, error fingerprints, URL safety.
 //! - [`routes`]: the route table (method, path, operation) the router dispatches on, held against
 //!   the OpenAPI document (`docs/openapi.json`) by a native unit test.
-//! - `api` (wasm only): the HTTP layer — router, error envelope, extractors, one file per resource.
-//! - `store` (wasm only): D1 queries, one file per resource; every function takes the caller's team.
-//! - `platform` (wasm only): WebCrypto, clock and randomness reached from Rust.
-//! - `cron` (wasm only): the scheduled handler.
+//! - `api` (wasm only): HTTP — the router, the error envelope, the extractors with the one
+//!   `authorize`, shared pieces (`audit`: a change and its activity entry in one batch;
+//!   `session`; `sse`), and one file per resource that imports only those.
+//! - `engine` (wasm only): the queue consumer that runs workflows — starting a run, the run loop,
+//!   the step kinds (LLM, HTTP), cost and budgets, provider keys for a call, finish hooks, the
+//!   scheduler and the sweep of stalled runs.
+//! - `store` (wasm only): every SQL statement, one file per table group. Team-owned queries take a
+//!   `store::Team` first, which outside `store` can only be made by its named constructors (the
+//!   authenticated caller's team, a team being joined, a job's team) or an `OwnedTeam` made from
+//!   one; row structs parse statuses, roles, services and ids into domain types.
+//! - `notify` (wasm only): raising a notification for the team.
+//! - `mailer` (wasm only): outgoing mail — the `log` mailer and Resend's HTTP API.
+//! - `providers` (wasm only): provider authentication headers and the models probe.
+//! - `vault` (wasm only): AES-256-GCM sealing and opening of secrets through WebCrypto; crypto only.
+//! - `platform` (wasm only): WebCrypto hashing, clock, randomness and deployment settings.
 //! - `tz` (wasm only): IANA time zones from the runtime's ICU, for schedules.
+//! - `cron` (wasm only): the scheduled handler — each housekeeping task runs and reports on its own.
 //!
 //! The entry points below only hand over to those modules.
 

@@ -12,10 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 use worker::{D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit, Result};
 
-use crate::args;
 use crate::domain::upstream::check_url;
 use crate::platform::{allow_private_upstreams, setting};
-use crate::store::{Db, Team};
+use crate::store::{outbox, Db, Team};
 
 const RESEND_URL: &str = "https://api.resend.com/emails";
 const SEND_TIMEOUT_MS: u32 = 10_000;
@@ -78,11 +77,15 @@ pub fn outbox(
     } else {
         (Some(now), None)
     };
-    team.db.stmt(
-        "INSERT INTO outbox (id, team_id, to_email, subject, body, created_at, sent_at, next_attempt_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        args![id, team.id, &mail.to, &mail.subject, &mail.body, now, sent_at, due_at],
-    )
+    let message = outbox::NewMessage {
+        id,
+        to: &mail.to,
+        subject: &mail.subject,
+        body: &mail.body,
+        sent_at,
+        due_at,
+    };
+    outbox::insert(team, &message, now)
 }
 
 /// After the batch that stored it: logs the `log` mailer's message, or sends it.
@@ -110,17 +113,7 @@ pub async fn dispatch(env: &Env, request_id: &str, outbox_id: &str, mail: &Mail)
 
 /// Sends up to `limit` messages that are due (a first attempt that failed, or a retry).
 pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize> {
-    #[derive(Deserialize)]
-    struct Due {
-        id: String,
-    }
-    let due: Vec<Due> = db
-        .all(
-            "SELECT id FROM outbox WHERE sent_at IS NULL AND next_attempt_at IS NOT NULL AND next_attempt_at <= ?
-             ORDER BY next_attempt_at LIMIT ?",
-            args![now, limit],
-        )
-        .await?;
+    let due = outbox::due(db, now, limit).await?;
     if due.is_empty() {
         return Ok(0);
     }
@@ -133,11 +126,11 @@ pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize
         }
     };
     let mut sent = 0;
-    for d in &due {
-        match deliver(db, &http, &d.id, now).await {
+    for id in &due {
+        match deliver(db, &http, id, now).await {
             Ok(true) => sent += 1,
             Ok(false) => {}
-            Err(e) => worker::console_error!("cron: mail outbox={}: {e}", d.id),
+            Err(e) => worker::console_error!("cron: mail outbox={id}: {e}"),
         }
     }
     Ok(sent)
@@ -146,30 +139,12 @@ pub async fn retry_due(env: &Env, db: &Db, now: i64, limit: u32) -> Result<usize
 /// One attempt at an unsent message; answers whether it went out. A failure is recorded on the
 /// row (status only: an API's error body may echo what it was sent) with the next attempt's time.
 async fn deliver(db: &Db, http: &HttpMailer, id: &str, now: i64) -> Result<bool> {
-    #[derive(Deserialize)]
-    struct Row {
-        to_email: String,
-        subject: String,
-        body: String,
-        attempts: i64,
-    }
-    let Some(row) = db
-        .first::<Row>(
-            "SELECT to_email, subject, body, attempts FROM outbox WHERE id = ? AND sent_at IS NULL AND next_attempt_at IS NOT NULL",
-            args![id],
-        )
-        .await?
-    else {
+    let Some(row) = outbox::unsent(db, id).await? else {
         return Ok(false);
     };
     match send(http, &row.to_email, &row.subject, &row.body).await {
         Ok(provider_id) => {
-            db.run(
-                "UPDATE outbox SET sent_at = ?, body = '', attempts = attempts + 1, next_attempt_at = NULL,
-                   last_error = NULL, provider_id = ? WHERE id = ? AND sent_at IS NULL",
-                args![now, provider_id, id],
-            )
-            .await?;
+            outbox::sent(db, id, provider_id.as_deref(), now).await?;
             worker::console_log!("mail outbox={id} sent");
             Ok(true)
         }
@@ -179,12 +154,7 @@ async fn deliver(db: &Db, http: &HttpMailer, id: &str, now: i64) -> Result<bool>
                 .and_then(|n| BACKOFF_MS.get(n).copied());
             let next = wait.map(|w| now + w);
             // Given up: the body (a single-use link) is erased; the invite itself still works.
-            db.run(
-                "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-                   body = CASE WHEN ? IS NULL THEN '' ELSE body END WHERE id = ? AND sent_at IS NULL",
-                args![next, &why, next, id],
-            )
-            .await?;
+            outbox::failed(db, id, &why, next).await?;
             match next {
                 Some(_) => worker::console_error!("mail outbox={id}: {why}; will retry"),
                 None => worker::console_error!("mail outbox={id}: {why}; given up"),

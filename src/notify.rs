@@ -1,6 +1,7 @@
 //! The notification service other modules call when something happens. Raising is best effort:
 //! a notification that cannot be stored is logged, and never fails the action that caused it.
 
+use crate::domain::ids::UserId;
 use crate::platform::{new_id, now_ms};
 use crate::store::notifications::{self, NewNote};
 use crate::store::Team;
@@ -20,7 +21,7 @@ pub struct Note {
 
 /// Stores `note` for every member of the team but `actor` (who caused it; `None` when the
 /// system did, so everyone, the member who started a failed run included, is told).
-pub async fn raise(team: &Team<'_>, actor: Option<&str>, note: Note) {
+pub async fn raise(team: &Team<'_>, actor: Option<&UserId>, note: Note) {
     let result = async {
         let id = new_id()?;
         let new = NewNote {
@@ -36,6 +37,6 @@ pub async fn raise(team: &Team<'_>, actor: Option<&str>, note: Note) {
     }
     .await;
     if let Err(e) = result {
-        worker::console_error!("notify: {} for team {}: {e}", note.kind, team.id);
+        worker::console_error!("notify: {} for team {}: {e}", note.kind, team.id());
     }
 }

@@ -3,62 +3,25 @@
 
 use worker::{Fetch, Headers, Method, Request, RequestInit};
 
+use crate::domain::service::{Service, ANTHROPIC_VERSION};
 use crate::platform::now_ms;
 use crate::vault::Secret;
 
-pub const DEFAULT_OPENAI: &str = "https://api.openai.com";
-pub const DEFAULT_ANTHROPIC: &str = "https://api.anthropic.com";
-pub const ANTHROPIC_VERSION: &str = "2023-06-01";
 const PROBE_TIMEOUT_MS: u32 = 10_000;
 
-/// A provider service, as named in the API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    OpenAi,
-    Anthropic,
-    OpenAiCompatible,
-}
-
-impl Service {
-    pub fn parse(raw: &str) -> Result<Service, &'static str> {
-        match raw {
-            "openai" => Ok(Service::OpenAi),
-            "anthropic" => Ok(Service::Anthropic),
-            "openai_compatible" => Ok(Service::OpenAiCompatible),
-            _ => Err("must be one of openai, anthropic, openai_compatible"),
+/// Headers that authenticate `secret` with `service`.
+pub fn auth_headers(service: Service, secret: &Secret) -> worker::Result<Headers> {
+    let headers = Headers::new();
+    match service {
+        Service::Anthropic => {
+            headers.set("x-api-key", secret.expose())?;
+            headers.set("anthropic-version", ANTHROPIC_VERSION)?;
+        }
+        Service::OpenAi | Service::OpenAiCompatible => {
+            headers.set("authorization", &format!("Bearer {}", secret.expose()))?;
         }
     }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::OpenAi => "openai",
-            Service::Anthropic => "anthropic",
-            Service::OpenAiCompatible => "openai_compatible",
-        }
-    }
-
-    pub fn default_base_url(self) -> Option<&'static str> {
-        match self {
-            Service::OpenAi => Some(DEFAULT_OPENAI),
-            Service::Anthropic => Some(DEFAULT_ANTHROPIC),
-            Service::OpenAiCompatible => None,
-        }
-    }
-
-    /// Headers that authenticate `secret` with this provider.
-    pub fn auth_headers(self, secret: &Secret) -> worker::Result<Headers> {
-        let headers = Headers::new();
-        match self {
-            Service::Anthropic => {
-                headers.set("x-api-key", secret.expose())?;
-                headers.set("anthropic-version", ANTHROPIC_VERSION)?;
-            }
-            Service::OpenAi | Service::OpenAiCompatible => {
-                headers.set("authorization", &format!("Bearer {}", secret.expose()))?;
-            }
-        }
-        Ok(headers)
-    }
+    Ok(headers)
 }
 
 /// What the models endpoint said about a key.
@@ -115,8 +78,7 @@ async fn send_probe(service: Service, base_url: &str, secret: &Secret) -> Result
     let unreachable = |_| {
         "The provider could not be reached at this base URL (network error or timeout).".to_string()
     };
-    let headers = service
-        .auth_headers(secret)
+    let headers = auth_headers(service, secret)
         .map_err(|_| "The key cannot be sent as a header.".to_string())?;
     let mut init = RequestInit::new();
     init.with_method(Method::Get).with_headers(headers);

@@ -4,16 +4,16 @@
 use serde_json::json;
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{authorize, path_id, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::{actor, parse_role};
 use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::rules;
 use crate::platform::{new_id, new_secret, sha256_hex};
-use crate::store::activity::{self, Event};
+use crate::store::activity::Event;
 use crate::store::tokens::{self, NewToken};
 
 /// GET /api/access-tokens
@@ -31,7 +31,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let body = cx.json(BODY_LIMIT).await?;
     let mut f = Fields::new(&body)?;
     let name = f.text("name", 100);
-    let role = f.parsed("role", parse_role);
+    let role = f.parsed("role", Role::parse_field);
     let (name, role) = f.finish((name, role))?;
     if !rules::may_issue_token(caller.role, role) {
         return Err(ApiError::Forbidden(format!(
@@ -56,12 +56,14 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"name": name, "role": role.as_str()}),
     };
-    cx.db
-        .batch(vec![
-            tokens::insert(&team, &new, cx.now)?,
-            activity::record(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    audit::commit(
+        cx,
+        &caller,
+        vec![tokens::insert(&team, &new, cx.now)?],
+        event,
+        Logged::Always,
+    )
+    .await?;
     Ok(respond::created(&json!({
         "id": id,
         "name": name,
@@ -86,13 +88,14 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"name": token.name}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            tokens::delete(&team, &id)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![tokens::delete(&team, &id)?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if crate::store::changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }

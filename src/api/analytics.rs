@@ -27,7 +27,7 @@ use crate::domain::range::{TimeRange, DAY_MS};
 use crate::domain::role::Role;
 use crate::domain::rollup::{bucket_span, buckets, whole_hours, Interval, TrendMetric};
 use crate::store::analytics::{self, ExportRow, Figures, Point};
-use crate::store::{Db, Team};
+use crate::store::{Db, OwnedTeam};
 
 const DEFAULT_RANGE: &str = "7d";
 /// Events per D1 read while streaming an export.
@@ -186,7 +186,7 @@ pub async fn export_csv(cx: &mut Ctx) -> ApiResult<Response> {
     let range = window(cx)?;
     let export = Export {
         db: Db::new(&cx.env)?,
-        team_id: caller.team_id.clone(),
+        team: OwnedTeam::of(&caller.team(&cx.db)),
         range,
         after: None,
         request_id: cx.request_id.clone(),
@@ -217,7 +217,7 @@ pub async fn export_csv(cx: &mut Ctx) -> ApiResult<Response> {
 /// An export in progress: where the last page ended (`None` before the header is sent).
 struct Export {
     db: Db,
-    team_id: String,
+    team: OwnedTeam,
     range: TimeRange,
     after: Option<(i64, i64)>,
     request_id: String,
@@ -238,10 +238,7 @@ impl Export {
             ];
             return Ok(Some(csv::line(&header).into_bytes()));
         };
-        let team = Team {
-            db: &self.db,
-            id: &self.team_id,
-        };
+        let team = self.team.scope(&self.db);
         let rows = analytics::export_page(&team, self.range, after, EXPORT_PAGE).await?;
         let Some(last) = rows.last() else {
             return Ok(None);

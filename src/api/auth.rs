@@ -1,92 +1,22 @@
 //! Sign-up, login, logout and "who am I". Sessions are random tokens in an `HttpOnly` cookie,
 //! stored only as their SHA-256; passwords are PBKDF2-SHA256 through WebCrypto.
 
-use serde::Serialize;
 use serde_json::json;
 use worker::Response;
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{Caller, Ctx, Via, BODY_LIMIT, SESSION_COOKIE};
+use super::extract::{Ctx, Via, BODY_LIMIT};
 use super::respond;
+use super::session::{self, email_taken, new_session, with_cookie, Profile};
 use crate::domain::email::Email;
 use crate::domain::fields::Fields;
-use crate::domain::password::Password;
+use crate::domain::ids::{TeamId, UserId};
+use crate::domain::password::{Password, FAILURE_WINDOW_MS, MAX_FAILURES};
 use crate::domain::role::Role;
-use crate::platform::{self, new_id, new_secret, sha256_hex};
+use crate::platform::{self, new_id};
 use crate::store::activity::{self, Actor, Event};
 use crate::store::members::{self, NewUser};
 use crate::store::{identity, is_unique_violation, teams, Team};
-
-/// Failed logins counted per email over this window...
-pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
-/// ...and this many of them lock that email out until the oldest leaves the window.
-const MAX_FAILURES: i64 = 10;
-
-/// What sign-up, login, accept-invite and `me` answer.
-#[derive(Serialize)]
-pub struct Profile {
-    user: serde_json::Value,
-    team: serde_json::Value,
-    role: String,
-}
-
-impl Profile {
-    pub fn new(
-        user_id: &str,
-        email: &str,
-        name: &str,
-        team_id: &str,
-        team_name: &str,
-        role: &str,
-    ) -> Profile {
-        Profile {
-            user: json!({"id": user_id, "email": email, "name": name}),
-            team: json!({"id": team_id, "name": team_name}),
-            role: role.to_string(),
-        }
-    }
-
-    fn of(caller: &Caller) -> Profile {
-        Profile::new(
-            &caller.user_id,
-            &caller.email,
-            &caller.name,
-            &caller.team_id,
-            &caller.team_name,
-            caller.role.as_str(),
-        )
-    }
-}
-
-pub fn email_taken() -> ApiError {
-    ApiError::conflict("email_taken", "An account with this email already exists.")
-}
-
-/// A new session: the token for the cookie and its hash for D1.
-pub struct NewSession {
-    pub token: String,
-    pub hash: String,
-}
-
-pub async fn new_session() -> ApiResult<NewSession> {
-    let token = new_secret("bs")?;
-    let hash = sha256_hex(&token).await?;
-    Ok(NewSession { token, hash })
-}
-
-/// Attaches the session cookie (`Secure` everywhere but local development).
-pub fn with_cookie(mut response: Response, cx: &Ctx, value: &str, max_age_s: i64) -> Response {
-    let secure = if cx.is_development() { "" } else { "; Secure" };
-    let cookie = format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_s}{secure}"
-    );
-    let _ = response.headers_mut().set("set-cookie", &cookie);
-    response
-}
-
-fn session_max_age_s() -> i64 {
-    identity::SESSION_TTL_MS / 1000
-}
 
 /// POST /api/auth/signup — creates a team and its owner, and signs the owner in.
 pub async fn signup(cx: &mut Ctx) -> ApiResult<Response> {
@@ -106,12 +36,9 @@ pub async fn signup(cx: &mut Ctx) -> ApiResult<Response> {
         return Err(email_taken());
     }
     let password_hash = platform::hash_password(&password).await?;
-    let (team_id, user_id) = (new_id()?, new_id()?);
+    let (team_id, user_id) = (TeamId::new(new_id()?), UserId::new(new_id()?));
     let session = new_session().await?;
-    let team = Team {
-        db: &cx.db,
-        id: &team_id,
-    };
+    let team = Team::joining(&cx.db, &team_id);
     let user = NewUser {
         id: &user_id,
         email: email.as_str(),
@@ -126,13 +53,13 @@ pub async fn signup(cx: &mut Ctx) -> ApiResult<Response> {
     let created = Event {
         action: "team.created",
         target_type: "team",
-        target_id: Some(&team_id),
+        target_id: Some(team_id.as_str()),
         detail: json!({"name": team_name}),
     };
     let statements = vec![
-        teams::insert(&cx.db, &team_id, &team_name, cx.now)?,
-        members::insert(&cx.db, &team_id, &user, cx.now)?,
-        identity::insert_session(&cx.db, &session.hash, &user_id, &team_id, cx.now)?,
+        teams::insert(&team, &team_name, cx.now)?,
+        members::insert(&team, &user, cx.now)?,
+        identity::insert_session(&team, &user_id, &session.hash, cx.now)?,
         activity::record(&team, &new_id()?, Some(actor), created, cx.now)?,
     ];
     match cx.db.batch(statements).await {
@@ -145,13 +72,13 @@ pub async fn signup(cx: &mut Ctx) -> ApiResult<Response> {
         &name,
         &team_id,
         &team_name,
-        Role::Owner.as_str(),
+        Role::Owner,
     );
     Ok(with_cookie(
         respond::created(&profile),
         cx,
         &session.token,
-        session_max_age_s(),
+        session::max_age_s(),
     ))
 }
 
@@ -182,7 +109,12 @@ pub async fn login(cx: &mut Ctx) -> ApiResult<Response> {
     let session = new_session().await?;
     cx.db
         .batch(vec![
-            identity::insert_session(&cx.db, &session.hash, &row.id, &row.team_id, cx.now)?,
+            identity::insert_session(
+                &Team::joining(&cx.db, &row.team_id),
+                &row.id,
+                &session.hash,
+                cx.now,
+            )?,
             identity::clear_failures(&cx.db, email.as_str())?,
         ])
         .await?;
@@ -192,13 +124,13 @@ pub async fn login(cx: &mut Ctx) -> ApiResult<Response> {
         &row.name,
         &row.team_id,
         &row.team_name,
-        &row.role,
+        row.role,
     );
     Ok(with_cookie(
         respond::ok(&profile),
         cx,
         &session.token,
-        session_max_age_s(),
+        session::max_age_s(),
     ))
 }
 

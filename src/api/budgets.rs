@@ -6,10 +6,10 @@
 use serde_json::{json, Value};
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::ApiResult;
 use super::extract::{Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::record_activity;
 use crate::domain::calendar::month_of;
 use crate::domain::fields::Fields;
 use crate::domain::pricing::usd;
@@ -61,16 +61,14 @@ pub async fn put(cx: &mut Ctx) -> ApiResult<Response> {
     };
     let (monthly, enforce) = f.finish((monthly, enforce))?;
     let team = caller.team(&cx.db);
-    cx.db
-        .batch(vec![budgets::put(&team, monthly, enforce, cx.now)?])
-        .await?;
     let event = Event {
         action: "budget.updated",
         target_type: "team",
-        target_id: Some(team.id),
+        target_id: Some(team.id().as_str()),
         detail: json!({"monthly_usd": monthly.map(usd), "enforce": enforce}),
     };
-    record_activity(cx, &caller, event).await?;
+    let change = vec![budgets::put(&team, monthly, enforce, cx.now)?];
+    audit::commit(cx, &caller, change, event, Logged::Always).await?;
     let month = month_of(cx.now).key;
     let body = budgets::document_json(&caller.team(&cx.db), &month).await?;
     Ok(respond::raw_json(200, body))

@@ -8,45 +8,13 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx};
 use super::respond;
 use super::sse;
+use crate::domain::execution::ExecutionStatus;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::engine::{self, Start};
 use crate::store::executions::{self, ExecutionRow, Filter, StepRow};
-use crate::store::workflows::{self, WorkflowRow};
-use crate::store::{changes, Db, Team};
-
-const STATUSES: [&str; 6] = [
-    "pending",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "timed_out",
-];
-
-/// Starts a run of the workflow's current version; answers the execution id.
-pub async fn create_execution(
-    cx: &Ctx,
-    team: &Team<'_>,
-    wf: &WorkflowRow,
-    input: &Value,
-    triggered_by: Option<&str>,
-    idempotency_key: Option<&str>,
-    retry_of: Option<&str>,
-) -> ApiResult<String> {
-    let start = Start {
-        workflow_id: &wf.id,
-        version: wf.version,
-        workflow_name: &wf.name,
-        steps: &wf.steps,
-        input,
-        triggered_by,
-        idempotency_key,
-        retry_of,
-        schedule_id: None,
-    };
-    Ok(engine::start(&cx.env, team, &start, cx.now).await?)
-}
+use crate::store::workflows::{self};
+use crate::store::{changes, Db, OwnedTeam, Team};
 
 fn parse_json(text: Option<&str>) -> Value {
     text.and_then(|t| serde_json::from_str(t).ok())
@@ -100,7 +68,7 @@ fn detail_json(e: &ExecutionRow, steps: &[StepRow]) -> Value {
 
 fn filter(cx: &Ctx) -> ApiResult<Filter> {
     let mut f = Filter {
-        statuses: cx.word_list("status", &STATUSES)?,
+        statuses: cx.word_list("status", &ExecutionStatus::ALL.map(ExecutionStatus::as_str))?,
         workflow_id: cx.query_id("workflow")?,
         from: cx.instant("from")?,
         to: cx.instant("to")?,
@@ -136,6 +104,10 @@ pub async fn get(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     Ok(respond::ok(&detail_json(&e, &steps)))
 }
 
+async fn find(team: &Team<'_>, id: &str) -> ApiResult<ExecutionRow> {
+    executions::get(team, id).await?.ok_or(ApiError::NotFound)
+}
+
 fn wrong_state(e: &ExecutionRow, action: &str) -> ApiError {
     ApiError::conflict(
         "invalid_state",
@@ -149,17 +121,13 @@ pub async fn cancel(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
-    let e = executions::get(&team, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let e = find(&team, &id).await?;
     let results = cx.db.batch(executions::cancel(&team, &id, cx.now)?).await?;
     if changes(&results[0]) == 0 {
         let now = executions::get(&team, &id).await?.unwrap_or(e);
         return Err(wrong_state(&now, "cancelled"));
     }
-    let e = executions::get(&team, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let e = find(&team, &id).await?;
     Ok(respond::ok(&detail(&team, &e).await?))
 }
 
@@ -169,10 +137,8 @@ pub async fn retry(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
-    let e = executions::get(&team, &id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    if !["failed", "cancelled", "timed_out"].contains(&e.status.as_str()) {
+    let e = find(&team, &id).await?;
+    if !e.status.can_retry() {
         return Err(wrong_state(&e, "retried"));
     }
     let version = workflows::version(&team, &e.workflow_id, e.workflow_version)
@@ -201,34 +167,20 @@ pub async fn retry(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
 /// at}`; resumes after `Last-Event-ID`, else starts from now.
 pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
-    let resume = cx
-        .req
-        .headers()
-        .get("last-event-id")
-        .ok()
-        .flatten()
-        .and_then(|v| v.trim().parse::<i64>().ok());
+    let resume = cx.last_event_id().and_then(|v| v.parse::<i64>().ok());
     let start_seq = match resume {
         Some(seq) => seq,
         None => executions::last_seq(&caller.team(&cx.db)).await?,
     };
     sse::polled(
         cx.env.clone(),
-        caller.team_id.clone(),
+        OwnedTeam::of(&caller.team(&cx.db)),
         String::new(),
         start_seq,
         1_000,
-        |env, team_id, seq| async move {
+        |env, team, seq| async move {
             let db = Db::new(&env)?;
-            let events = executions::events_since(
-                &Team {
-                    db: &db,
-                    id: &team_id,
-                },
-                seq,
-                100,
-            )
-            .await?;
+            let events = executions::events_since(&team.scope(&db), seq, 100).await?;
             let mut chunk = String::new();
             for e in &events {
                 let data = json!({

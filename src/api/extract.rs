@@ -6,6 +6,7 @@ use serde_json::Value;
 use worker::{Context, Env, Method, Request};
 
 use super::error::{ApiError, ApiResult};
+use crate::domain::ids::{TeamId, UserId};
 use crate::domain::paging::{parse_page, Page};
 use crate::domain::range::{parse_instant, parse_range, TimeRange};
 use crate::domain::role::Role;
@@ -32,10 +33,10 @@ pub struct Ctx {
 /// Who is calling, with the role that decides what they may do on this request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub team_name: String,
     /// The member's role, or for an access token the lower of its role and its creator's.
     pub role: Role,
@@ -51,10 +52,7 @@ pub enum Via {
 impl Caller {
     /// The database scoped to the caller's team.
     pub fn team<'a>(&'a self, db: &'a Db) -> Team<'a> {
-        Team {
-            db,
-            id: &self.team_id,
-        }
+        Team::of_caller(db, &self.team_id)
     }
 }
 
@@ -152,6 +150,12 @@ impl Ctx {
             ));
         }
         Ok(Some(serde_json::json!(words).to_string()))
+    }
+
+    /// Where a reconnecting event stream left off (`Last-Event-ID`), if it says.
+    pub fn last_event_id(&self) -> Option<String> {
+        let value = self.req.headers().get("last-event-id").ok().flatten()?;
+        Some(value.trim().to_string()).filter(|v| !v.is_empty())
     }
 
     pub fn page(&self) -> ApiResult<Page> {
@@ -263,12 +267,8 @@ impl Ctx {
         } else {
             return Ok(None);
         };
-        let member_role = Role::parse(&row.role)
-            .ok_or_else(|| ApiError::Internal(format!("bad role {}", row.role)))?;
-        let role = match &row.token_role {
-            Some(r) => Role::parse(r).map_or(Role::Viewer, |t| t.min(member_role)),
-            None => member_role,
-        };
+        // A token acts with the lower of its own role and its creator's current one.
+        let role = row.token_role.map_or(row.role, |t| t.min(row.role));
         self.touch_later(&row);
         Ok(Some(Caller {
             user_id: row.user_id,

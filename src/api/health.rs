@@ -6,9 +6,8 @@ use worker::Response;
 use super::error::ApiResult;
 use super::extract::Ctx;
 use super::respond;
-use crate::args;
 use crate::platform::now_ms;
-use crate::store::Team;
+use crate::store::{health, Team};
 
 /// A cron tick older than this means the trigger is not firing.
 const CRON_STALE_MS: i64 = 3 * 60_000;
@@ -45,31 +44,15 @@ pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
 }
 
 /// The executions queue: its binding, and the caller's team's backlog (runs accepted and not yet
-/// picked up, and the age of the oldest). The platform does not report a queue's depth to the
-/// Worker, so the backlog is read from the runs themselves (`executions_team_status`).
+/// picked up, and the age of the oldest).
 async fn check_queue(cx: &Ctx, team: &Team<'_>) -> (bool, Value) {
-    #[derive(serde::Deserialize)]
-    struct Backlog {
-        pending: i64,
-        running: i64,
-        oldest: Option<i64>,
-    }
     if cx.env.queue("EXECUTIONS").is_err() {
         return (
             false,
             json!({"state": "down", "error": "the EXECUTIONS binding is missing"}),
         );
     }
-    let row = team
-        .db
-        .first::<Backlog>(
-            "SELECT (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'pending') AS pending,
-                    (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'running') AS running,
-                    (SELECT min(created_at) FROM executions WHERE team_id = ?1 AND status = 'pending') AS oldest",
-            args![team.id],
-        )
-        .await;
-    match row {
+    match health::backlog(team).await {
         Ok(Some(b)) => {
             let slow = b.oldest.is_some_and(|t| cx.now - t > QUEUE_SLOW_MS);
             let state = if slow { "slow" } else { "ok" };
@@ -90,24 +73,14 @@ struct D1Check {
 
 /// One query that both proves D1 answers and reads the last cron tick.
 async fn check_d1(cx: &Ctx) -> D1Check {
-    #[derive(serde::Deserialize)]
-    struct Tick {
-        value: Option<String>,
-    }
     let started = now_ms();
-    let result = cx
-        .db
-        .first::<Tick>(
-            "SELECT (SELECT value FROM app_state WHERE key = 'cron_last_tick') AS value",
-            args![],
-        )
-        .await;
+    let result = health::last_tick(&cx.db).await;
     let latency_ms = now_ms() - started;
     match result {
         Ok(row) => D1Check {
             ok: true,
             report: json!({"state": "ok", "latency_ms": latency_ms}),
-            last_tick: row.and_then(|r| r.value).and_then(|v| v.parse().ok()),
+            last_tick: row,
         },
         Err(e) => {
             worker::console_error!("{} health: d1: {e}", cx.request_id);

@@ -4,13 +4,14 @@
 use serde_json::json;
 use worker::Response;
 
-use super::auth::{email_taken, new_session, with_cookie, Profile};
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::{actor, parse_role};
+use super::session::{self, email_taken, new_session, with_cookie, Profile};
 use crate::domain::email::Email;
 use crate::domain::fields::Fields;
+use crate::domain::ids::UserId;
 use crate::domain::paging::paginate;
 use crate::domain::password::Password;
 use crate::domain::role::Role;
@@ -28,7 +29,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let body = cx.json(BODY_LIMIT).await?;
     let mut f = Fields::new(&body)?;
     let email = f.parsed("email", Email::parse);
-    let role = f.parsed("role", parse_role);
+    let role = f.parsed("role", Role::parse_field);
     let (email, role) = f.finish((email, role))?;
     if !rules::may_invite(caller.role, role) {
         return Err(ApiError::Forbidden(
@@ -66,14 +67,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     };
     let mut statements = invites::insert(&team, &new, cx.now)?;
     statements.push(mailer::outbox(&cx.env, &team, &outbox_id, &mail, cx.now)?);
-    statements.push(activity::record(
-        &team,
-        &new_id()?,
-        Some(actor(&caller)),
-        event,
-        cx.now,
-    )?);
-    cx.db.batch(statements).await?;
+    audit::commit(cx, &caller, statements, event, Logged::Always).await?;
     let (env, request_id) = (cx.env.clone(), cx.request_id.clone());
     cx.ctx.wait_until(async move {
         mailer::dispatch(&env, &request_id, &outbox_id, &mail).await;
@@ -108,13 +102,14 @@ pub async fn revoke(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            invites::revoke(&team, &id, cx.now)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![invites::revoke(&team, &id, cx.now)?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
@@ -147,14 +142,10 @@ pub async fn accept(cx: &mut Ctx) -> ApiResult<Response> {
         return Err(email_taken());
     }
     let password_hash = platform::hash_password(&password).await?;
-    let user_id = new_id()?;
+    let user_id = UserId::new(new_id()?);
     let session = new_session().await?;
-    let team = Team {
-        db: &cx.db,
-        id: &invite.team_id,
-    };
-    let role = parse_role(&invite.role)
-        .map_err(|_| ApiError::Internal(format!("bad role {}", invite.role)))?;
+    let team = Team::joining(&cx.db, &invite.team_id);
+    let role = invite.role;
     let user = NewUser {
         id: &user_id,
         email: &invite.email,
@@ -165,17 +156,16 @@ pub async fn accept(cx: &mut Ctx) -> ApiResult<Response> {
     let event = Event {
         action: "member.joined",
         target_type: "member",
-        target_id: Some(&user_id),
+        target_id: Some(user_id.as_str()),
         detail: json!({"email": invite.email, "role": invite.role, "invite_id": invite.id}),
     };
     // Each statement runs only if the one before it changed a row: invite claimed -> user
     // created -> session -> log entry. A lost race changes nothing.
-    let mut statements = invites::accept(&cx.db, &invite, &user, cx.now)?;
+    let mut statements = invites::accept(&team, &invite, &user, cx.now)?;
     statements.push(identity::insert_session_if_changed(
-        &cx.db,
-        &session.hash,
+        &team,
         &user_id,
-        &invite.team_id,
+        &session.hash,
         cx.now,
     )?);
     let joined = Actor {
@@ -217,12 +207,12 @@ pub async fn accept(cx: &mut Ctx) -> ApiResult<Response> {
         &name,
         &invite.team_id,
         &team_name,
-        &invite.role,
+        invite.role,
     );
     Ok(with_cookie(
         respond::ok(&profile),
         cx,
         &session.token,
-        identity::SESSION_TTL_MS / 1000,
+        session::max_age_s(),
     ))
 }

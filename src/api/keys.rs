@@ -5,19 +5,20 @@ use crate::platform::allow_private_upstreams;
 use serde_json::json;
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::{actor, record_activity};
 use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
+use crate::domain::service::Service;
 use crate::domain::upstream::parse_base_url;
 use crate::domain::vault::{last4, parse_secret, MasterKeys};
 use crate::notify::{self, Note};
 use crate::platform::new_id;
-use crate::providers::{probe_models, Service, Verdict};
-use crate::store::activity::{self, Event};
+use crate::providers::{probe_models, Verdict};
+use crate::store::activity::Event;
 use crate::store::changes;
 use crate::store::keys::{self, NewKey};
 use crate::vault::{self, VaultError};
@@ -48,6 +49,27 @@ async fn tell(cx: &Ctx, caller: &Caller, kind: &'static str, title: String) {
         link: Some("/keys".into()),
     };
     notify::raise(&caller.team(&cx.db), Some(&caller.user_id), note).await;
+}
+
+/// The key as it is now, after a change the team is told about ("Provider key NAME `done`").
+async fn read_and_tell(
+    cx: &Ctx,
+    caller: &Caller,
+    id: &str,
+    kind: &'static str,
+    done: &str,
+) -> ApiResult<keys::KeyView> {
+    let key = keys::get(&caller.team(&cx.db), id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    tell(
+        cx,
+        caller,
+        kind,
+        format!("Provider key {} {done}", key.name),
+    )
+    .await;
+    Ok(key)
 }
 
 /// GET /api/keys
@@ -96,7 +118,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let master = master_keys(cx)?;
     let id = new_id()?;
     let team = caller.team(&cx.db);
-    let sealed = vault::seal(&master, team.id, &id, &secret).await?;
+    let sealed = vault::seal(&master, team.id().as_str(), &id, &secret).await?;
     let shown = last4(&secret);
     drop(secret);
     let new = NewKey {
@@ -114,20 +136,15 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"name": name, "service": service.as_str()}),
     };
-    cx.db
-        .batch(vec![
-            keys::insert(&team, &new, cx.now)?,
-            activity::record(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
-    let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
-    tell(
+    audit::commit(
         cx,
         &caller,
-        "key.added",
-        format!("Provider key {} added", key.name),
+        vec![keys::insert(&team, &new, cx.now)?],
+        event,
+        Logged::Always,
     )
-    .await;
+    .await?;
+    let key = read_and_tell(cx, &caller, &id, "key.added", "added").await?;
     Ok(respond::created(&key))
 }
 
@@ -143,13 +160,14 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            keys::delete(&team, &id, cx.now)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![keys::delete(&team, &id, cx.now)?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
@@ -175,7 +193,7 @@ pub async fn rotate(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
 
     let master = master_keys(cx)?;
-    let sealed = vault::seal(&master, team.id, &id, &secret).await?;
+    let sealed = vault::seal(&master, team.id().as_str(), &id, &secret).await?;
     let shown = last4(&secret);
     drop(secret);
     let event = Event {
@@ -184,24 +202,25 @@ pub async fn rotate(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            keys::rotate(&team, &id, &sealed, master.active_id(), &shown, cx.now)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![keys::rotate(
+            &team,
+            &id,
+            &sealed,
+            master.active_id(),
+            &shown,
+            cx.now,
+        )?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
-    let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
-    tell(
-        cx,
-        &caller,
-        "key.rotated",
-        format!("Provider key {} rotated", key.name),
-    )
-    .await;
+    let key = read_and_tell(cx, &caller, &id, "key.rotated", "rotated").await?;
     Ok(respond::ok(&key))
 }
 
@@ -211,10 +230,9 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
     let stored = keys::sealed(&team, &id).await?.ok_or(ApiError::NotFound)?;
-    let service = Service::parse(&stored.service)
-        .map_err(|_| ApiError::Internal(format!("bad service {}", stored.service)))?;
+    let service = stored.service;
     let master = master_keys(cx)?;
-    let secret = vault::open(&master, team.id, &id, &stored.secret).await?;
+    let secret = vault::open(&master, team.id().as_str(), &id, &stored.secret).await?;
     let probe = probe_models(service, &stored.base_url, &secret).await;
     drop(secret);
 
@@ -231,18 +249,17 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         ),
         Verdict::Unknown(why) => (false, None, why.clone()),
     };
-    if let Some(status) = new_status {
-        cx.db
-            .batch(vec![keys::set_status(&team, &id, status, cx.now)?])
-            .await?;
-    }
     let event = Event {
         action: "key.tested",
         target_type: "provider_key",
         target_id: Some(&id),
         detail: json!({"valid": valid, "http_status": probe.http_status}),
     };
-    record_activity(cx, &caller, event).await?;
+    let change = match new_status {
+        Some(status) => vec![keys::set_status(&team, &id, status, cx.now)?],
+        None => Vec::new(),
+    };
+    audit::commit(cx, &caller, change, event, Logged::Always).await?;
     let key = keys::get(&team, &id).await?.ok_or(ApiError::NotFound)?;
     if matches!(probe.verdict, Verdict::Invalid) {
         tell(

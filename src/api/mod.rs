@@ -8,10 +8,14 @@
 //! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
 //! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
 //! [`errors`] (error tracking), [`health`], [`openapi`] (the document describing the API).
-//! Shared pieces: [`error`], [`extract`], [`respond`], [`sse`].
+//! Shared pieces: [`error`] (the envelope), [`extract`] (the caller, the one `authorize`, bodies,
+//! queries), [`respond`], [`sse`] (live streams), [`audit`] (a change with its activity entry,
+//! team notes), [`session`] (signing a person in). Resource files import only these, never
+//! each other.
 
 pub mod access_tokens;
 pub mod analytics;
+pub mod audit;
 pub mod auth;
 pub mod budgets;
 pub mod error;
@@ -26,6 +30,7 @@ pub mod openapi;
 pub mod pricing;
 pub mod respond;
 pub mod schedules;
+pub mod session;
 pub mod sse;
 pub mod team;
 pub mod telemetry;

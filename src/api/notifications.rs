@@ -13,7 +13,7 @@ use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::notify::CATEGORIES;
 use crate::store::notifications::{self, Filter, Mark, Row};
-use crate::store::{Db, Team};
+use crate::store::{Db, OwnedTeam};
 
 fn category_error() -> String {
     format!("must be one of {}", CATEGORIES.join(", "))
@@ -183,12 +183,8 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
     let team = caller.team(&cx.db);
     let resume = cx
-        .req
-        .headers()
-        .get("last-event-id")
-        .ok()
-        .flatten()
-        .and_then(|v| crate::domain::ids::parse_uuid(v.trim()));
+        .last_event_id()
+        .and_then(|v| crate::domain::ids::parse_uuid(&v));
     let last = match resume {
         Some(id) => id,
         None => notifications::newest_id(&team, &caller.user_id).await?,
@@ -198,16 +194,13 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
     let cursor = (caller.user_id.clone(), last);
     sse::polled(
         cx.env.clone(),
-        caller.team_id.clone(),
+        OwnedTeam::of(&team),
         greeting,
         cursor,
         1_500,
-        |env, team_id, (user_id, last)| async move {
+        |env, team, (user_id, last)| async move {
             let db = Db::new(&env)?;
-            let team = Team {
-                db: &db,
-                id: &team_id,
-            };
+            let team = team.scope(&db);
             let rows = notifications::newer_than(&team, &user_id, &last, 50).await?;
             let Some(newest) = rows.last().map(|r| r.id.clone()) else {
                 return Ok((String::new(), (user_id, last)));

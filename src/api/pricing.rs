@@ -6,10 +6,10 @@
 use serde_json::{json, Value};
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::ApiResult;
 use super::extract::{Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::record_activity;
 use crate::domain::fields::Fields;
 use crate::domain::pricing::{parse_pattern, rate_from_usd};
 use crate::domain::range::parse_instant;
@@ -145,17 +145,15 @@ pub async fn put(cx: &mut Ctx) -> ApiResult<Response> {
         row.id = new_id()?;
     }
     let team = caller.team(&cx.db);
-    cx.db
-        .batch(pricing::replace_overrides(&team, &rows, cx.now)?)
-        .await?;
     let patterns: Vec<&str> = rows.iter().map(|r| r.model_pattern.as_str()).collect();
     let event = Event {
         action: "pricing.updated",
         target_type: "team",
-        target_id: Some(team.id),
+        target_id: Some(team.id().as_str()),
         detail: json!({ "overrides": patterns }),
     };
-    record_activity(cx, &caller, event).await?;
+    let change = pricing::replace_overrides(&team, &rows, cx.now)?;
+    audit::commit(cx, &caller, change, event, Logged::Always).await?;
     let body = pricing::document_json(&caller.team(&cx.db)).await?;
     Ok(respond::raw_json(200, body))
 }

@@ -5,10 +5,10 @@
 use serde_json::{json, Value};
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::record_activity;
 use crate::domain::fields::Fields;
 use crate::domain::ids::parse_uuid;
 use crate::domain::paging::paginate;
@@ -191,16 +191,15 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let o = read_settings(&team, &body, None).await?;
     let next = next_after(&o.cron, &o.timezone, o.enabled, cx.now)?;
     let id = new_id()?;
-    cx.db
-        .batch(vec![schedules::insert(
-            &team,
-            &id,
-            &settings(&o, next),
-            &caller.user_id,
-            cx.now,
-        )?])
-        .await?;
-    record_activity(cx, &caller, event("schedule.created", &id, &o)).await?;
+    let change = vec![schedules::insert(
+        &team,
+        &id,
+        &settings(&o, next),
+        &caller.user_id,
+        cx.now,
+    )?];
+    let created = event("schedule.created", &id, &o);
+    audit::commit(cx, &caller, change, created, Logged::Always).await?;
     let s = schedules::get(&team, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -218,19 +217,12 @@ pub async fn update(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         .ok_or(ApiError::NotFound)?;
     let o = read_settings(&team, &body, Some(&current)).await?;
     let next = next_after(&o.cron, &o.timezone, o.enabled, cx.now)?;
-    let results = cx
-        .db
-        .batch(vec![schedules::update(
-            &team,
-            &id,
-            &settings(&o, next),
-            cx.now,
-        )?])
-        .await?;
+    let change = vec![schedules::update(&team, &id, &settings(&o, next), cx.now)?];
+    let updated = event("schedule.updated", &id, &o);
+    let results = audit::commit(cx, &caller, change, updated, Logged::IfChanged).await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
-    record_activity(cx, &caller, event("schedule.updated", &id, &o)).await?;
     let s = schedules::get(&team, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -242,17 +234,17 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
-    let results = cx.db.batch(vec![schedules::delete(&team, &id)?]).await?;
-    if changes(&results[0]) == 0 {
-        return Err(ApiError::NotFound);
-    }
     let event = Event {
         action: "schedule.deleted",
         target_type: "schedule",
         target_id: Some(&id),
         detail: json!({}),
     };
-    record_activity(cx, &caller, event).await?;
+    let change = vec![schedules::delete(&team, &id)?];
+    let results = audit::commit(cx, &caller, change, event, Logged::IfChanged).await?;
+    if changes(&results[0]) == 0 {
+        return Err(ApiError::NotFound);
+    }
     Ok(respond::no_content())
 }
 

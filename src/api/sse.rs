@@ -9,6 +9,7 @@ use worker::{Env, Headers, Response, ResponseBuilder};
 
 use super::error::ApiResult;
 use crate::platform::now_ms;
+use crate::store::OwnedTeam;
 
 const LIFETIME_MS: i64 = 5 * 60_000;
 const HEARTBEAT_MS: i64 = 15_000;
@@ -26,7 +27,7 @@ pub fn event(id: Option<&str>, name: &str, data: &serde_json::Value) -> String {
 /// first.
 pub fn polled<C, F, Fut>(
     env: Env,
-    team_id: String,
+    team: OwnedTeam,
     greeting: String,
     cursor: C,
     every_ms: u64,
@@ -34,12 +35,12 @@ pub fn polled<C, F, Fut>(
 ) -> ApiResult<Response>
 where
     C: 'static,
-    F: Fn(Env, String, C) -> Fut + 'static,
+    F: Fn(Env, OwnedTeam, C) -> Fut + 'static,
     Fut: Future<Output = worker::Result<(String, C)>>,
 {
     struct State<C> {
         env: Env,
-        team_id: String,
+        team: OwnedTeam,
         cursor: Option<C>,
         opened: i64,
         last_write: i64,
@@ -48,7 +49,7 @@ where
     let opened = now_ms();
     let state = State {
         env,
-        team_id,
+        team,
         cursor: Some(cursor),
         opened,
         last_write: opened,
@@ -67,7 +68,7 @@ where
             if now - st.opened > LIFETIME_MS {
                 return None;
             }
-            match poll(st.env.clone(), st.team_id.clone(), cursor).await {
+            match poll(st.env.clone(), st.team.clone(), cursor).await {
                 Ok((chunk, next)) => {
                     st.cursor = Some(next);
                     if !chunk.is_empty() {

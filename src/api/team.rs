@@ -3,6 +3,7 @@
 use serde_json::json;
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Caller, Ctx, BODY_LIMIT};
 use super::respond;
@@ -10,41 +11,8 @@ use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::rules::{self, RoleChangeDenied};
-use crate::notify::Note;
-use crate::platform::new_id;
-use crate::store::activity::{self, Actor, Event};
+use crate::store::activity::{self, Event};
 use crate::store::{changes, members, teams};
-
-pub fn actor(caller: &Caller) -> Actor<'_> {
-    Actor {
-        id: &caller.user_id,
-        email: &caller.email,
-    }
-}
-
-/// Tells the team about a change to its membership (everyone but the caller).
-pub async fn tell_team(cx: &Ctx, caller: &Caller, kind: &'static str, title: String) {
-    let note = Note {
-        category: "team",
-        kind,
-        message: format!("{title}."),
-        title,
-        link: Some("/team".into()),
-    };
-    crate::notify::raise(&caller.team(&cx.db), Some(&caller.user_id), note).await;
-}
-
-/// Records one event in the activity log on its own (when it is not part of a larger batch).
-pub async fn record_activity(cx: &Ctx, caller: &Caller, event: Event<'_>) -> ApiResult<()> {
-    let team = caller.team(&cx.db);
-    let entry = activity::record(&team, &new_id()?, Some(actor(caller)), event, cx.now)?;
-    cx.db.batch(vec![entry]).await?;
-    Ok(())
-}
-
-pub fn parse_role(raw: &str) -> Result<Role, &'static str> {
-    Role::parse(raw).ok_or("must be one of viewer, member, admin, owner")
-}
 
 fn denied(reason: RoleChangeDenied) -> ApiError {
     match reason {
@@ -79,15 +47,17 @@ pub async fn update(cx: &mut Ctx) -> ApiResult<Response> {
     let event = Event {
         action: "team.updated",
         target_type: "team",
-        target_id: Some(team.id),
+        target_id: Some(team.id().as_str()),
         detail: json!({"name": name}),
     };
-    cx.db
-        .batch(vec![
-            teams::rename(&team, &name)?,
-            activity::record(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    audit::commit(
+        cx,
+        &caller,
+        vec![teams::rename(&team, &name)?],
+        event,
+        Logged::Always,
+    )
+    .await?;
     let updated = teams::get(&team).await?.ok_or(ApiError::NotFound)?;
     Ok(respond::ok(&updated))
 }
@@ -97,7 +67,7 @@ pub async fn list_members(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
     let page = cx.page()?;
     let rows = members::list(&caller.team(&cx.db), &page).await?;
-    let (rows, next) = paginate(rows, &page, |m| m.id.clone());
+    let (rows, next) = paginate(rows, &page, |m| m.id.to_string());
     Ok(respond::page(&rows, next))
 }
 
@@ -108,8 +78,7 @@ async fn member_and_owners(
 ) -> ApiResult<(members::Member, Role, u32)> {
     let team = caller.team(&cx.db);
     let member = members::get(&team, id).await?.ok_or(ApiError::NotFound)?;
-    let current = parse_role(&member.role)
-        .map_err(|_| ApiError::Internal(format!("bad role {}", member.role)))?;
+    let current = member.role;
     Ok((member, current, members::owner_count(&team).await?))
 }
 
@@ -119,7 +88,7 @@ pub async fn change_role(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let id = path_id(raw_id)?;
     let body = cx.json(BODY_LIMIT).await?;
     let mut f = Fields::new(&body)?;
-    let role = f.parsed("role", parse_role);
+    let role = f.parsed("role", Role::parse_field);
     let (role,) = f.finish((role,))?;
 
     let (member, current, owners) = member_and_owners(cx, &caller, &id).await?;
@@ -131,23 +100,21 @@ pub async fn change_role(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"email": member.email, "from": current.as_str(), "to": role.as_str()}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            members::set_role(&team, &id, role)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![members::set_role(&team, &id, role)?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if changes(&results[0]) == 0 {
         // The row exists (read above), so only the last-owner guard can have refused it.
         return Err(last_owner());
     }
     let title = format!("{} is now {}", member.name, role.as_str());
-    tell_team(cx, &caller, "member.role_changed", title).await;
-    Ok(respond::ok(&members::Member {
-        role: role.as_str().to_string(),
-        ..member
-    }))
+    audit::tell_team(cx, &caller, "member.role_changed", title).await;
+    Ok(respond::ok(&members::Member { role, ..member }))
 }
 
 /// DELETE /api/team/members/:id — their sessions and access tokens go with them.
@@ -163,17 +130,18 @@ pub async fn remove_member(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"email": member.email, "role": current.as_str()}),
     };
-    let results = cx
-        .db
-        .batch(vec![
-            members::remove(&team, &id)?,
-            activity::record_if_changed(&team, &new_id()?, Some(actor(&caller)), event, cx.now)?,
-        ])
-        .await?;
+    let results = audit::commit(
+        cx,
+        &caller,
+        vec![members::remove(&team, &id)?],
+        event,
+        Logged::IfChanged,
+    )
+    .await?;
     if changes(&results[0]) == 0 {
         return Err(last_owner());
     }
-    tell_team(
+    audit::tell_team(
         cx,
         &caller,
         "member.removed",

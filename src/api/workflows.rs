@@ -4,15 +4,15 @@ use crate::platform::allow_private_upstreams;
 use serde_json::{json, Value};
 use worker::Response;
 
+use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
-use super::executions::create_execution;
 use super::extract::{path_id, Ctx, BODY_LIMIT};
 use super::respond;
-use super::team::record_activity;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::workflow::{key_ids, parse_steps, Step};
+use crate::engine::{self, Start};
 use crate::platform::new_id;
 use crate::store::activity::Event;
 use crate::store::workflows::{self, NewWorkflow};
@@ -108,13 +108,9 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         steps: &steps_json(&steps),
         created_by: &caller.user_id,
     };
-    cx.db.batch(workflows::insert(&team, &new, cx.now)?).await?;
-    record_activity(
-        cx,
-        &caller,
-        event("workflow.created", &id, json!({"name": name, "version": 1})),
-    )
-    .await?;
+    let created = event("workflow.created", &id, json!({"name": name, "version": 1}));
+    let change = workflows::insert(&team, &new, cx.now)?;
+    audit::commit(cx, &caller, change, created, Logged::Always).await?;
     let wf = workflows::get(&team, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -156,33 +152,17 @@ pub async fn update(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         Some(current.steps.clone())
     };
     let (name, steps) = f.finish((name, steps))?;
-    let results = cx
-        .db
-        .batch(workflows::update(
-            &team,
-            &id,
-            &name,
-            description.as_deref(),
-            &steps,
-            cx.now,
-        )?)
-        .await?;
+    let change = workflows::update(&team, &id, &name, description.as_deref(), &steps, cx.now)?;
+    // The version this edit makes; the entry is written only if the edit was.
+    let detail = json!({"name": name, "version": current.version + 1});
+    let updated = event("workflow.updated", &id, detail);
+    let results = audit::commit(cx, &caller, change, updated, Logged::IfChanged).await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
     let wf = workflows::get(&team, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    record_activity(
-        cx,
-        &caller,
-        event(
-            "workflow.updated",
-            &id,
-            json!({"name": wf.name, "version": wf.version}),
-        ),
-    )
-    .await?;
     Ok(respond::ok(&wf.to_json()))
 }
 
@@ -191,14 +171,12 @@ pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
-    let results = cx
-        .db
-        .batch(vec![workflows::delete(&team, &id, cx.now)?])
-        .await?;
+    let change = vec![workflows::delete(&team, &id, cx.now)?];
+    let deleted = event("workflow.deleted", &id, json!({}));
+    let results = audit::commit(cx, &caller, change, deleted, Logged::IfChanged).await?;
     if changes(&results[0]) == 0 {
         return Err(ApiError::NotFound);
     }
-    record_activity(cx, &caller, event("workflow.deleted", &id, json!({}))).await?;
     Ok(respond::no_content())
 }
 
@@ -232,15 +210,11 @@ pub async fn execute(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         f.error("Idempotency-Key", "must be 1 to 200 characters");
     }
     let (input,) = f.finish((input,))?;
-    let execution_id = create_execution(
-        cx,
-        &team,
-        &wf,
-        &input,
-        Some(&caller.user_id),
-        key.as_deref(),
-        None,
-    )
-    .await?;
+    let start = Start {
+        triggered_by: Some(&caller.user_id),
+        idempotency_key: key.as_deref(),
+        ..Start::current(&wf, &input)
+    };
+    let execution_id = engine::start(&cx.env, &team, &start, cx.now).await?;
     Ok(respond::json(202, &json!({"execution_id": execution_id})))
 }

@@ -1,6 +1,52 @@
 //! Identifiers: UUID strings, v7 (time-ordered) for everything Beacon creates.
 
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// Declares an id newtype: a team's id is never confused with a user's. Ids come from storage
+/// (deserialised from rows and queue messages) or from [`uuid_v7`] when Beacon creates the object.
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// An id created by Beacon or read back from storage.
+            pub fn new(id: String) -> $name {
+                $name(id)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A team's id: the tenancy boundary every team-owned row and query carries.
+    TeamId
+);
+id_type!(
+    /// A user's (member's) id.
+    UserId
+);
 
 /// Parses a path id. Anything that is not a UUID is treated as "no such object" by callers.
 pub fn parse_uuid(raw: &str) -> Option<String> {

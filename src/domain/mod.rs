@@ -3,7 +3,8 @@
 //! - [`role`]: the team roles and their ordering.
 //! - [`fields`]: reading a JSON object into typed fields, collecting every field error at once.
 //! - [`csv`]: CSV lines for exports.
-//! - [`email`], [`ids`]: newtypes that can only be built valid.
+//! - [`email`], [`ids`]: newtypes: an email that can only be built valid, team and user ids.
+//! - [`execution`]: execution and step statuses and what each allows.
 //! - [`paging`]: `?limit=` and opaque cursors.
 //! - [`password`]: password rules and the stored PBKDF2 hash format.
 //! - [`range`]: `?range=` / `?from=&to=` time windows and their previous period.
@@ -11,6 +12,7 @@
 //! - [`rollup`]: how a time window maps onto the telemetry rollups; trend buckets and metrics.
 //! - [`rules`]: who may grant, change or remove which role.
 //! - [`schedule`]: crontab expressions and their next fire times in a time zone, across DST.
+//! - [`service`]: the provider services keys belong to.
 //! - [`telemetry`]: validating telemetry events and metrics.
 //! - [`upstream`]: outbound URL safety (https, no private addresses).
 //! - [`vault`]: master keys, the ciphertext envelope and what may be shown of a secret.
@@ -24,6 +26,7 @@ pub mod calendar;
 pub mod csv;
 pub mod email;
 pub mod errors;
+pub mod execution;
 pub mod fields;
 pub mod ids;
 pub mod paging;
@@ -35,6 +38,7 @@ pub mod role;
 pub mod rollup;
 pub mod rules;
 pub mod schedule;
+pub mod service;
 pub mod telemetry;
 pub mod template;
 pub mod upstream;

@@ -4,6 +4,11 @@
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use base64::Engine;
 
+/// Failed logins counted per email over this window...
+pub const FAILURE_WINDOW_MS: i64 = 15 * 60_000;
+/// ...and this many of them lock that email out until the oldest leaves the window.
+pub const MAX_FAILURES: i64 = 10;
+
 /// PBKDF2-SHA256 iterations: the most Cloudflare's production runtime accepts.
 pub const ITERATIONS: u32 = 100_000;
 pub const MIN_LEN: usize = 8;

@@ -2,8 +2,11 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A member's (or access token's) role, ordered from least to most powerful.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Role {
     Viewer,
     Member,
@@ -25,6 +28,11 @@ impl Role {
 
     pub fn parse(s: &str) -> Option<Role> {
         Role::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// A role named in a request body, or the message a person reads when it is not one.
+    pub fn parse_field(s: &str) -> Result<Role, &'static str> {
+        Role::parse(s).ok_or("must be one of viewer, member, admin, owner")
     }
 
     /// Whether a caller holding `self` may do something that needs `needed`.

@@ -56,7 +56,7 @@ pub async fn prepare(
 ) -> Result<Plan, StepError> {
     let prices = pricing::for_team(team).await.map_err(unreadable)?;
     let mut plan = Plan {
-        price: choose(&prices, team.id, model, now).cloned(),
+        price: choose(&prices, team.id().as_str(), model, now).cloned(),
         priced_at: now,
         reserved: None,
     };
@@ -94,8 +94,8 @@ pub async fn release(team: &Team<'_>, (execution_id, step_id): (&str, &str), pla
     if plan.reserved.is_none() {
         return;
     }
-    let result = match budgets::release_step(team.db, execution_id, step_id, None) {
-        Ok(statements) => team.db.batch(statements).await.map(|_| ()),
+    let result = match budgets::release_step(team, execution_id, step_id, None) {
+        Ok(statements) => team.db().batch(statements).await.map(|_| ()),
         Err(e) => Err(e),
     };
     if let Err(e) = result {
@@ -138,7 +138,7 @@ pub fn charge(
     };
     let mut statements = vec![usage::insert(team, &row, now)?];
     if u.plan.reserved.is_some() {
-        statements.extend(budgets::release_step(team.db, &exec.id, step_id, None)?);
+        statements.extend(budgets::release_step(team, &exec.id, step_id, None)?);
     }
     let month = month_of(now).key;
     if let Some(cost) = cost_nusd {

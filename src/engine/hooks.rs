@@ -8,6 +8,7 @@ use worker::Env;
 
 use super::StepError;
 use crate::domain::errors::{derive_severity, fingerprint};
+use crate::domain::execution::ExecutionStatus;
 use crate::notify::{self, Note};
 use crate::platform::{new_id, now_ms};
 use crate::store::activity::{self, Event};
@@ -22,29 +23,33 @@ pub async fn execution_finished(
     _env: &Env,
     team: &Team<'_>,
     exec: &ExecutionRow,
-    status: &str,
+    status: ExecutionStatus,
     error: Option<&StepError>,
 ) {
     match error {
         Some(e) => worker::console_log!(
             "execution {} (team {}, workflow {} v{}) {status}: {} at step {}",
             exec.id,
-            team.id,
+            team.id(),
             exec.workflow_id,
             exec.workflow_version,
             e.kind,
             e.step_id.as_deref().unwrap_or("-")
         ),
-        None => worker::console_log!("execution {} (team {}) {status}", exec.id, team.id),
+        None => worker::console_log!("execution {} (team {}) {status}", exec.id, team.id()),
     }
     notify_outcome(team, exec, status, error).await;
-    if let (Some(e), "failed" | "timed_out") = (error, status) {
+    if let (Some(e), true) = (error, status.is_failure()) {
         if let Err(err) = record_failure(team, exec, e).await {
             worker::console_error!("hooks: recording the error of execution {}: {err}", exec.id);
         }
     }
-    if let (Some(schedule_id), "succeeded" | "failed" | "timed_out") = (&exec.schedule_id, status) {
-        if let Err(e) = schedule_result(team, schedule_id, status == "succeeded").await {
+    // A cancelled scheduled run counts neither way.
+    let counts = status.is_failure() || status == ExecutionStatus::Succeeded;
+    if let (Some(schedule_id), true) = (&exec.schedule_id, counts) {
+        if let Err(e) =
+            schedule_result(team, schedule_id, status == ExecutionStatus::Succeeded).await
+        {
             worker::console_error!("hooks: schedule {schedule_id}: {e}");
         }
     }
@@ -55,19 +60,19 @@ pub async fn execution_finished(
 async fn notify_outcome(
     team: &Team<'_>,
     exec: &ExecutionRow,
-    status: &str,
+    status: ExecutionStatus,
     error: Option<&StepError>,
 ) {
     let (kind, title) = match (status, exec.schedule_id.is_some()) {
-        ("failed" | "timed_out", true) => (
+        (s, true) if s.is_failure() => (
             "schedule.failed",
             format!("Scheduled run of {} {status}", exec.workflow_name),
         ),
-        ("failed" | "timed_out", false) => (
+        (s, false) if s.is_failure() => (
             "execution.failed",
             format!("{} {status}", exec.workflow_name),
         ),
-        ("succeeded", _) => (
+        (ExecutionStatus::Succeeded, _) => (
             "execution.succeeded",
             format!("{} succeeded", exec.workflow_name),
         ),
@@ -104,7 +109,7 @@ async fn schedule_result(
             target_id: Some(schedule_id),
             detail: json!({"reason": format!("{MAX_SCHEDULE_FAILURES} failed runs in a row")}),
         };
-        team.db
+        team.db()
             .batch(vec![activity::record(team, &new_id()?, None, event, now)?])
             .await?;
         let note = Note {

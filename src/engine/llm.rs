@@ -6,15 +6,17 @@ use serde_json::{json, Value};
 use wasm_bindgen::JsValue;
 use worker::{Delay, Env, Method, Request, RequestInit};
 
+use super::keys::{use_key, UseKeyError};
 use super::{cost, fetch_with_timeout, Settings, StepError, StepOutput, Usage};
 use crate::domain::retry::{backoff_ms, is_retryable, MAX_RETRIES};
+use crate::domain::service::Service;
 use crate::domain::upstream::check_url;
 use crate::domain::usage::{from_anthropic, from_openai};
 use crate::domain::workflow::LlmStep;
 use crate::platform::now_ms;
-use crate::providers::Service;
+use crate::providers::auth_headers;
 use crate::store::Team;
-use crate::vault::{self, UseKeyError};
+use crate::vault;
 
 const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 1024;
 
@@ -45,7 +47,7 @@ pub async fn run(
             "The vault is not configured on this deployment.",
         )
     })?;
-    let key = vault::use_key(team, &master, &step.key_id, now_ms())
+    let key = use_key(team, &master, &step.key_id, now_ms())
         .await
         .map_err(|e| match e {
             UseKeyError::Missing => StepError::new(
@@ -142,11 +144,7 @@ pub async fn run(
             (text, from_openai(&reply["usage"]))
         }
     };
-    let provider = match key.service {
-        Service::Anthropic => "anthropic",
-        Service::OpenAi => "openai",
-        Service::OpenAiCompatible => "openai_compatible",
-    };
+    let provider = key.service.as_str();
     Ok(StepOutput {
         text,
         usage: Some(Usage {
@@ -251,8 +249,7 @@ async fn send(
     secret: &vault::Secret,
 ) -> Result<(u16, Option<String>, Option<Value>), StepError> {
     let network = |_| StepError::new("network", "The provider could not be reached.");
-    let headers = service
-        .auth_headers(secret)
+    let headers = auth_headers(service, secret)
         .map_err(|_| StepError::new("key_unavailable", "The key cannot be sent as a header."))?;
     headers
         .set("content-type", "application/json")

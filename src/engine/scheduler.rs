@@ -48,22 +48,15 @@ async fn run_due(env: &Env, db: &Db, s: &ScheduleRow, now: i64) -> worker::Resul
         schedules::record_outcome(db, &s.id, slot, "skipped_overlap", None).await?;
         return Ok(false);
     }
-    let team = Team { db, id: &s.team_id };
+    let team = Team::of_job(db, &s.team_id);
     let Some(wf) = workflows::get(&team, &s.workflow_id).await? else {
         schedules::record_outcome(db, &s.id, slot, "failed_to_start", None).await?;
         return Ok(false);
     };
     let input: Value = serde_json::from_str(&s.input).unwrap_or(Value::Null);
     let start = Start {
-        workflow_id: &wf.id,
-        version: wf.version,
-        workflow_name: &wf.name,
-        steps: &wf.steps,
-        input: &input,
-        triggered_by: None,
-        idempotency_key: None,
-        retry_of: None,
         schedule_id: Some(&s.id),
+        ..Start::current(&wf, &input)
     };
     let execution_id = super::start(env, &team, &start, now).await?;
     schedules::record_outcome(db, &s.id, slot, "started", Some(&execution_id)).await?;

@@ -6,12 +6,13 @@ use worker::{D1PreparedStatement, Result};
 
 use super::Team;
 use crate::args;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 
 /// Who did it; copied into the entry so it survives their removal.
 #[derive(Debug, Clone, Copy)]
 pub struct Actor<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub email: &'a str,
 }
 

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::Team;
 use crate::args;
 
 /// Percentages of the budget that raise a notification, once each per month.
@@ -102,7 +102,7 @@ pub async fn reserve_for_step(
 /// clears the hold. `running_before`: only if the step is `running` with its lease run out before
 /// that time — a dead consumer's step being taken over or failed.
 pub fn release_step(
-    db: &Db,
+    team: &Team,
     execution_id: &str,
     step_id: &str,
     running_before: Option<i64>,
@@ -110,11 +110,12 @@ pub fn release_step(
     let held = |t: &str| {
         format!(
             "{t}execution_id = ?1 AND {t}step_id = ?2 AND {t}reserved_nusd IS NOT NULL \
-             AND (?3 IS NULL OR ({t}status = 'running' AND {t}lease_until < ?3))"
+             AND (?3 IS NULL OR ({t}status = 'running' AND {t}lease_until < ?3)) \
+             AND EXISTS (SELECT 1 FROM executions x WHERE x.id = ?1 AND x.team_id = ?4)"
         )
     };
     Ok(vec![
-        db.stmt(
+        team.db.stmt(
             &format!(
                 "UPDATE budget_months SET reserved_nusd = MAX(0, budget_months.reserved_nusd - s.reserved_nusd) \
                  FROM (SELECT e.team_id, s.reserved_month, s.reserved_nusd FROM execution_steps s \
@@ -122,14 +123,14 @@ pub fn release_step(
                  WHERE budget_months.team_id = s.team_id AND budget_months.month = s.reserved_month",
                 held("s.")
             ),
-            args![execution_id, step_id, running_before],
+            args![execution_id, step_id, running_before, team.id],
         )?,
-        db.stmt(
+        team.db.stmt(
             &format!(
                 "UPDATE execution_steps SET reserved_month = NULL, reserved_nusd = NULL WHERE {}",
                 held("")
             ),
-            args![execution_id, step_id, running_before],
+            args![execution_id, step_id, running_before, team.id],
         )?,
     ])
 }

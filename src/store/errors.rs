@@ -7,6 +7,7 @@ use worker::{D1PreparedStatement, Result};
 use super::{Team, Text};
 use crate::args;
 use crate::domain::errors::Severity;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 use crate::domain::range::TimeRange;
 
@@ -217,7 +218,7 @@ pub async fn created_json(team: &Team<'_>, occurrence_id: &str) -> Result<Option
 pub fn resolve(
     team: &Team,
     id: &str,
-    by: &str,
+    by: &UserId,
     notes: Option<&str>,
     now: i64,
 ) -> Result<D1PreparedStatement> {

@@ -5,8 +5,10 @@
 use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{changes, Db, Team};
+use super::Team;
 use crate::args;
+use crate::domain::execution::{ExecutionStatus, StepStatus};
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 
 pub struct NewExecution<'a> {
@@ -18,7 +20,7 @@ pub struct NewExecution<'a> {
     pub retry_of: Option<&'a str>,
     pub schedule_id: Option<&'a str>,
     pub idempotency_key: Option<&'a str>,
-    pub triggered_by: Option<&'a str>,
+    pub triggered_by: Option<&'a UserId>,
     /// `[{"id", "kind", "agent"}]` in order.
     pub steps: &'a str,
 }
@@ -51,19 +53,35 @@ pub fn create(team: &Team, e: &NewExecution, now: i64) -> Result<Vec<D1PreparedS
              FROM json_each(?2) j WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?1 AND team_id = ?3)",
             args![e.id, e.steps, team.id],
         )?,
-        event_if_exists(team, e.id, "pending", now)?,
+        event(team, e.id, ExecutionStatus::Pending, now, Recorded::IfNowIn)?,
     ])
 }
 
-fn event_if_exists(
+/// When a status change is put in the feed: if the execution now has that status, or if the
+/// statement just before in the batch changed a row (a guarded transition that happened).
+pub(super) enum Recorded {
+    IfNowIn,
+    IfChanged,
+}
+
+/// The feed entry for a status change, to run in the same batch as the change.
+pub(super) fn event(
     team: &Team,
     execution_id: &str,
-    status: &str,
+    status: ExecutionStatus,
     now: i64,
+    when: Recorded,
 ) -> Result<D1PreparedStatement> {
+    let guard = match when {
+        Recorded::IfNowIn => {
+            "EXISTS (SELECT 1 FROM executions WHERE id = ?2 AND team_id = ?1 AND status = ?3)"
+        }
+        Recorded::IfChanged => "changes() > 0",
+    };
     team.db.stmt(
-        "INSERT INTO execution_events (team_id, execution_id, status, created_at)
-         SELECT ?1, ?2, ?3, ?4 WHERE EXISTS (SELECT 1 FROM executions WHERE id = ?2 AND team_id = ?1 AND status = ?3)",
+        &format!(
+            "INSERT INTO execution_events (team_id, execution_id, status, created_at) SELECT ?1, ?2, ?3, ?4 WHERE {guard}"
+        ),
         args![team.id, execution_id, status, now],
     )
 }
@@ -89,7 +107,7 @@ pub struct ExecutionRow {
     pub workflow_id: String,
     pub workflow_name: String,
     pub workflow_version: i64,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub input: String,
     pub error: Option<String>,
     pub retry_of: Option<String>,
@@ -159,7 +177,7 @@ pub struct StepRow {
     pub step_id: String,
     pub kind: String,
     pub agent: Option<String>,
-    pub status: String,
+    pub status: StepStatus,
     pub attempts: i64,
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
@@ -215,7 +233,7 @@ pub fn cancel(team: &Team, id: &str, now: i64) -> Result<Vec<D1PreparedStatement
              WHERE execution_id = ? AND status = 'pending' AND changes() > 0",
             args![now, id],
         )?,
-        event_if_exists(team, id, "cancelled", now)?,
+        event(team, id, ExecutionStatus::Cancelled, now, Recorded::IfNowIn)?,
     ])
 }
 
@@ -223,7 +241,7 @@ pub fn cancel(team: &Team, id: &str, now: i64) -> Result<Vec<D1PreparedStatement
 pub struct Event {
     pub seq: i64,
     pub execution_id: String,
-    pub status: String,
+    pub status: ExecutionStatus,
     pub created_at: i64,
     pub workflow_id: String,
     pub workflow_name: String,
@@ -255,161 +273,4 @@ pub async fn last_seq(team: &Team<'_>) -> Result<i64> {
         )
         .await?;
     Ok(row.and_then(|r| r.seq).unwrap_or(0))
-}
-
-// --- the engine's transitions -------------------------------------------------------------------
-
-/// pending → running (first delivery) or still running (a redelivery): whether to go on.
-pub async fn start(team: &Team<'_>, id: &str, now: i64, deadline: i64) -> Result<bool> {
-    let results = team
-        .db
-        .batch(vec![
-            team.db.stmt(
-                "UPDATE executions SET status = 'running', started_at = ?, deadline_at = ?
-                 WHERE team_id = ? AND id = ? AND status = 'pending'",
-                args![now, deadline, team.id, id],
-            )?,
-            event_if_changed(team, id, "running", now)?,
-        ])
-        .await?;
-    if changes(&results[0]) > 0 {
-        return Ok(true);
-    }
-    Ok(get(team, id).await?.is_some_and(|e| e.status == "running"))
-}
-
-fn event_if_changed(
-    team: &Team,
-    execution_id: &str,
-    status: &str,
-    now: i64,
-) -> Result<D1PreparedStatement> {
-    team.db.stmt(
-        "INSERT INTO execution_events (team_id, execution_id, status, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0",
-        args![team.id, execution_id, status, now],
-    )
-}
-
-/// Takes a step to run: pending, or running under a lease that ran out (its consumer died) and
-/// tried fewer than `max_attempts` times. Only one consumer can win; the loser sees `false`.
-pub async fn claim_step(
-    db: &Db,
-    execution_id: &str,
-    step_id: &str,
-    now: i64,
-    lease_until: i64,
-    max_attempts: i64,
-) -> Result<bool> {
-    // A dead consumer's budget hold is given back before the step is taken over.
-    let mut statements = super::budgets::release_step(db, execution_id, step_id, Some(now))?;
-    statements.push(db.stmt(
-        "UPDATE execution_steps SET status = 'running', attempts = attempts + 1, lease_until = ?,
-                started_at = COALESCE(started_at, ?)
-         WHERE execution_id = ? AND step_id = ?
-           AND (status = 'pending' OR (status = 'running' AND lease_until < ? AND attempts < ?))
-           AND EXISTS (SELECT 1 FROM executions WHERE id = ? AND status = 'running')",
-        args![
-            lease_until,
-            now,
-            execution_id,
-            step_id,
-            now,
-            max_attempts,
-            execution_id
-        ],
-    )?);
-    let results = db.batch(statements).await?;
-    Ok(results.last().is_some_and(|r| super::changes(r) > 0))
-}
-
-/// running (lease run out, `max_attempts` used) → failed: a step whose consumer died every time
-/// it ran is not taken over again. Whether this call failed it.
-pub async fn fail_abandoned_step(
-    db: &Db,
-    execution_id: &str,
-    step_id: &str,
-    error: &str,
-    now: i64,
-    max_attempts: i64,
-) -> Result<bool> {
-    let mut statements = super::budgets::release_step(db, execution_id, step_id, Some(now))?;
-    statements.push(db.stmt(
-        "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
-         WHERE execution_id = ? AND step_id = ? AND status = 'running' AND lease_until < ? AND attempts >= ?",
-        args![error, now, execution_id, step_id, now, max_attempts],
-    )?);
-    let results = db.batch(statements).await?;
-    Ok(results.last().is_some_and(|r| super::changes(r) > 0))
-}
-
-pub fn step_succeeded(
-    db: &Db,
-    execution_id: &str,
-    step_id: &str,
-    output: &str,
-    tokens: Option<&str>,
-    cost_nusd: Option<i64>,
-    now: i64,
-) -> Result<D1PreparedStatement> {
-    db.stmt(
-        "UPDATE execution_steps SET status = 'succeeded', output = ?, tokens = ?, cost_nusd = ?, completed_at = ?,
-                lease_until = NULL
-         WHERE execution_id = ? AND step_id = ? AND status = 'running'",
-        args![output, tokens, cost_nusd, now, execution_id, step_id],
-    )
-}
-
-pub fn step_failed(
-    db: &Db,
-    execution_id: &str,
-    step_id: &str,
-    error: &str,
-    now: i64,
-) -> Result<D1PreparedStatement> {
-    db.stmt(
-        "UPDATE execution_steps SET status = 'failed', error = ?, completed_at = ?, lease_until = NULL
-         WHERE execution_id = ? AND step_id = ? AND status = 'running'",
-        args![error, now, execution_id, step_id],
-    )
-}
-
-/// running → a terminal status; steps that never started become `skipped`.
-pub fn finish(
-    team: &Team,
-    id: &str,
-    status: &str,
-    error: Option<&str>,
-    now: i64,
-) -> Result<Vec<D1PreparedStatement>> {
-    Ok(vec![
-        team.db.stmt(
-            "UPDATE executions SET status = ?, error = ?, completed_at = ?
-             WHERE team_id = ? AND id = ? AND status IN ('pending', 'running')",
-            args![status, error, now, team.id, id],
-        )?,
-        event_if_changed(team, id, status, now)?,
-        team.db.stmt(
-            "UPDATE execution_steps SET status = 'skipped' WHERE execution_id = ? AND status = 'pending'",
-            args![id],
-        )?,
-    ])
-}
-
-/// Unfinished executions whose queue message may have been lost: pending for over a minute, or
-/// running with no step holding a live lease. Cross-team housekeeping for the cron tick.
-#[derive(Debug, Deserialize)]
-pub struct Stalled {
-    pub id: String,
-    pub team_id: String,
-}
-
-pub async fn stalled(db: &Db, now: i64, limit: u32) -> Result<Vec<Stalled>> {
-    db.all(
-        "SELECT e.id, e.team_id FROM executions e
-         WHERE e.status IN ('pending', 'running') AND e.created_at < ?1
-           AND NOT EXISTS (SELECT 1 FROM execution_steps s WHERE s.execution_id = e.id AND s.status = 'running' AND s.lease_until >= ?2)
-         LIMIT ?3",
-        args![now - 60_000, now, limit],
-    )
-    .await
 }

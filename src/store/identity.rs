@@ -4,24 +4,26 @@
 use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Db;
+use super::{Db, Team};
 use crate::args;
+use crate::domain::ids::{TeamId, UserId};
+use crate::domain::role::Role;
 
 pub const SESSION_TTL_MS: i64 = 30 * 86_400_000;
 
 /// A signed-in person or token, as read from D1 for one request.
 #[derive(Debug, Deserialize)]
 pub struct CallerRow {
-    pub user_id: String,
+    pub user_id: UserId,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub team_id: String,
+    pub role: Role,
+    pub team_id: TeamId,
     pub team_name: String,
     pub last_active_at: Option<i64>,
     /// Set when the caller is an access token: its id and role.
     pub token_id: Option<String>,
-    pub token_role: Option<String>,
+    pub token_role: Option<Role>,
     pub token_last_used_at: Option<i64>,
 }
 
@@ -49,7 +51,7 @@ pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Option<CallerRow>
 /// The "last active" bookkeeping for one caller, detached from the request so it can run after
 /// the response. Written at most once a minute per user and token, to keep reads free of writes.
 pub struct Touch {
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     token_id: Option<String>,
 }
 
@@ -89,11 +91,11 @@ impl Touch {
 
 #[derive(Debug, Deserialize)]
 pub struct LoginRow {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
-    pub role: String,
-    pub team_id: String,
+    pub role: Role,
+    pub team_id: TeamId,
     pub team_name: String,
     pub password_hash: String,
 }
@@ -147,38 +149,35 @@ pub fn clear_failures(db: &Db, email: &str) -> Result<D1PreparedStatement> {
 }
 
 pub fn insert_session(
-    db: &Db,
+    team: &Team,
+    user_id: &UserId,
     token_hash: &str,
-    user_id: &str,
-    team_id: &str,
     now: i64,
 ) -> Result<D1PreparedStatement> {
-    session_stmt(db, token_hash, user_id, team_id, now, "")
+    session_stmt(team, user_id, token_hash, now, "")
 }
 
 /// Like [`insert_session`], only if the statement before it in the batch changed a row.
 pub fn insert_session_if_changed(
-    db: &Db,
+    team: &Team,
+    user_id: &UserId,
     token_hash: &str,
-    user_id: &str,
-    team_id: &str,
     now: i64,
 ) -> Result<D1PreparedStatement> {
-    session_stmt(db, token_hash, user_id, team_id, now, "WHERE changes() > 0")
+    session_stmt(team, user_id, token_hash, now, "WHERE changes() > 0")
 }
 
 fn session_stmt(
-    db: &Db,
+    team: &Team,
+    user_id: &UserId,
     token_hash: &str,
-    user_id: &str,
-    team_id: &str,
     now: i64,
     guard: &str,
 ) -> Result<D1PreparedStatement> {
     let sql = format!("INSERT INTO sessions (token_hash, user_id, team_id, created_at, expires_at) SELECT ?, ?, ?, ?, ? {guard}");
-    db.stmt(
+    team.db.stmt(
         &sql,
-        args![token_hash, user_id, team_id, now, now + SESSION_TTL_MS],
+        args![token_hash, user_id, team.id, now, now + SESSION_TTL_MS],
     )
 }
 

@@ -7,6 +7,7 @@ use worker::{D1PreparedStatement, Result};
 use super::members::NewUser;
 use super::{Db, Team};
 use crate::args;
+use crate::domain::ids::{TeamId, UserId};
 use crate::domain::paging::Page;
 use crate::domain::role::Role;
 
@@ -16,7 +17,7 @@ pub const INVITE_TTL_MS: i64 = 7 * 86_400_000;
 pub struct Invite {
     pub id: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub created_at: i64,
     pub expires_at: i64,
 }
@@ -26,7 +27,7 @@ pub struct NewInvite<'a> {
     pub email: &'a str,
     pub role: Role,
     pub token_hash: &'a str,
-    pub invited_by: &'a str,
+    pub invited_by: &'a UserId,
 }
 
 /// Inserting a new invite revokes any earlier pending one for the same email: the newest link
@@ -69,9 +70,9 @@ pub fn revoke(team: &Team, id: &str, now: i64) -> Result<D1PreparedStatement> {
 #[derive(Debug, Deserialize)]
 pub struct ByToken {
     pub id: String,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub expires_at: i64,
     pub accepted_at: Option<i64>,
     pub revoked_at: Option<i64>,
@@ -86,22 +87,22 @@ pub async fn find_by_token(db: &Db, token_hash: &str) -> Result<Option<ByToken>>
 }
 
 /// Marks the invite used and creates the member, guarded so only one acceptance can win; the
-/// second statement's change count says whether this one did.
+/// second statement's change count says whether this one did. `team` is the invite's.
 pub fn accept(
-    db: &Db,
+    team: &Team,
     invite: &ByToken,
     user: &NewUser,
     now: i64,
 ) -> Result<Vec<D1PreparedStatement>> {
     Ok(vec![
-        db.stmt(
-            "UPDATE invites SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
-            args![now, &invite.id, now],
+        team.db.stmt(
+            "UPDATE invites SET accepted_at = ? WHERE team_id = ? AND id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+            args![now, team.id, &invite.id, now],
         )?,
-        db.stmt(
+        team.db.stmt(
             "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at, last_active_at)
-             SELECT ?, team_id, email, ?, role, ?, ?, ? FROM invites WHERE id = ? AND accepted_at = ? AND changes() > 0",
-            args![user.id, user.name, user.password_hash, now, now, &invite.id, now],
+             SELECT ?, team_id, email, ?, role, ?, ?, ? FROM invites WHERE team_id = ? AND id = ? AND accepted_at = ? AND changes() > 0",
+            args![user.id, user.name, user.password_hash, now, now, team.id, &invite.id, now],
         )?,
     ])
 }

@@ -5,7 +5,9 @@ use worker::{D1PreparedStatement, Result};
 
 use super::{Db, Team};
 use crate::args;
+use crate::domain::ids::TeamId;
 use crate::domain::paging::Page;
+use crate::domain::service::Service;
 
 /// What anyone on the team may see of a key. Never the secret.
 #[derive(Debug, Serialize, Deserialize)]
@@ -63,7 +65,7 @@ pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<KeyView>> {
 /// The sealed secret and where to use it.
 #[derive(Debug, Deserialize)]
 pub struct Sealed {
-    pub service: String,
+    pub service: Service,
     pub base_url: String,
     pub secret: String,
 }
@@ -126,7 +128,7 @@ pub async fn record_use(team: &Team<'_>, id: &str, now: i64) -> Result<()> {
 #[derive(Debug, Deserialize)]
 pub struct Stale {
     pub id: String,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub secret: String,
 }
 

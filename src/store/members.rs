@@ -4,17 +4,18 @@
 use serde::{Deserialize, Serialize};
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::Team;
 use crate::args;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 use crate::domain::role::Role;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Member {
-    pub id: String,
+    pub id: UserId,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub joined_at: i64,
     pub last_active_at: Option<i64>,
 }
@@ -26,18 +27,18 @@ const NOT_LAST_OWNER: &str =
     "(role != 'owner' OR (SELECT COUNT(*) FROM users o WHERE o.team_id = users.team_id AND o.role = 'owner') > 1)";
 
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub email: &'a str,
     pub name: &'a str,
     pub role: Role,
     pub password_hash: &'a str,
 }
 
-pub fn insert(db: &Db, team_id: &str, user: &NewUser, now: i64) -> Result<D1PreparedStatement> {
-    db.stmt(
+pub fn insert(team: &Team, user: &NewUser, now: i64) -> Result<D1PreparedStatement> {
+    team.db.stmt(
         "INSERT INTO users (id, team_id, email, name, role, password_hash, created_at, last_active_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        args![user.id, team_id, user.email, user.name, user.role, user.password_hash, now, now],
+        args![user.id, team.id, user.email, user.name, user.role, user.password_hash, now, now],
     )
 }
 

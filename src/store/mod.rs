@@ -4,7 +4,8 @@
 //!
 //! - [`identity`]: users, sessions, login failures (looked up before a team is known).
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
-//! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed.
+//! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed; [`transitions`]:
+//!   the engine's guarded moves of a run and its steps.
 //! - [`schedules`]: cron schedules and the runs they claimed.
 //! - [`notifications`]: the team's notifications as each member sees them.
 //! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
@@ -16,16 +17,19 @@ pub mod analytics;
 pub mod budgets;
 pub mod errors;
 pub mod executions;
+pub mod health;
 pub mod identity;
 pub mod invites;
 pub mod keys;
 pub mod members;
 pub mod notifications;
+pub mod outbox;
 pub mod pricing;
 pub mod schedules;
 pub mod teams;
 pub mod telemetry;
 pub mod tokens;
+pub mod transitions;
 pub mod usage;
 pub mod workflows;
 
@@ -35,6 +39,8 @@ use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Result};
 
+use crate::domain::execution::ExecutionStatus;
+use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
 
 /// A value that can be bound to a D1 statement parameter.
@@ -42,7 +48,7 @@ pub trait Arg {
     fn js(&self) -> JsValue;
 }
 
-impl Arg for &str {
+impl Arg for str {
     fn js(&self) -> JsValue {
         JsValue::from_str(self)
     }
@@ -52,9 +58,9 @@ impl Arg for String {
         JsValue::from_str(self)
     }
 }
-impl Arg for &String {
+impl<T: Arg + ?Sized> Arg for &T {
     fn js(&self) -> JsValue {
-        JsValue::from_str(self)
+        (**self).js()
     }
 }
 impl Arg for i64 {
@@ -73,11 +79,17 @@ impl Arg for f64 {
         JsValue::from_f64(*self)
     }
 }
-impl Arg for Role {
-    fn js(&self) -> JsValue {
-        JsValue::from_str(self.as_str())
-    }
+/// Domain types stored as their text: ids, and enums stored by name.
+macro_rules! arg_as_str {
+    ($($t:ty),*) => {$(
+        impl Arg for $t {
+            fn js(&self) -> JsValue {
+                JsValue::from_str(self.as_str())
+            }
+        }
+    )*};
 }
+arg_as_str!(Role, ExecutionStatus, TeamId, UserId);
 impl<T: Arg> Arg for Option<T> {
     fn js(&self) -> JsValue {
         self.as_ref().map_or(JsValue::NULL, Arg::js)
@@ -191,9 +203,52 @@ pub fn is_unique_violation(e: &worker::Error, constraint: &str) -> bool {
     text.contains("UNIQUE constraint failed") && text.contains(constraint)
 }
 
-/// The database, scoped to one team. Built only from an authenticated caller (or a team just
-/// created), so team-owned queries always know whose rows they may touch.
+/// The database, scoped to one team. Its fields are private to `store`: outside it a `Team` is
+/// made only by the named constructors below, so a security review can list every place that
+/// decides whose rows a query touches by grepping for them.
+#[derive(Clone, Copy)]
 pub struct Team<'a> {
-    pub db: &'a Db,
-    pub id: &'a str,
+    db: &'a Db,
+    id: &'a TeamId,
+}
+
+impl<'a> Team<'a> {
+    /// The authenticated caller's team (`api::extract::Caller::team` is its one user).
+    pub fn of_caller(db: &'a Db, id: &'a TeamId) -> Team<'a> {
+        Team { db, id }
+    }
+
+    /// A team that the request is creating or that a new member joins (sign-up, accepting an
+    /// invite): there is no caller yet.
+    pub fn joining(db: &'a Db, id: &'a TeamId) -> Team<'a> {
+        Team { db, id }
+    }
+
+    /// The team a queue job or a cron task works for, named by the row or message it read.
+    pub fn of_job(db: &'a Db, id: &'a TeamId) -> Team<'a> {
+        Team { db, id }
+    }
+
+    pub fn db(&self) -> &'a Db {
+        self.db
+    }
+
+    pub fn id(&self) -> &'a TeamId {
+        self.id
+    }
+}
+
+/// A team for work that outlives one request's borrow (an SSE stream polls with a fresh [`Db`]
+/// each time): made only from a [`Team`], so it names a team that was already authorised.
+#[derive(Clone)]
+pub struct OwnedTeam(TeamId);
+
+impl OwnedTeam {
+    pub fn of(team: &Team) -> OwnedTeam {
+        OwnedTeam(team.id.clone())
+    }
+
+    pub fn scope<'a>(&'a self, db: &'a Db) -> Team<'a> {
+        Team { db, id: &self.0 }
+    }
 }

@@ -8,6 +8,7 @@ use worker::Result;
 
 use super::Team;
 use crate::args;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 
 /// `?1` = team id, `?2` = user id. Joins `notification_states s` for the caller.
@@ -53,7 +54,7 @@ pub struct NewNote<'a> {
     pub title: &'a str,
     pub message: &'a str,
     pub link: Option<&'a str>,
-    pub actor_id: Option<&'a str>,
+    pub actor_id: Option<&'a UserId>,
 }
 
 pub async fn insert(team: &Team<'_>, note: &NewNote<'_>, now: i64) -> Result<()> {
@@ -75,7 +76,7 @@ pub struct Filter {
 
 pub async fn list(
     team: &Team<'_>,
-    user_id: &str,
+    user_id: &UserId,
     filter: &Filter,
     page: &Page,
 ) -> Result<Vec<Row>> {
@@ -105,7 +106,7 @@ pub async fn list(
 /// Visible notifications newer than `after_id` (ids are time-ordered), oldest first.
 pub async fn newer_than(
     team: &Team<'_>,
-    user_id: &str,
+    user_id: &UserId,
     after_id: &str,
     limit: u32,
 ) -> Result<Vec<Row>> {
@@ -115,12 +116,12 @@ pub async fn newer_than(
         .await
 }
 
-pub async fn get(team: &Team<'_>, user_id: &str, id: &str) -> Result<Option<Row>> {
+pub async fn get(team: &Team<'_>, user_id: &UserId, id: &str) -> Result<Option<Row>> {
     let sql = format!("SELECT {COLUMNS} {VISIBLE} AND n.id = ?3");
     team.db.first(&sql, args![team.id, user_id, id]).await
 }
 
-pub async fn unread_count(team: &Team<'_>, user_id: &str) -> Result<i64> {
+pub async fn unread_count(team: &Team<'_>, user_id: &UserId) -> Result<i64> {
     #[derive(Deserialize)]
     struct Count {
         count: i64,
@@ -131,7 +132,7 @@ pub async fn unread_count(team: &Team<'_>, user_id: &str) -> Result<i64> {
 }
 
 /// The newest id the caller can see (`""` when none), where a live stream starts.
-pub async fn newest_id(team: &Team<'_>, user_id: &str) -> Result<String> {
+pub async fn newest_id(team: &Team<'_>, user_id: &UserId) -> Result<String> {
     #[derive(Deserialize)]
     struct Newest {
         id: Option<String>,
@@ -145,7 +146,7 @@ pub async fn newest_id(team: &Team<'_>, user_id: &str) -> Result<String> {
 /// unread one. Answers how many it changed.
 pub async fn mark(
     team: &Team<'_>,
-    user_id: &str,
+    user_id: &UserId,
     only: Option<&str>,
     column: Mark,
     now: i64,
@@ -183,7 +184,7 @@ pub struct Preferences {
     pub notify_success: i64,
 }
 
-pub async fn preferences(team: &Team<'_>, user_id: &str) -> Result<Preferences> {
+pub async fn preferences(team: &Team<'_>, user_id: &UserId) -> Result<Preferences> {
     let row: Option<Preferences> = team
         .db
         .first("SELECT muted, notify_success FROM notification_preferences WHERE team_id = ? AND user_id = ?", args![team.id, user_id])
@@ -196,7 +197,7 @@ pub async fn preferences(team: &Team<'_>, user_id: &str) -> Result<Preferences> 
 
 pub async fn set_preferences(
     team: &Team<'_>,
-    user_id: &str,
+    user_id: &UserId,
     muted: &str,
     notify_success: bool,
     now: i64,

@@ -6,12 +6,13 @@ use worker::{D1PreparedStatement, Result};
 
 use super::{Db, Team};
 use crate::args;
+use crate::domain::ids::{TeamId, UserId};
 use crate::domain::paging::Page;
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct ScheduleRow {
     pub id: String,
-    pub team_id: String,
+    pub team_id: TeamId,
     pub workflow_id: String,
     pub cron: String,
     pub timezone: String,
@@ -65,7 +66,7 @@ pub fn insert(
     team: &Team,
     id: &str,
     s: &Settings,
-    created_by: &str,
+    created_by: &UserId,
     now: i64,
 ) -> Result<D1PreparedStatement> {
     team.db.stmt(

@@ -3,20 +3,22 @@
 use serde::{Deserialize, Serialize};
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::Team;
 use crate::args;
+use crate::domain::ids::TeamId;
 
 #[derive(Debug, Serialize, Deserialize)]
 pub struct TeamRow {
-    pub id: String,
+    pub id: TeamId,
     pub name: String,
     pub created_at: i64,
 }
 
-pub fn insert(db: &Db, id: &str, name: &str, now: i64) -> Result<D1PreparedStatement> {
-    db.stmt(
+/// The team a sign-up creates.
+pub fn insert(team: &Team, name: &str, now: i64) -> Result<D1PreparedStatement> {
+    team.db.stmt(
         "INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)",
-        args![id, name, now],
+        args![team.id, name, now],
     )
 }
 

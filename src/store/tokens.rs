@@ -5,6 +5,7 @@ use worker::{D1PreparedStatement, Result};
 
 use super::Team;
 use crate::args;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 use crate::domain::role::Role;
 
@@ -12,8 +13,8 @@ use crate::domain::role::Role;
 pub struct AccessToken {
     pub id: String,
     pub name: String,
-    pub role: String,
-    pub user_id: String,
+    pub role: Role,
+    pub user_id: UserId,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
 }
@@ -22,7 +23,7 @@ const COLUMNS: &str = "id, name, role, user_id, created_at, last_used_at";
 
 pub struct NewToken<'a> {
     pub id: &'a str,
-    pub user_id: &'a str,
+    pub user_id: &'a UserId,
     pub name: &'a str,
     pub role: Role,
     pub token_hash: &'a str,

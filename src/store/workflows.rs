@@ -7,6 +7,7 @@ use worker::{D1PreparedStatement, Result};
 
 use super::Team;
 use crate::args;
+use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ pub struct NewWorkflow<'a> {
     pub name: &'a str,
     pub description: Option<&'a str>,
     pub steps: &'a str,
-    pub created_by: &'a str,
+    pub created_by: &'a UserId,
 }
 
 pub fn insert(team: &Team, wf: &NewWorkflow, now: i64) -> Result<Vec<D1PreparedStatement>> {

@@ -1,0 +1,54 @@
+//! What the health check and the cron tick read and write about the deployment itself: the last
+//! tick (in `app_state`) and a team's execution backlog.
+
+use serde::Deserialize;
+use worker::Result;
+
+use super::{Db, Team};
+use crate::args;
+
+/// Records that the cron tick ran at `now`.
+pub async fn record_tick(db: &Db, now: i64) -> Result<()> {
+    db.run(
+        "INSERT INTO app_state (key, value) VALUES ('cron_last_tick', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        args![now.to_string()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The last cron tick; also the health check's proof that D1 answers (one query for both).
+pub async fn last_tick(db: &Db) -> Result<Option<i64>> {
+    #[derive(Deserialize)]
+    struct Tick {
+        value: Option<String>,
+    }
+    let row: Option<Tick> = db
+        .first(
+            "SELECT (SELECT value FROM app_state WHERE key = 'cron_last_tick') AS value",
+            args![],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.value).and_then(|v| v.parse().ok()))
+}
+
+/// Runs accepted and not yet picked up, runs going, and when the oldest waiting one was made.
+#[derive(Debug, Deserialize)]
+pub struct Backlog {
+    pub pending: i64,
+    pub running: i64,
+    pub oldest: Option<i64>,
+}
+
+/// The team's backlog, from the runs themselves (`executions_team_status`): the platform does
+/// not report a queue's depth to the Worker.
+pub async fn backlog(team: &Team<'_>) -> Result<Option<Backlog>> {
+    team.db
+        .first(
+            "SELECT (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'pending') AS pending,
+                    (SELECT count(*) FROM executions WHERE team_id = ?1 AND status = 'running') AS running,
+                    (SELECT min(created_at) FROM executions WHERE team_id = ?1 AND status = 'pending') AS oldest",
+            args![team.id],
+        )
+        .await
+}
