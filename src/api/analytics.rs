@@ -6,10 +6,10 @@
 //! the current hour, `?from=&to=` widen to the hours that hold them. Every answer echoes the
 //! `from` and `to` it used.
 //!
-//! Figures come from the tables that exist: executions (and their success rate: succeeded over
-//! finished, `null` when none finished) and tokens come from the engine's tables; until cost and
-//! errors are recorded, their figures are absent from the summary and their trend metrics
-//! answer 422.
+//! Every figure but distinct users is a sum over `team_hours`, kept by triggers as events, runs,
+//! LLM calls and error occurrences are written: the success rate is succeeded over finished
+//! (`null` when none finished), cost is the known cost of the period's calls (an unpriced call
+//! adds nothing), errors count occurrences.
 
 use std::collections::HashMap;
 
@@ -23,6 +23,7 @@ use super::respond;
 use crate::domain::csv;
 use crate::domain::fields::FieldError;
 use crate::domain::paging::encode_cursor;
+use crate::domain::pricing::usd;
 use crate::domain::range::{TimeRange, DAY_MS};
 use crate::domain::role::Role;
 use crate::domain::rollup::{bucket_span, buckets, whole_hours, Interval, TrendMetric};
@@ -54,6 +55,9 @@ fn period(range: TimeRange, telemetry: &Figures) -> Value {
         "executions": telemetry.executions,
         "success_rate": (telemetry.finished > 0).then(|| telemetry.succeeded as f64 / telemetry.finished as f64),
         "tokens": telemetry.tokens,
+        "cost_nusd": telemetry.cost_nusd,
+        "cost_usd": usd(telemetry.cost_nusd),
+        "errors": telemetry.errors,
     })
 }
 
@@ -146,20 +150,11 @@ pub async fn trends(cx: &mut Ctx) -> ApiResult<Response> {
     let starts = buckets(range, interval).map_err(|m| ApiError::field("interval", m))?;
     let span = bucket_span(range, interval);
     let team = caller.team(&cx.db);
-    let points = match metric {
-        TrendMetric::Actions => analytics::action_trend(&team, span, interval).await?,
-        TrendMetric::Users => analytics::user_trend(&team, span, interval).await?,
-        TrendMetric::Executions => analytics::execution_trend(&team, span, interval).await?,
-        TrendMetric::Tokens => analytics::token_trend(&team, span, interval).await?,
-        TrendMetric::Errors | TrendMetric::Cost => {
-            return Err(ApiError::field(
-                "metric",
-                format!(
-                    "{} is not recorded on this deployment yet; available: actions, users, executions, tokens",
-                    metric.as_str()
-                ),
-            ))
-        }
+    let points = analytics::hour_trend(&team, span, interval, metric).await?;
+    // Cost is stored in nano-USD and answered in dollars, like every `*_usd` figure.
+    let scale = |v: i64| match metric {
+        TrendMetric::Cost => json!(usd(v)),
+        _ => json!(v),
     };
     Ok(respond::ok(&json!({
         "metric": metric.as_str(),
@@ -167,15 +162,15 @@ pub async fn trends(cx: &mut Ctx) -> ApiResult<Response> {
         "range": cx.range_label(DEFAULT_RANGE),
         "from": range.from,
         "to": range.to,
-        "buckets": zero_filled(&starts, &points),
+        "buckets": zero_filled(&starts, &points, scale),
     })))
 }
 
-fn zero_filled(starts: &[i64], points: &[Point]) -> Vec<Value> {
+fn zero_filled(starts: &[i64], points: &[Point], scale: impl Fn(i64) -> Value) -> Vec<Value> {
     let values: HashMap<i64, i64> = points.iter().map(|p| (p.ts, p.value)).collect();
     starts
         .iter()
-        .map(|ts| json!({"ts": ts, "value": values.get(ts).copied().unwrap_or(0)}))
+        .map(|ts| json!({"ts": ts, "value": scale(values.get(ts).copied().unwrap_or(0))}))
         .collect()
 }
 

@@ -12,10 +12,10 @@ use worker::Result;
 
 use super::Team;
 use crate::args;
-use crate::domain::ids::v7_floor;
 use crate::domain::range::{TimeRange, DAY_MS};
 use crate::domain::rollup::{
-    last_block, plan, single_row, single_row_in, Bits, Interval, Plan, RowPlan, BLOCK_DAYS, HOUR_MS,
+    last_block, plan, single_row, single_row_in, Bits, Interval, Plan, RowPlan, TrendMetric,
+    BLOCK_DAYS, HOUR_MS,
 };
 
 /// Whose subjects: the whole team, or each component of the `page` CTE.
@@ -142,17 +142,24 @@ pub struct Figures {
     pub finished: i64,
     /// LLM tokens used, all five buckets.
     pub tokens: i64,
+    /// The known cost of the period's LLM calls, nano-USD.
+    pub cost_nusd: i64,
+    /// Error occurrences recorded in the period.
+    pub errors: i64,
 }
 
 /// The rollup columns summed over a window's whole hours: telemetry's actions and sessions begun,
-/// the engine's executions created (succeeded, finished) and tokens used.
-const HOUR_SUMS: [&str; 6] = [
+/// the engine's executions created (succeeded, finished), tokens used, their known cost and the
+/// error occurrences recorded.
+const HOUR_SUMS: [&str; 8] = [
     "actions",
     "sessions",
     "executions",
     "succeeded",
     "finished",
     "tokens",
+    "cost_nusd",
+    "errors",
 ];
 
 /// One row of [`HOUR_SUMS`] for the window, as a subquery to select from.
@@ -187,6 +194,8 @@ struct Periods {
     succeeded: i64,
     finished: i64,
     tokens: i64,
+    cost_nusd: i64,
+    errors: i64,
     prev_actions: i64,
     prev_unique_users: i64,
     prev_sessions: i64,
@@ -194,6 +203,8 @@ struct Periods {
     prev_succeeded: i64,
     prev_finished: i64,
     prev_tokens: i64,
+    prev_cost_nusd: i64,
+    prev_errors: i64,
 }
 
 /// The figures of two periods in one statement (one round trip): sums over `team_hours` (actions,
@@ -246,6 +257,8 @@ pub async fn summary(
             succeeded: row.succeeded,
             finished: row.finished,
             tokens: row.tokens,
+            cost_nusd: row.cost_nusd,
+            errors: row.errors,
         },
         Figures {
             actions: row.prev_actions,
@@ -255,6 +268,8 @@ pub async fn summary(
             succeeded: row.prev_succeeded,
             finished: row.prev_finished,
             tokens: row.prev_tokens,
+            cost_nusd: row.prev_cost_nusd,
+            errors: row.prev_errors,
         },
     ))
 }
@@ -327,46 +342,25 @@ pub struct Point {
     pub value: i64,
 }
 
-/// Executions started per bucket over `span` (by id: UUIDv7 ids carry their creation time).
-pub async fn execution_trend(
+/// A `team_hours` figure per bucket over whole buckets `span`: the rollup answers every trend
+/// but distinct users, so a trend costs the same however many events, runs and calls there were.
+pub async fn hour_trend(
     team: &Team<'_>,
     span: TimeRange,
     interval: Interval,
+    metric: TrendMetric,
 ) -> Result<Vec<Point>> {
+    let column = match metric {
+        TrendMetric::Actions => "actions",
+        TrendMetric::Executions => "executions",
+        TrendMetric::Tokens => "tokens",
+        TrendMetric::Cost => "cost_nusd",
+        TrendMetric::Errors => "errors",
+        TrendMetric::Users => return user_trend(team, span, interval).await,
+    };
     let unit = interval.ms();
     let sql = format!(
-        "SELECT created_at / {unit} * {unit} AS ts, COUNT(*) AS value FROM executions \
-         WHERE team_id = ?1 AND id >= ?2 AND id < ?3 GROUP BY 1"
-    );
-    team.db
-        .all(&sql, args![team.id, v7_floor(span.from), v7_floor(span.to)])
-        .await
-}
-
-/// LLM tokens (all buckets) per bucket over `span`.
-pub async fn token_trend(
-    team: &Team<'_>,
-    span: TimeRange,
-    interval: Interval,
-) -> Result<Vec<Point>> {
-    let unit = interval.ms();
-    let sql = format!(
-        "SELECT created_at / {unit} * {unit} AS ts, \
-                SUM(input_tokens + cache_read_tokens + cache_write_tokens + output_tokens + reasoning_tokens) AS value \
-         FROM llm_usage WHERE team_id = ?1 AND created_at >= ?2 AND created_at < ?3 GROUP BY 1"
-    );
-    team.db.all(&sql, args![team.id, span.from, span.to]).await
-}
-
-/// Actions per bucket over whole buckets `span`.
-pub async fn action_trend(
-    team: &Team<'_>,
-    span: TimeRange,
-    interval: Interval,
-) -> Result<Vec<Point>> {
-    let unit = interval.ms();
-    let sql = format!(
-        "SELECT hour / {unit} * {unit} AS ts, SUM(actions) AS value FROM team_hours \
+        "SELECT hour / {unit} * {unit} AS ts, SUM({column}) AS value FROM team_hours \
          WHERE team_id = ?1 AND hour >= ?2 AND hour < ?3 GROUP BY 1"
     );
     team.db.all(&sql, args![team.id, span.from, span.to]).await

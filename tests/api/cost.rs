@@ -200,6 +200,74 @@ fn correcting_a_price_row_reprices_the_rows_it_priced_on_the_next_ticks() {
         budget["spent_nusd"], 2_600_000,
         "the month's spending follows"
     );
+    let summary = app
+        .get("/api/analytics/summary?range=24h", auth)
+        .expect(200);
+    assert_eq!(
+        summary["current"]["cost_nusd"], 2_600_000,
+        "the hourly rollup follows too: {summary}"
+    );
+}
+
+#[test]
+fn analytics_count_cost_and_errors_in_the_summary_and_the_trends() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let key = app.openai_key(auth);
+    let unpriced = unique("no-such-model");
+    run(app, auth, json!([llm("a", &key, "gpt-4o-mini", "writer")]));
+    run(app, auth, json!([llm("b", &key, &unpriced, "writer")]));
+    for i in 0..2 {
+        let body = json!({"type": "ClientError", "message": format!("boom {i}")});
+        app.post_json("/api/errors", &body, auth).expect(201);
+    }
+
+    let summary = app
+        .get("/api/analytics/summary?range=24h", auth)
+        .expect(200);
+    let current = &summary["current"];
+    // The unpriced call adds nothing: cost is what is known, never a guess.
+    assert_eq!(current["cost_nusd"], GPT_4O_MINI_CALL, "{summary}");
+    assert!(
+        (current["cost_usd"].as_f64().unwrap() - 0.00027).abs() < 1e-12,
+        "{summary}"
+    );
+    assert_eq!(current["errors"], 2, "{summary}");
+    assert_eq!(summary["previous"]["cost_nusd"], 0);
+    assert_eq!(summary["previous"]["errors"], 0);
+
+    let trend = |metric: &str| {
+        let t = app
+            .get(
+                &format!("/api/analytics/trends?metric={metric}&range=24h"),
+                auth,
+            )
+            .expect(200);
+        assert_eq!(t["metric"], metric);
+        let buckets = t["buckets"].as_array().expect("buckets").clone();
+        assert_eq!(buckets.len(), 24, "{t}");
+        buckets
+            .iter()
+            .map(|b| b["value"].as_f64().unwrap())
+            .sum::<f64>()
+    };
+    assert!(
+        (trend("cost") - 0.00027).abs() < 1e-12,
+        "cost is in dollars"
+    );
+    assert_eq!(trend("errors"), 2.0);
+    assert_eq!(trend("executions"), 2.0);
+    let usage = app.get("/api/tokens/usage?range=24h", auth).expect(200);
+    assert_eq!(trend("tokens"), usage["tokens"]["total"].as_f64().unwrap());
+
+    // Another team's figures are its own.
+    let other = app.signup_team();
+    let theirs = app
+        .get("/api/analytics/summary?range=24h", &other.owner.auth)
+        .expect(200);
+    assert_eq!(theirs["current"]["cost_nusd"], 0);
+    assert_eq!(theirs["current"]["errors"], 0);
 }
 
 /// The sum of one field over a breakdown's rows.
