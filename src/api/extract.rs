@@ -3,7 +3,7 @@
 //! limit, query parameters, paging and time ranges.
 
 use serde_json::Value;
-use worker::{Context, Env, Method, Request};
+use worker::{Context, D1PreparedStatement, Env, Method, Request, Response};
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::ids::{TeamId, UserId};
@@ -11,7 +11,7 @@ use crate::domain::paging::{parse_page, Page};
 use crate::domain::range::{parse_instant, parse_range, TimeRange};
 use crate::domain::role::Role;
 use crate::platform;
-use crate::store::{identity, Db, Team};
+use crate::store::{identity, Db, Refusal, Team};
 
 /// Bodies on every route but telemetry batches.
 pub const BODY_LIMIT: usize = 256 * 1024;
@@ -30,7 +30,10 @@ pub struct Ctx {
     query: Vec<(String, String)>,
 }
 
-/// Who is calling, with the role that decides what they may do on this request.
+/// Who is calling, with the role that decides what they may do on this request. On a GET by a
+/// caller this isolate has seen ([`Ctx::require`]), the fields are as last seen and the lookup
+/// that confirms the permission asked for runs with the first read: use them to authorise, not
+/// as an answer (`GET /api/auth/me` reads the caller fresh).
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub user_id: UserId,
@@ -249,36 +252,50 @@ impl Ctx {
             .filter(|t| !t.is_empty())
     }
 
-    /// The signed-in caller, if any; read fresh from D1 on every request so role changes,
-    /// removals and revocations apply at once.
-    pub async fn caller(&self) -> ApiResult<Option<Caller>> {
-        let (row, via) = if let Some(token) = self.bearer_token() {
+    /// How this request authenticates: the hash of its bearer token or session cookie, and the
+    /// statement that looks its caller up.
+    async fn credential(&self) -> ApiResult<Option<Credential>> {
+        let (hash, via, lookup) = if let Some(token) = self.bearer_token() {
             let hash = platform::sha256_hex(&token).await?;
-            let Some(row) = identity::token_caller(&self.db, &hash).await? else {
-                return Ok(None);
-            };
-            (row, Via::Token)
+            let lookup = identity::token_lookup(&self.db, &hash)?;
+            (hash, Via::Token, lookup)
         } else if let Some(token) = self.session_token() {
-            let token_hash = platform::sha256_hex(&token).await?;
-            let Some(row) = identity::session_caller(&self.db, &token_hash, self.now).await? else {
-                return Ok(None);
+            let hash = platform::sha256_hex(&token).await?;
+            let lookup = identity::session_lookup(&self.db, &hash, self.now)?;
+            let via = Via::Session {
+                token_hash: hash.clone(),
             };
-            (row, Via::Session { token_hash })
+            (hash, via, lookup)
         } else {
             return Ok(None);
         };
-        // A token acts with the lower of its own role and its creator's current one.
-        let role = row.token_role.map_or(row.role, |t| t.min(row.role));
+        Ok(Some(Credential { hash, via, lookup }))
+    }
+
+    /// The signed-in caller, if any; read fresh from D1 on every request so role changes,
+    /// removals and revocations apply at once.
+    pub async fn caller(&self) -> ApiResult<Option<Caller>> {
+        let Some(c) = self.credential().await? else {
+            return Ok(None);
+        };
+        let Some(row) = identity::caller(&self.db, c.lookup).await? else {
+            return Ok(None);
+        };
+        seen::remember(&c.hash, &row);
+        Ok(Some(self.signed_in(row, c.via)))
+    }
+
+    fn signed_in(&self, row: identity::CallerRow, via: Via) -> Caller {
         self.touch_later(&row);
-        Ok(Some(Caller {
+        Caller {
+            role: effective_role(&row),
             user_id: row.user_id,
             email: row.email,
             name: row.name,
             team_id: row.team_id,
             team_name: row.team_name,
-            role,
             via,
-        }))
+        }
     }
 
     /// Records "last active" after the response is sent, so reads stay free of write latency.
@@ -298,10 +315,111 @@ impl Ctx {
     }
 
     /// The caller, who must be signed in and hold at least `needed`.
+    ///
+    /// A GET by a caller this isolate has seen costs no round trip of its own: the caller's
+    /// lookup is sent in the same D1 batch as the handler's first read ([`Db::guard`]), and if it
+    /// no longer finds them, or finds a role too low, what was read is thrown away and the answer
+    /// is 401 or 403 ([`finish`]). Anything else — every write, and a caller not seen yet — is
+    /// looked up first, on its own.
     pub async fn require(&self, needed: Role) -> ApiResult<Caller> {
-        let caller = self.caller().await?.ok_or(ApiError::Unauthorized)?;
+        let c = self.credential().await?.ok_or(ApiError::Unauthorized)?;
+        let known = (self.method() == Method::Get)
+            .then(|| seen::recall(&c.hash))
+            .flatten()
+            .filter(|row| effective_role(row).allows(needed));
+        if let Some(row) = known {
+            let (hash, user, team) = (c.hash.clone(), row.user_id.clone(), row.team_id.clone());
+            self.db.guard(
+                c.lookup,
+                Box::new(move |result| {
+                    let fresh: Option<identity::CallerRow> = result
+                        .results()
+                        .ok()
+                        .and_then(|rows| rows.into_iter().next());
+                    let Some(fresh) = fresh.filter(|f| f.user_id == user && f.team_id == team)
+                    else {
+                        seen::forget(&hash);
+                        return Err(Refusal::SignedOut);
+                    };
+                    let allowed = effective_role(&fresh).allows(needed);
+                    seen::remember(&hash, &fresh);
+                    if allowed {
+                        Ok(())
+                    } else {
+                        Err(Refusal::Forbidden(needed))
+                    }
+                }),
+            );
+            return Ok(self.signed_in(row, c.via));
+        }
+        let row = identity::caller(&self.db, c.lookup)
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        seen::remember(&c.hash, &row);
+        let caller = self.signed_in(row, c.via);
         authorize(&caller, needed)?;
         Ok(caller)
+    }
+}
+
+/// A request's credential: its secret's hash, how it came, and its caller's lookup.
+struct Credential {
+    hash: String,
+    via: Via,
+    lookup: D1PreparedStatement,
+}
+
+/// A member's role, or for an access token the lower of its own role and its creator's.
+fn effective_role(row: &identity::CallerRow) -> Role {
+    row.token_role.map_or(row.role, |t| t.min(row.role))
+}
+
+/// Ends a request whose caller may have been checked late: a guard still pending is run now, and
+/// a caller the guard refused gets 401 or 403 whatever the handler answered.
+pub async fn finish(cx: &Ctx, result: ApiResult<Response>) -> ApiResult<Response> {
+    let settled = cx.db.settle().await;
+    match cx.db.refusal() {
+        Some(Refusal::SignedOut) => Err(ApiError::Unauthorized),
+        Some(Refusal::Forbidden(needed)) => Err(ApiError::forbidden_role(needed)),
+        None => {
+            settled?;
+            result
+        }
+    }
+}
+
+/// Who this isolate has seen behind a session or token hash. A hash always names the same user
+/// in the same team, so this remembers only who asks — never whether they still may: that is
+/// checked in D1 on every request, in the same round trip as the read it guards.
+mod seen {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+
+    use crate::store::identity::CallerRow;
+
+    /// Enough for every active session and token of a busy isolate; past it, start over.
+    const MAX: usize = 10_000;
+
+    thread_local! {
+        static SEEN: RefCell<HashMap<String, CallerRow>> = RefCell::new(HashMap::new());
+    }
+
+    pub fn remember(hash: &str, row: &CallerRow) {
+        SEEN.with(|seen| {
+            let mut seen = seen.borrow_mut();
+            if seen.len() >= MAX && !seen.contains_key(hash) {
+                seen.clear();
+            }
+            seen.insert(hash.to_string(), row.clone());
+        });
+    }
+
+    pub fn recall(hash: &str) -> Option<CallerRow> {
+        SEEN.with(|seen| seen.borrow().get(hash).cloned())
+    }
+
+    pub fn forget(hash: &str) {
+        SEEN.with(|seen| seen.borrow_mut().remove(hash));
     }
 }
 

@@ -64,6 +64,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let (result, d1_calls) = match Ctx::new(req, env, ctx, request_id.clone()) {
         Ok(mut cx) => {
             let result = route(&mut cx, &path).await;
+            let result = extract::finish(&cx, result).await;
             (result, cx.db.calls())
         }
         Err(e) => (Err(e), 0),

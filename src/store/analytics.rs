@@ -322,7 +322,7 @@ pub async fn components(
     let binds = args![team.id, after, limit];
     let results = team
         .db
-        .batch(vec![
+        .read_batch(vec![
             team.db.stmt(&figures, binds)?,
             team.db.stmt(&averages, binds)?,
         ])
@@ -414,7 +414,7 @@ pub async fn user_trend(
         Interval::Hour => (DAY_MS, HOUR_MS),
     };
     let mut points = Vec::new();
-    for result in team.db.batch(statements).await? {
+    for result in team.db.read_batch(statements).await? {
         for row in result.results::<Map<String, Value>>()? {
             let Some(base) = row.get("row").and_then(Value::as_i64) else {
                 continue;

@@ -204,7 +204,7 @@ pub async fn get_with_steps(
     let execution = format!("SELECT {COLUMNS} FROM executions WHERE team_id = ? AND id = ?");
     let results = team
         .db
-        .batch(vec![
+        .read_batch(vec![
             team.db.stmt(&execution, args![team.id, id])?,
             team.db.stmt(STEPS, args![team.id, id])?,
         ])

@@ -12,7 +12,7 @@ use crate::domain::role::Role;
 pub const SESSION_TTL_MS: i64 = 30 * 86_400_000;
 
 /// A signed-in person or token, as read from D1 for one request.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct CallerRow {
     pub user_id: UserId,
     pub email: String,
@@ -30,22 +30,29 @@ pub struct CallerRow {
 const CALLER_COLUMNS: &str =
     "u.id AS user_id, u.email, u.name, u.role, u.team_id, t.name AS team_name, u.last_active_at";
 
-pub async fn session_caller(db: &Db, token_hash: &str, now: i64) -> Result<Option<CallerRow>> {
+/// The statement that finds the caller of a live session (a [`CallerRow`], or no row).
+pub fn session_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, NULL AS token_id, NULL AS token_role, NULL AS token_last_used_at
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN teams t ON t.id = u.team_id
          WHERE s.token_hash = ? AND s.expires_at > ?"
     );
-    db.first(&sql, args![token_hash, now]).await
+    db.stmt(&sql, args![token_hash, now])
 }
 
-pub async fn token_caller(db: &Db, token_hash: &str) -> Result<Option<CallerRow>> {
+/// The statement that finds the caller of an access token (a [`CallerRow`], or no row).
+pub fn token_lookup(db: &Db, token_hash: &str) -> Result<D1PreparedStatement> {
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, k.id AS token_id, k.role AS token_role, k.last_used_at AS token_last_used_at
          FROM access_tokens k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = u.team_id
          WHERE k.token_hash = ?"
     );
-    db.first(&sql, args![token_hash]).await
+    db.stmt(&sql, args![token_hash])
+}
+
+/// Runs a lookup made by [`session_lookup`] or [`token_lookup`] on its own.
+pub async fn caller(db: &Db, lookup: D1PreparedStatement) -> Result<Option<CallerRow>> {
+    db.first_of(lookup).await
 }
 
 /// The "last active" bookkeeping for one caller, detached from the request so it can run after

@@ -33,7 +33,7 @@ pub mod transitions;
 pub mod usage;
 pub mod workflows;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsValue;
@@ -112,11 +112,26 @@ pub struct Text {
     pub n: i64,
 }
 
+/// Why a caller checked late (see [`Db::guard`]) was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The session or token no longer names anyone.
+    SignedOut,
+    /// Still signed in, but the role no longer allows what was asked.
+    Forbidden(Role),
+}
+
+/// Checks a guard's result: `Ok` lets the guarded read's rows through.
+pub type Verify = Box<dyn FnOnce(&D1Result) -> std::result::Result<(), Refusal>>;
+
 /// The D1 database, counting its round trips: one request builds one `Db`, so the count is that
 /// request's (logged with it, and sent as `x-d1-calls` when `DEBUG_HEADERS` is `true`).
 pub struct Db {
     d1: D1Database,
     calls: Cell<u32>,
+    /// A check (the caller's lookup) to run in the same round trip as the next read.
+    guard: RefCell<Option<(D1PreparedStatement, Verify)>>,
+    refusal: Cell<Option<Refusal>>,
 }
 
 impl Db {
@@ -124,7 +139,76 @@ impl Db {
         Ok(Db {
             d1: env.d1("DB")?,
             calls: Cell::new(0),
+            guard: RefCell::new(None),
+            refusal: Cell::new(None),
         })
+    }
+
+    /// Runs `check` in the same round trip (and snapshot) as the next read, and hands that read's
+    /// rows back only if `verify` accepts the check's result: the caller of a read is looked up
+    /// and its data read in one D1 call. A write, or the end of the request ([`Db::settle`]), runs
+    /// a check still pending on its own first, so nothing is written, and nothing answered, for a
+    /// caller the check refuses.
+    pub fn guard(&self, check: D1PreparedStatement, verify: Verify) {
+        *self.guard.borrow_mut() = Some((check, verify));
+    }
+
+    /// Why the guard refused the caller, if it did: the request's answer is then 401 or 403,
+    /// whatever the handler made of the error it got.
+    pub fn refusal(&self) -> Option<Refusal> {
+        self.refusal.get()
+    }
+
+    /// Runs a pending guard on its own.
+    pub async fn settle(&self) -> Result<()> {
+        let Some((check, verify)) = self.guard.borrow_mut().take() else {
+            return Ok(());
+        };
+        self.count_call();
+        let result = check.all().await?;
+        self.verified(&result, verify)
+    }
+
+    fn verified(&self, check: &D1Result, verify: Verify) -> Result<()> {
+        crate::store::check(check)?;
+        verify(check).map_err(|refusal| {
+            self.refusal.set(Some(refusal));
+            worker::Error::RustError("the caller was refused".into())
+        })
+    }
+
+    /// Runs `statements` (reads) with a pending guard in front, in one round trip.
+    async fn read(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        let guard = self.guard.borrow_mut().take();
+        self.count_call();
+        let Some((check, verify)) = guard else {
+            let results = self.d1.batch(statements).await?;
+            return results.into_iter().map(checked).collect();
+        };
+        statements.insert(0, check);
+        let mut results = self.d1.batch(statements).await?.into_iter();
+        let check = results
+            .next()
+            .ok_or_else(|| worker::Error::RustError("D1: no result for the guard".into()))?;
+        self.verified(&check, verify)?;
+        results.map(checked).collect()
+    }
+
+    /// The rows of one read made with [`Db::stmt`].
+    pub async fn first_of<T: DeserializeOwned>(
+        &self,
+        statement: D1PreparedStatement,
+    ) -> Result<Option<T>> {
+        let result = self.read(vec![statement]).await?;
+        Ok(match result.first() {
+            Some(r) => r.results::<T>()?.into_iter().next(),
+            None => None,
+        })
+    }
+
+    /// Reads in one round trip (and one snapshot), a pending guard in front.
+    pub async fn read_batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        self.read(statements).await
     }
 
     /// D1 round trips made through this handle so far.
@@ -141,6 +225,13 @@ impl Db {
     }
 
     pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        if self.guard.borrow().is_some() {
+            let result = self.read(vec![self.stmt(sql, args)?]).await?;
+            return match result.first() {
+                Some(r) => r.results(),
+                None => Ok(Vec::new()),
+            };
+        }
         self.count_call();
         let result = self.stmt(sql, args)?.all().await?;
         check(&result)?;
@@ -152,12 +243,16 @@ impl Db {
         sql: &str,
         args: &[JsValue],
     ) -> Result<Option<T>> {
+        if self.guard.borrow().is_some() {
+            return self.first_of(self.stmt(sql, args)?).await;
+        }
         self.count_call();
         self.stmt(sql, args)?.first(None).await
     }
 
     /// Runs a write; answers how many rows it changed.
     pub async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
+        self.settle().await?;
         self.count_call();
         let result = self.stmt(sql, args)?.run().await?;
         check(&result)?;
@@ -171,6 +266,7 @@ impl Db {
 
     /// Runs statements in one round trip and one transaction: all of them or none.
     pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        self.settle().await?;
         self.count_call();
         let results = self.d1.batch(statements).await?;
         for r in &results {
@@ -178,6 +274,11 @@ impl Db {
         }
         Ok(results)
     }
+}
+
+fn checked(result: D1Result) -> Result<D1Result> {
+    check(&result)?;
+    Ok(result)
 }
 
 fn check(result: &D1Result) -> Result<()> {

@@ -33,6 +33,7 @@ mod master_keys;
 mod members;
 mod notifications;
 mod openapi;
+mod round_trips;
 mod schedules;
 mod secrets;
 mod team;

@@ -46,6 +46,8 @@ fn default_vars() -> Vec<(String, String)> {
         ("VAULT_ACTIVE_KEY", "t1"),
         // Provider retries back off from 20 ms instead of a second, to keep the suite fast.
         ("RETRY_BASE_MS", "20"),
+        // Every answer says how many D1 round trips it made (x-d1-calls).
+        ("DEBUG_HEADERS", "true"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
