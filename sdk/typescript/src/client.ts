@@ -362,6 +362,13 @@ export class Beacon implements ExitFlushable {
     });
   }
 
+  /** Drops everything still queued (not a request already on its way), counted as dropped. */
+  clear(): void {
+    this.counts.dropped += this.ring.size;
+    this.ring.clear();
+    this.settleWaiters();
+  }
+
   /** The counters (see `BeaconStats`). */
   stats(): BeaconStats {
     return { queued: this.ring.size + (this.pending?.count ?? 0), ...this.counts };

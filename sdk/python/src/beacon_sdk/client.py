@@ -319,6 +319,12 @@ class Beacon:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def clear(self) -> None:
+        """Drops everything still queued (not a request already on its way), counted as dropped."""
+        with self._qlock:
+            self._counts["dropped"] += len(self._q)
+            self._q.clear()
+
     def stats(self) -> Stats:
         """The counters (see `Stats`)."""
         with self._qlock:
@@ -456,14 +462,14 @@ class Beacon:
         return None if encoded is None else _Request(kind, encoded, 1, seq)
 
     def _batch(self, items: List[Tuple[Any, ...]]) -> Optional[_Request]:
-        parts: List[bytes] = []
-        size = _EMPTY_BATCH
-        used = 0
-        for item in items:
+        random = os.urandom(10 * len(items))
+        events: List[Dict[str, Any]] = []
+        origins: List[int] = []  # for each event, its index in `items`
+        for index, item in enumerate(items):
             _, seq, component, action, properties, ts, session_id, user_id = item
             ms = int(ts)
-            event: Dict[str, Any] = {
-                "id": uuid7(ms),
+            event: Optional[Dict[str, Any]] = {
+                "id": uuid7(ms, random, index * 10),
                 "component": component,
                 "action": action,
                 "timestamp": ms,
@@ -474,16 +480,39 @@ class Beacon:
                 event["session_id"] = session_id
             if user_id is not None:
                 event["user_id"] = user_id
-            encoded = self._encode(_EVENT, self._filter(_EVENT, event))
-            if encoded is not None:
-                if parts and size + len(encoded) + 1 > self._max_bytes:
-                    break  # this one starts the next batch
-                if size + len(encoded) > self._max_bytes:
-                    self._reject(_EVENT, 1, "event larger than the batch size limit")
-                else:
-                    parts.append(encoded)
-                    size += len(encoded) + 1
-            used += 1
+            event = self._filter(_EVENT, event)
+            if event is not None:
+                events.append(event)
+                origins.append(index)
+        if not events:
+            return None
+        # Usually the whole batch encodes at once and fits; one event at a time otherwise.
+        try:
+            body = _dumps({"events": events}).encode("utf-8")
+        except (TypeError, ValueError):
+            body = None
+        if body is not None and len(body) <= self._max_bytes:
+            return _Request(_EVENT, body, len(events), items[0][1])
+        return self._batch_by_size(items, events, origins)
+
+    def _batch_by_size(
+        self, items: List[Tuple[Any, ...]], events: List[Dict[str, Any]], origins: List[int]
+    ) -> Optional[_Request]:
+        parts: List[bytes] = []
+        size = _EMPTY_BATCH
+        used = len(items)  # items consumed; the rest go back to the front of the queue
+        for event, origin in zip(events, origins):
+            encoded = self._encode(_EVENT, event)
+            if encoded is None:
+                continue
+            if parts and size + len(encoded) + 1 > self._max_bytes:
+                used = origin
+                break
+            if size + len(encoded) > self._max_bytes:
+                self._reject(_EVENT, 1, "event larger than the batch size limit")
+                continue
+            parts.append(encoded)
+            size += len(encoded) + 1
         if used < len(items):
             with self._qlock:
                 self._q.extendleft(reversed(items[used:]))
