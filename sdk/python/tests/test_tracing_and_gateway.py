@@ -81,3 +81,10 @@ def test_gateway_base_urls_fit_the_providers_clients() -> None:
     }
     assert gateway_headers() == {}
     beacon.close(0)
+
+
+def test_the_package_under_test_is_the_installed_wheel() -> None:
+    import beacon_sdk
+
+    assert "site-packages" in beacon_sdk.__file__, f"testing {beacon_sdk.__file__}, not the built wheel"
+    assert (__import__("pathlib").Path(beacon_sdk.__file__).parent / "py.typed").exists()

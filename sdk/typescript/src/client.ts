@@ -223,7 +223,9 @@ export class Beacon implements ExitFlushable {
   private pumping = false;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private closed = false;
-  private exitGaveUp = false;
+  /** Set when a close or the exit flush ran out of time: nothing more is sent. */
+  private stopped = false;
+  private inflight: AbortController | undefined;
   private readonly waiters = new Set<Waiter>();
   private readonly counts: Counts = { sent: 0, duplicates: 0, rejected: 0, dropped: 0, failed: 0, filtered: 0, retries: 0 };
   private readonly unregisterExit: () => void;
@@ -343,23 +345,34 @@ export class Beacon implements ExitFlushable {
     }
   }
 
-  /** Flushes (bounded by `timeoutMs`, default `shutdownTimeout`) and stops; later items are dropped. */
-  close(timeoutMs: number = this.shutdownTimeout): Promise<boolean> {
+  /**
+   * Flushes (bounded by `timeoutMs`, default `shutdownTimeout`) and stops: later items are
+   * dropped, and if the time ran out, the request on its way is abandoned and nothing more is
+   * sent (so no socket keeps a Node process alive).
+   */
+  async close(timeoutMs: number = this.shutdownTimeout): Promise<boolean> {
     this.closed = true;
     this.unregisterExit();
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    return this.flush(timeoutMs);
+    const done = await this.flush(timeoutMs);
+    if (!done) this.stop();
+    return done;
   }
 
-  /** Node's `beforeExit`: send what is left, once more at most if that went well. */
+  /** Node's `beforeExit`: send what is left, bounded by `shutdownTimeout`. */
   flushAtExit(): void {
-    if (this.exitGaveUp || this.doneThrough(this.seq)) return;
+    if (this.stopped || this.doneThrough(this.seq)) return;
     void this.flush(this.shutdownTimeout).then((done) => {
-      if (!done) this.exitGaveUp = true;
+      if (!done) this.stop();
     });
+  }
+
+  private stop(): void {
+    this.stopped = true;
+    this.inflight?.abort();
   }
 
   /** Drops everything still queued (not a request already on its way), counted as dropped. */
@@ -412,7 +425,7 @@ export class Beacon implements ExitFlushable {
   }
 
   private pump(): void {
-    if (this.pumping) return;
+    if (this.pumping || this.stopped) return;
     if (this.timer !== undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
@@ -429,11 +442,13 @@ export class Beacon implements ExitFlushable {
 
   private async drain(): Promise<void> {
     for (;;) {
+      if (this.stopped) return;
       const request = (this.pending ??= this.take());
       this.settleWaiters();
       if (request === undefined) return;
       const wait = request.notBefore - Date.now();
       if (wait > 0) await sleep(wait);
+      if (this.stopped) return;
       await this.attempt(request);
       this.settleWaiters();
     }
@@ -567,6 +582,7 @@ export class Beacon implements ExitFlushable {
 
   private async post(request: OutgoingRequest): Promise<Answer> {
     const controller = typeof AbortController === 'function' ? new AbortController() : undefined;
+    this.inflight = controller;
     const timer = controller && backgroundTimeout(() => controller.abort(), this.requestTimeout);
     try {
       const init: RequestInit = { method: 'POST', headers: this.requestHeaders, body: request.body };
@@ -586,6 +602,7 @@ export class Beacon implements ExitFlushable {
       return { status: res.status, retryAfter: parseRetryAfter(res.headers.get('retry-after')), body };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      this.inflight = undefined;
     }
   }
 
