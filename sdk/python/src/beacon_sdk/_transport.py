@@ -11,7 +11,7 @@ import json
 import random
 import ssl
 import time
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlsplit
 
 from ._version import __version__
@@ -59,7 +59,7 @@ def parse_retry_after(value: Optional[str], now: Optional[float] = None) -> Opti
 def backoff(attempt: int, base: float, cap: float, retry_after: Optional[float]) -> float:
     """The wait before retry number `attempt` (1-based): exponential with equal jitter, and
     never shorter than what the server asked for."""
-    ceiling = min(cap, base * (2 ** (attempt - 1)))
+    ceiling = min(cap, base * 2.0 ** (attempt - 1))
     delay = ceiling / 2 + random.uniform(0, ceiling / 2)
     if retry_after is not None:
         # A little jitter on top, so clients told the same thing do not return in step.
@@ -139,9 +139,3 @@ class Transport:
         except ValueError:
             parsed = None
         return Answer(resp.status, parse_retry_after(resp.getheader("Retry-After")), parsed)
-
-
-def split_url(url: str) -> Tuple[str, str]:
-    """(origin, path prefix) of a Beacon url, without a trailing slash."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}", parts.path.rstrip("/")

@@ -468,7 +468,7 @@ class Beacon:
         for index, item in enumerate(items):
             _, seq, component, action, properties, ts, session_id, user_id = item
             ms = int(ts)
-            event: Optional[Dict[str, Any]] = {
+            event: Dict[str, Any] = {
                 "id": uuid7(ms, random, index * 10),
                 "component": component,
                 "action": action,
@@ -480,9 +480,9 @@ class Beacon:
                 event["session_id"] = session_id
             if user_id is not None:
                 event["user_id"] = user_id
-            event = self._filter(_EVENT, event)
-            if event is not None:
-                events.append(event)
+            kept = self._filter(_EVENT, event)
+            if kept is not None:
+                events.append(kept)
                 origins.append(index)
         if not events:
             return None
