@@ -159,7 +159,7 @@ def test_bad_input_never_raises_and_is_counted(server: Server, component: str) -
     assert beacon.flush(10.0)
     stats = beacon.stats()
     assert stats.sent == 1
-    assert stats.rejected == 4  # the long name, NaN, None/None, inf; the bad context never queued
+    assert stats.rejected == 5  # the long name, NaN, None/None, inf, and the context
     assert all(isinstance(e, DeliveryError) for e in errors)
     assert server.actions(component) == 1
     beacon.close(1.0)

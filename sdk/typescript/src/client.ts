@@ -95,7 +95,7 @@ export interface BeaconStats {
   sent: number;
   /** Events the server already had (a retried batch), so not stored again. */
   duplicates: number;
-  /** Refused by the server (invalid) or not encodable as JSON. */
+  /** Refused by the server (invalid), not encodable as JSON, or not even queueable. */
   rejected: number;
   /** Pushed out of a full queue (the oldest go first), or tracked after `close()`. */
   dropped: number;
@@ -278,6 +278,7 @@ export class Beacon implements ExitFlushable {
       else if (this.timer === undefined && !this.pumping) this.arm();
     } catch {
       // telemetry must never break the caller
+      this.counts.rejected++;
     }
   }
 
@@ -288,7 +289,7 @@ export class Beacon implements ExitFlushable {
       if (metadata !== undefined) body.metadata = { ...metadata };
       this.enqueue(METRIC, body);
     } catch {
-      // as above
+      this.counts.rejected++;
     }
   }
 
@@ -306,7 +307,7 @@ export class Beacon implements ExitFlushable {
       if (options.context !== undefined) body.context = { ...options.context };
       this.enqueue(ERROR, body);
     } catch {
-      // as above
+      this.counts.rejected++;
     }
   }
 

@@ -292,7 +292,7 @@ test('bad input never throws and is counted', async () => {
   assert.equal(await beacon.flush(10_000), true);
   const stats = beacon.stats();
   assert.equal(stats.sent, 1);
-  assert.equal(stats.rejected, 4); // the long name, the circular one, null/null, Infinity
+  assert.equal(stats.rejected, 5); // the long name, the circular one, null/null, Infinity, the options
   assert.ok(errors.every((e) => e instanceof BeaconDeliveryError));
   assert.equal(await actions(component), 1);
   await beacon.close(1000);

@@ -61,7 +61,8 @@ class Stats:
     sent: int
     #: events the server already had (a retried batch), so not stored again
     duplicates: int
-    #: refused by the server (invalid) or not encodable as JSON
+    #: refused by the server (invalid), not encodable as JSON, or not even queueable (a
+    #: `properties` that is not a mapping, ...)
     rejected: int
     #: pushed out of a full queue (the oldest go first), or tracked after `close`
     dropped: int
@@ -212,6 +213,7 @@ class Beacon:
             if full:
                 self._wake.set()
         except Exception:  # the caller's code must never fail because of telemetry
+            self._counts["rejected"] += 1
             logger.debug("beacon: track failed", exc_info=True)
 
     def metric(
@@ -228,6 +230,7 @@ class Beacon:
                 body["metadata"] = dict(metadata)
             self._enqueue(_METRIC, body)
         except Exception:
+            self._counts["rejected"] += 1
             logger.debug("beacon: metric failed", exc_info=True)
 
     def error(
@@ -257,6 +260,7 @@ class Beacon:
                 body["context"] = dict(context)
             self._enqueue(_ERROR, body)
         except Exception:
+            self._counts["rejected"] += 1
             logger.debug("beacon: error failed", exc_info=True)
 
     def _enqueue(self, kind: int, body: Dict[str, Any]) -> None:
