@@ -331,6 +331,7 @@ export class Beacon implements ExitFlushable {
     try {
       const target = this.seq;
       if (this.doneThrough(target)) return Promise.resolve(true);
+      if (this.stopped) return Promise.resolve(false);
       return new Promise<boolean>((resolve) => {
         const waiter: Waiter = { target, resolve, timer: undefined };
         // An ordinary (ref'd) timer: it keeps Node alive until the flush ends, at most this long.
