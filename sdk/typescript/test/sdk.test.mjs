@@ -6,9 +6,10 @@
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { openSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
@@ -248,6 +249,89 @@ test('a Worker-style client sends only when flushed, and flush is a promise for 
   assert.equal(await pending, true);
   assert.equal(await actions(component), 1);
   await beacon.close(1000);
+});
+
+/** @returns {Promise<number>} */
+function freePort() {
+  return new Promise((ok, fail) => {
+    const probe = createServer();
+    probe.once('error', fail);
+    probe.listen(0, '127.0.0.1', () => {
+      const addr = probe.address();
+      probe.close(() => ok(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+/**
+ * A Cloudflare Worker of our own under `wrangler dev` (workerd), bundling the installed
+ * @beacon/sdk the way a user's Worker would: one client made on the first request and kept,
+ * each request's flush handed to `ctx.waitUntil`.
+ */
+async function startSdkWorker() {
+  writeFileSync(
+    'worker.fixture.mjs',
+    `import { Beacon } from '@beacon/sdk';
+let beacon;
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === '/health') return new Response('ok');
+    beacon ??= new Beacon(url.searchParams.get('beacon'), url.searchParams.get('token'));
+    beacon.track(url.searchParams.get('component'), 'handled', { path: url.pathname });
+    ctx.waitUntil(beacon.flush());
+    return Response.json(beacon.stats());
+  },
+};
+`,
+  );
+  writeFileSync('wrangler.fixture.toml', 'name = "sdk-fixture"\nmain = "worker.fixture.mjs"\ncompatibility_date = "2026-04-01"\n');
+  const [port, inspector] = [await freePort(), await freePort()];
+  const log = openSync('wrangler.fixture.log', 'a');
+  const args = ['dev', '--config', 'wrangler.fixture.toml', '--local', '--ip', '127.0.0.1', '--port', String(port)];
+  args.push('--inspector-port', String(inspector), '--show-interactive-dev-session=false');
+  const child = spawn(join(REPO, 'node_modules/.bin/wrangler'), args, {
+    detached: true,
+    stdio: ['ignore', log, log],
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' },
+  });
+  const stop = () => {
+    try {
+      process.kill(-(/** @type {number} */ (child.pid)), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
+  const address = `http://127.0.0.1:${port}`;
+  const up = await waitFor(async () => {
+    try {
+      return (await fetch(`${address}/health`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 90_000);
+  if (!up) {
+    stop();
+    throw new Error('the SDK fixture Worker did not start; see wrangler.fixture.log');
+  }
+  return { address, stop };
+}
+
+test('in a Cloudflare Worker, a flush handed to waitUntil delivers', async () => {
+  const worker = await startSdkWorker();
+  try {
+    const component = unique();
+    const query = new URLSearchParams({ beacon: server.worker, token: server.member_token, component });
+    for (const path of ['/one', '/two']) {
+      const res = await fetch(`${worker.address}${path}?${query}`);
+      assert.equal(res.status, 200);
+    }
+    assert.ok(await waitFor(async () => (await actions(component)) === 2), 'the Worker’s events did not arrive');
+    const paths = (await exported(component)).map((r) => JSON.parse(r.properties ?? '{}').path).sort();
+    assert.deepEqual(paths, ['/one', '/two']);
+  } finally {
+    worker.stop();
+  }
 });
 
 test('metrics arrive', async () => {
