@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Deque, Dict, List, Mapping, Optional, Tuple, Union
 
 from . import _transport
-from ._ids import uuid7
+from ._ids import uuid7s
 
 logger = logging.getLogger("beacon_sdk")
 
@@ -466,14 +466,15 @@ class Beacon:
         return None if encoded is None else _Request(kind, encoded, 1, seq)
 
     def _batch(self, items: List[Tuple[Any, ...]]) -> Optional[_Request]:
-        random = os.urandom(10 * len(items))
+        stamps = [int(item[5]) for item in items]
+        ids = uuid7s(stamps)
         events: List[Dict[str, Any]] = []
         origins: List[int] = []  # for each event, its index in `items`
         for index, item in enumerate(items):
-            _, seq, component, action, properties, ts, session_id, user_id = item
-            ms = int(ts)
+            _, _seq, component, action, properties, _ts, session_id, user_id = item
+            ms = stamps[index]
             event: Dict[str, Any] = {
-                "id": uuid7(ms, random, index * 10),
+                "id": ids[index],
                 "component": component,
                 "action": action,
                 "timestamp": ms,
