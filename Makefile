@@ -23,14 +23,20 @@ WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
 lock_hash = $(shell sha1sum $(1) 2>/dev/null | cut -c1-12)
 NPM_STAMP := node_modules/.beacon-npm-$(call lock_hash,package-lock.json)
 FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,frontend/package-lock.json)
-FRONTEND_SOURCES := $(shell find frontend/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_SOURCES := $(shell find frontend/src sdk/typescript/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
 # schemathesis (PyPI) for `make fuzz`, in a venv of its own under TOOLS_DIR.
 SCHEMATHESIS_VERSION := 4.32.5
 SCHEMATHESIS_DIR := $(TOOLS_DIR)/schemathesis-$(SCHEMATHESIS_VERSION)
 export SCHEMATHESIS := $(SCHEMATHESIS_DIR)/bin/st
+# The SDKs' tests: `build` (and the build backend) in a venv of their own under TOOLS_DIR, and a
+# wheelhouse of the test dependencies, so each run's fresh venv installs without the network.
+SDK_PY_PINS := build==1.6.1 hatchling==1.33.0 pytest==9.2.0 opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 opentelemetry-exporter-otlp-proto-http==1.45.2
+SDK_PY_TOOLS := $(TOOLS_DIR)/sdk-python-$(shell echo '$(SDK_PY_PINS)' "$$(python3 -V 2>&1)" | sha1sum | cut -c1-10)
+SDK_TS_NPM_STAMP := sdk/typescript/node_modules/.beacon-npm-$(call lock_hash,sdk/typescript/package-lock.json)
+SDK_RUNS := target/sdk
 
-.PHONY: schemathesis dev test test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
+.PHONY: schemathesis dev test test-sdk test-sdk-python test-sdk-typescript sdk-python-tools bench-sdk test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
 
 ## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
 dev: tools deps .dev.vars frontend build migrate
@@ -43,8 +49,37 @@ test: tools deps .dev.vars frontend build schemathesis
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::
+	@$(MAKE) --no-print-directory test-sdk
 	FUZZ_EXAMPLES=2 FUZZ_MAX_TIME= FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
 	@$(MAKE) --no-print-directory test-browser
+
+## make test-sdk: the Python and TypeScript SDKs (sdk/), each built as it would be published
+## (`python -m build`, `npm pack`), installed into a fresh venv / folder, and tested against a
+## real Worker of its own behind a fault-injecting proxy (sdk/testing/)
+test-sdk: test-sdk-python test-sdk-typescript
+
+test-sdk-python: deps frontend build sdk-python-tools
+	rm -rf $(SDK_RUNS)/python-dist $(SDK_RUNS)/python-venv
+	$(SDK_PY_TOOLS)/bin/python -m build --no-isolation --outdir $(SDK_RUNS)/python-dist sdk/python >/dev/null
+	python3 -m venv --without-pip $(SDK_RUNS)/python-venv
+	$(SDK_PY_TOOLS)/bin/pip --python $(SDK_RUNS)/python-venv/bin/python install --quiet --disable-pip-version-check \
+		--no-index --find-links $(SDK_PY_TOOLS)/wheelhouse "$$(ls $(SDK_RUNS)/python-dist/*.whl)[otel]" pytest
+	cd sdk/python && ../../$(SDK_RUNS)/python-venv/bin/python -m pytest -p no:cacheprovider -q
+
+test-sdk-typescript: deps frontend build $(SDK_TS_NPM_STAMP)
+	rm -rf $(SDK_RUNS)/ts-consumer $(SDK_RUNS)/beacon-sdk-*.tgz
+	mkdir -p $(SDK_RUNS)/ts-consumer
+	cd sdk/typescript && npm run -s build && npm pack --silent --pack-destination ../../$(SDK_RUNS) >/dev/null
+	cp sdk/typescript/test/consumer.json $(SDK_RUNS)/ts-consumer/package.json
+	cp sdk/typescript/test/*.test.mjs $(SDK_RUNS)/ts-consumer/
+	cd $(SDK_RUNS)/ts-consumer && npm install --no-audit --no-fund --prefer-offline --loglevel=error ../beacon-sdk-*.tgz
+	cd $(SDK_RUNS)/ts-consumer && BEACON_REPO=$(CURDIR) node --test --test-reporter=spec *.test.mjs
+
+## make bench-sdk: what track() costs the caller, in each SDK (sdk/bench/); no server needed
+bench-sdk: $(SDK_TS_NPM_STAMP)
+	python3 sdk/bench/track.py
+	cd sdk/typescript && npm run -s build
+	node sdk/bench/track.mjs
 
 ## make test-browser: only the browser tests (frontend/e2e/)
 test-browser: deps frontend build chromium
@@ -96,6 +131,20 @@ schemathesis:
 $(SCHEMATHESIS):
 	python3 -m venv "$$(realpath -m $(SCHEMATHESIS_DIR))"
 	$(SCHEMATHESIS_DIR)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+
+# A venv made at TOOLS_DIR's real path (see schemathesis), with a wheelhouse beside it.
+sdk-python-tools:
+	@test -f $(SDK_PY_TOOLS)/.done && $(SDK_PY_TOOLS)/bin/python -m build --version >/dev/null 2>&1 || { rm -rf $(SDK_PY_TOOLS); $(MAKE) --no-print-directory $(SDK_PY_TOOLS)/.done; }
+
+$(SDK_PY_TOOLS)/.done:
+	python3 -m venv "$$(realpath -m $(SDK_PY_TOOLS))"
+	$(SDK_PY_TOOLS)/bin/pip install --quiet --disable-pip-version-check $(SDK_PY_PINS)
+	$(SDK_PY_TOOLS)/bin/pip download --quiet --disable-pip-version-check --dest $(SDK_PY_TOOLS)/wheelhouse $(SDK_PY_PINS)
+	touch $@
+
+$(SDK_TS_NPM_STAMP):
+	cd sdk/typescript && npm ci --no-audit --no-fund
+	touch $@
 
 # npm ci empties node_modules first, and follows a symlinked one (a worktree sharing another
 # checkout's packages): that one is left to its owner.
@@ -154,4 +203,4 @@ schema:
 	awk 'FNR==1 && NR>1 {print ""} {print}' migrations/*.sql > schema.sql
 
 clean:
-	rm -rf build target/itest target/e2e frontend/dist
+	rm -rf build target/itest target/e2e target/sdk frontend/dist sdk/typescript/dist

@@ -1,19 +1,11 @@
-// Beacon's own use, sent to Beacon's telemetry API: page views, actions and the page-load time.
-// Fire-and-forget: events are batched, sent with keepalive, and dropped quietly if the server
-// has no telemetry route yet (404) or the role may not send it (403).
+// Beacon's own use, sent to Beacon's telemetry API through the TypeScript SDK (sdk/typescript,
+// loaded as a chunk of its own so the shell stays small): page views, actions and the page-load
+// time. Fire-and-forget: the SDK queues and batches, sends with keepalive (so a closing tab still
+// delivers) and the session cookie, and retries a 5xx; this module only decides whether to send
+// at all — not before someone who may send telemetry is signed in, and never again once the
+// server answers 404 (no telemetry route yet), 403 (the role may not send it) or 405.
 
-const FLUSH_MS = 5000;
-const MAX_QUEUE = 200;
-
-interface TrackEvent {
-  id: string;
-  component: string;
-  action: string;
-  properties?: Record<string, unknown>;
-  timestamp: number;
-  session_id: string;
-  user_id?: string;
-}
+import type { Beacon } from '../../../sdk/typescript/src/index';
 
 function uuid(): string {
   if (typeof crypto.randomUUID === 'function') return crypto.randomUUID();
@@ -35,68 +27,64 @@ function tabSession(): string {
   }
 }
 
-const sessionId = tabSession();
-let queue: TrackEvent[] = [];
 let userId: string | undefined;
-/** Off until someone who may send telemetry is signed in; off for good after a 404 or 403. */
+/** Off until someone who may send telemetry is signed in; off for good after a 404, 403 or 405. */
 let enabled = false;
 let refused = false;
-let timer: number | undefined;
 
-function post(path: string, body: unknown): void {
-  fetch(path, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    credentials: 'same-origin',
-    body: JSON.stringify(body),
-    keepalive: true,
-  }).then(
-    (res) => {
-      if (res.status === 404 || res.status === 403 || res.status === 405) refused = true;
-    },
-    () => undefined,
-  );
+let beacon: Beacon | undefined;
+/** Calls made before the SDK's chunk arrived (it loads beside the first page, not in the shell). */
+let early: ((b: Beacon) => void)[] | undefined = [];
+
+function withBeacon(call: (b: Beacon) => void): void {
+  if (beacon) call(beacon);
+  else early?.push(call);
 }
 
-function flush(): void {
-  timer = undefined;
-  if (!enabled || refused || queue.length === 0) {
-    queue = [];
-    return;
-  }
-  const events = queue;
-  queue = [];
-  post('/api/telemetry/batch', { events });
-}
-
-function schedule(): void {
-  if (timer === undefined) timer = window.setTimeout(flush, FLUSH_MS);
-}
+void import('../../../sdk/typescript/src/index').then(
+  ({ Beacon }) => {
+    beacon = new Beacon('', null, {
+      flushInterval: 5000,
+      maxQueueSize: 200,
+      keepalive: true,
+      credentials: 'same-origin',
+      sessionId: tabSession(),
+      // Decided when a batch goes out, so what was tracked before the session was known is sent
+      // once it is, and dropped if the person may not send telemetry.
+      beforeSend: (_kind, body) => (enabled && !refused ? body : null),
+      onError: (error) => {
+        if (error.status === 404 || error.status === 403 || error.status === 405) refused = true;
+      },
+    });
+    for (const call of early ?? []) call(beacon);
+    early = undefined;
+  },
+  () => {
+    early = undefined; // the chunk did not load: no telemetry from this page
+  },
+);
 
 document.addEventListener('visibilitychange', () => {
-  if (document.visibilityState === 'hidden') flush();
+  if (document.visibilityState === 'hidden') void beacon?.flush();
 });
 
 /** Called when the session is known: only members and above may send telemetry. */
 export function identify(id: string | undefined, maySend: boolean): void {
   userId = id;
   enabled = maySend;
-  if (!maySend) queue = [];
+  // What the previous person did is theirs: not sent under whoever signs in next.
+  if (!maySend) withBeacon((b) => b.clear());
 }
 
 export function track(component: string, action: string, properties?: Record<string, unknown>): void {
   if (refused) return;
-  const e: TrackEvent = { id: uuid(), component, action, timestamp: Date.now(), session_id: sessionId };
-  if (properties) e.properties = properties;
-  if (userId) e.user_id = userId;
-  queue.push(e);
-  if (queue.length > MAX_QUEUE) queue = queue.slice(-MAX_QUEUE);
-  schedule();
+  const options = { timestamp: Date.now(), ...(userId ? { userId } : {}) };
+  withBeacon((b) => b.track(component, action, properties, options));
 }
 
 export function metric(component: string, name: string, value: number, metadata?: Record<string, unknown>): void {
   if (!enabled || refused) return;
-  post('/api/telemetry/metrics', { component, metric_name: name, value, metadata: metadata ?? {} });
+  withBeacon((b) => b.metric(component, name, value, metadata ?? {}));
 }
 
 let loadReported = false;
