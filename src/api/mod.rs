@@ -61,13 +61,13 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let debug_headers = env
         .var("DEBUG_HEADERS")
         .is_ok_and(|v| v.to_string() == "true");
-    let (result, d1_calls) = match Ctx::new(req, env, ctx, request_id.clone()) {
+    let (result, d1_calls, rows_written) = match Ctx::new(req, env, ctx, request_id.clone()) {
         Ok(mut cx) => {
             let result = route(&mut cx, &path).await;
             let result = extract::finish(&cx, result).await;
-            (result, cx.db.calls())
+            (result, cx.db.calls(), cx.db.rows_written())
         }
-        Err(e) => (Err(e), 0),
+        Err(e) => (Err(e), 0, 0),
     };
     let mut response = result.unwrap_or_else(|e| e.into_response(&request_id));
     let headers = response.headers_mut();
@@ -79,6 +79,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     // instance's wasm memory has grown (it never shrinks, so a leak shows as steady growth).
     if debug_headers {
         let _ = headers.set("x-d1-calls", &d1_calls.to_string());
+        let _ = headers.set("x-d1-rows-written", &rows_written.to_string());
         let _ = headers.set("x-wasm-memory", &wasm_memory_bytes().to_string());
     }
     // The path only: query strings may carry cursors or filters that are nobody's business.

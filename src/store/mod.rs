@@ -129,6 +129,8 @@ pub type Verify = Box<dyn FnOnce(&D1Result) -> std::result::Result<(), Refusal>>
 pub struct Db {
     d1: D1Database,
     calls: Cell<u32>,
+    /// Rows D1 says this request's writes wrote (index entries and trigger writes included).
+    rows_written: Cell<u64>,
     /// A check (the caller's lookup) to run in the same round trip as the next read.
     guard: RefCell<Option<(D1PreparedStatement, Verify)>>,
     refusal: Cell<Option<Refusal>>,
@@ -139,6 +141,7 @@ impl Db {
         Ok(Db {
             d1: env.d1("DB")?,
             calls: Cell::new(0),
+            rows_written: Cell::new(0),
             guard: RefCell::new(None),
             refusal: Cell::new(None),
         })
@@ -170,7 +173,7 @@ impl Db {
     }
 
     fn verified(&self, check: &D1Result, verify: Verify) -> Result<()> {
-        crate::store::check(check)?;
+        self.tally(check)?;
         verify(check).map_err(|refusal| {
             self.refusal.set(Some(refusal));
             worker::Error::RustError("the caller was refused".into())
@@ -183,7 +186,7 @@ impl Db {
         self.count_call();
         let Some((check, verify)) = guard else {
             let results = self.d1.batch(statements).await?;
-            return results.into_iter().map(checked).collect();
+            return results.into_iter().map(|r| self.checked(r)).collect();
         };
         statements.insert(0, check);
         let mut results = self.d1.batch(statements).await?.into_iter();
@@ -191,7 +194,7 @@ impl Db {
             .next()
             .ok_or_else(|| worker::Error::RustError("D1: no result for the guard".into()))?;
         self.verified(&check, verify)?;
-        results.map(checked).collect()
+        results.map(|r| self.checked(r)).collect()
     }
 
     /// The rows of one read made with [`Db::stmt`].
@@ -220,6 +223,27 @@ impl Db {
         self.calls.set(self.calls.get().saturating_add(1));
     }
 
+    /// Rows written through this handle so far, as D1 reports them (sent as
+    /// `x-d1-rows-written` with `DEBUG_HEADERS`: the bench's rows-written-per-event figure).
+    pub fn rows_written(&self) -> u64 {
+        self.rows_written.get()
+    }
+
+    /// A result's error as an `Err`; its rows written counted.
+    fn tally(&self, result: &D1Result) -> Result<()> {
+        check(result)?;
+        let written = result.meta().ok().flatten().and_then(|m| m.rows_written);
+        let written = written.unwrap_or(0) as u64;
+        self.rows_written
+            .set(self.rows_written.get().saturating_add(written));
+        Ok(())
+    }
+
+    fn checked(&self, result: D1Result) -> Result<D1Result> {
+        self.tally(&result)?;
+        Ok(result)
+    }
+
     pub fn stmt(&self, sql: &str, args: &[JsValue]) -> Result<D1PreparedStatement> {
         self.d1.prepare(sql).bind(args)
     }
@@ -234,7 +258,7 @@ impl Db {
         }
         self.count_call();
         let result = self.stmt(sql, args)?.all().await?;
-        check(&result)?;
+        self.tally(&result)?;
         result.results()
     }
 
@@ -255,7 +279,7 @@ impl Db {
         self.settle().await?;
         self.count_call();
         let result = self.stmt(sql, args)?.run().await?;
-        check(&result)?;
+        self.tally(&result)?;
         Ok(changes(&result))
     }
 
@@ -270,15 +294,10 @@ impl Db {
         self.count_call();
         let results = self.d1.batch(statements).await?;
         for r in &results {
-            check(r)?;
+            self.tally(r)?;
         }
         Ok(results)
     }
-}
-
-fn checked(result: D1Result) -> Result<D1Result> {
-    check(&result)?;
-    Ok(result)
 }
 
 fn check(result: &D1Result) -> Result<()> {
