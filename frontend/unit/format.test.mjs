@@ -139,6 +139,13 @@ describe('times', () => {
     for (const [ms, words] of cases) assert.equal(duration(start, start + ms), words, `${ms} ms`);
   });
 
+  test('duration never shows 60 seconds: it rounds up into the next minute', () => {
+    const start = Date.UTC(2026, 6, 14, 12, 0, 0);
+    assert.equal(duration(start, start + 59_960), '1 min 0 s');
+    assert.equal(duration(start, start + 119_600), '2 min 0 s');
+    assert.equal(duration(start, start + 179_999), '3 min 0 s');
+  });
+
   test('duration of something not started is a dash; of something still running, up to now', () => {
     assert.equal(duration(null, null), '—');
     assert.equal(duration(undefined, 1000), '—');
