@@ -15,7 +15,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertNoErrorState, settle, signUp, tableRows, visit } from './helpers/app.mjs';
-import { LAPTOP, PHONE, launch, screenshotter } from './helpers/browser.mjs';
+import { LAPTOP, PHONE, launch, newContext, screenshotter } from './helpers/browser.mjs';
 import { REPO, startWorker } from './helpers/server.mjs';
 import { startStandIn, VALID_KEY } from './helpers/stand-in.mjs';
 import {
@@ -110,7 +110,7 @@ test('the first page loads (its time is printed) and sign-up creates a team', as
   const median = [...loads].sort((a, b) => a.wall - b.wall)[1] ?? loads[0];
   console.log(`first page (sign-in), empty cache, localhost: ${loads.map((l) => l.wall).join(' / ')} ms to an interactive form (median ${median?.wall} ms; page drawn ${median?.drawn} ms after navigation start)`);
   // Printed, not asserted: speed is measured, not timed in tests (a loaded CI machine is slow).
-  const ownerCtx = await browser.newContext({ baseURL: address, viewport: LAPTOP });
+  const ownerCtx = await newContext(browser, address);
   t.after(() => ownerCtx.close());
   const owner = await ownerCtx.newPage();
   await owner.goto('/sign-in');
@@ -390,7 +390,7 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     assert.match(link, /\/accept-invite\?token=/);
     await shot(owner, 'team-invite');
 
-    const memberCtx = await browser.newContext({ baseURL: address, viewport: LAPTOP });
+    const memberCtx = await newContext(browser, address);
     t.after(() => memberCtx.close());
     const member = await memberCtx.newPage();
     await member.goto(link);
@@ -403,7 +403,8 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     await member.waitForSelector('[data-role="member"]');
 
     // The link works once: opened again, it says so.
-    const again = await browser.newPage({ baseURL: address });
+    const againCtx = await newContext(browser, address);
+    const again = await againCtx.newPage();
     await again.goto(link);
     await settle(again);
     await again.fill('#name', 'Someone Else');
@@ -411,7 +412,7 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     await again.click('button[type=submit]');
     await again.waitForSelector('text=This invite has already been used');
     await shot(again, 'accept-invite-used');
-    await again.close();
+    await againCtx.close();
 
     // Admin-only actions are absent, with a note saying why.
     await visit(member, '/keys');

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { LAPTOP } from './browser.mjs';
+import { LAPTOP, newContext } from './browser.mjs';
 import { VALID_KEY } from './stand-in.mjs';
 
 /** @typedef {import('playwright-core').APIRequestContext} Api */
@@ -54,7 +54,7 @@ async function body(res, status, what) {
  */
 export async function signUpTeam(browser, address, { viewport = LAPTOP } = {}) {
   const who = newOwner();
-  const ctx = await browser.newContext({ baseURL: address, viewport });
+  const ctx = await newContext(browser, address, viewport);
   const data = { email: who.email, password: who.password, name: who.name, team_name: who.team };
   await body(await ctx.request.post('/api/auth/signup', { data, ...RETRY }), 201, 'sign-up');
   return { ctx, page: await ctx.newPage(), api: ctx.request, who };
@@ -176,7 +176,7 @@ export async function invite(api, email, role) {
  */
 export async function joinTeam(browser, address, inviteUrl, who) {
   const token = new URL(inviteUrl).searchParams.get('token');
-  const ctx = await browser.newContext({ baseURL: address, viewport: LAPTOP });
+  const ctx = await newContext(browser, address);
   await body(await ctx.request.post('/api/auth/accept-invite', { data: { token, name: who.name, password: who.password }, ...RETRY }), 200, 'accept invite');
   return { ctx, page: await ctx.newPage() };
 }
