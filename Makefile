@@ -42,10 +42,11 @@ SDK_RUNS := target/sdk
 dev: tools deps .dev.vars frontend build migrate
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --test-scheduled --show-interactive-dev-session=false
 
-## make test: every test — native unit tests, integration tests against the real Worker, a short
-## schemathesis run against the OpenAPI document, then the app in a real browser (Debian's
-## Chromium) against the real Worker
+## make test: every test — native unit tests and the app's (frontend/unit), integration tests
+## against the real Worker, a short schemathesis run against the OpenAPI document, then the app in
+## a real browser (Debian's Chromium) against the real Worker
 test: tools deps .dev.vars frontend build schemathesis
+	cd frontend && npm run -s test:unit
 	cargo test --lib --test schema
 	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::

@@ -1,6 +1,6 @@
 // @ts-check
 // Steps a person takes in the app, shared by the tests: waiting for a page to settle, signing
-// up, and asking whether a route exists on this server yet.
+// up through the form, counting a table's rows, and checking that no error state shows.
 
 import assert from 'node:assert/strict';
 

@@ -19,6 +19,19 @@ export async function launch() {
 }
 
 /**
+ * A new context (cookies and cache of its own) on the app. Its waits get 45 s, as `settle`'s do:
+ * wrangler dev on a busy 2-core machine has been seen to hold a request for 30 s.
+ * @param {import('playwright-core').Browser} browser
+ * @param {string} baseURL
+ * @param {{width: number, height: number}} [viewport]
+ */
+export async function newContext(browser, baseURL, viewport = LAPTOP) {
+  const ctx = await browser.newContext({ baseURL, viewport });
+  ctx.setDefaultTimeout(45_000);
+  return ctx;
+}
+
+/**
  * Saves full-page screenshots as NN-name.png in `dir`.
  * @param {string} dir
  */

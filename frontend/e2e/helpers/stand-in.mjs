@@ -27,7 +27,9 @@ export async function startStandIn() {
     const body = await readBody(req);
     requests.push({ method: req.method ?? '', path: req.url ?? '', body });
     const send = (/** @type {number} */ status, /** @type {unknown} */ json) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+      // No kept-alive connections: the Worker could send its next call on one this server is just
+      // closing as idle (Node's 5 s keep-alive timeout), and that call fail as a network error.
+      res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify(json));
     };
     const key = (req.headers.authorization ?? '').replace(/^Bearer /, '');

@@ -57,8 +57,10 @@ export function duration(start: number | null | undefined, end: number | null | 
   if (!start) return '—';
   const ms = (end ?? Date.now()) - start;
   if (ms < 1000) return `${ms} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  // Rounded before it is split, so 59.96 s and 119.6 s never read as "60.0 s" or "1 min 60 s".
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  return `${Math.floor(s / 60)} min ${s % 60} s`;
 }
 
 /** Change of `cur` against `prev` as a signed percentage, or null when there is no base. */
