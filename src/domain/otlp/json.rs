@@ -271,7 +271,7 @@ fn id(obj: &mut Object, camel: &str, snake: &str, len: usize) -> Result<Vec<u8>,
         Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
         Some(Value::String(s)) => Ok(hex(&s)
             .or_else(|| base64(&s).filter(|b| b.len() == len))
-            .unwrap_or_else(|| vec![0])),
+            .unwrap_or_else(|| vec![0xff])),
         Some(_) => Err(DecodeError(format!("{camel} must be a hex string"))),
     }
 }

@@ -248,3 +248,6 @@ pub fn encode_status(encoding: Encoding, code: i32, message: &str) -> Vec<u8> {
             .into_bytes(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -67,23 +67,38 @@ pub fn bound(value: &mut Value, budget: &mut usize) -> bool {
             cut
         }
         Value::Object(members) => {
+            // Small members first (a message's `role`, a part's `type`), so a long text cannot
+            // crowd out the fields that give it meaning; then the rest, in key order.
             let mut cut = false;
-            members.retain(|key, member| {
-                if *budget < key.len() {
-                    cut = true;
-                    *budget = 0;
-                    return false;
-                }
-                *budget -= key.len();
-                cut |= bound(member, budget);
-                true
-            });
+            for small_pass in [true, false] {
+                members.retain(|key, member| {
+                    if is_small(member) != small_pass {
+                        return true;
+                    }
+                    if *budget < key.len() {
+                        cut = true;
+                        *budget = 0;
+                        return false;
+                    }
+                    *budget -= key.len();
+                    cut |= bound(member, budget);
+                    true
+                });
+            }
             cut
         }
         _ => {
             *budget = budget.saturating_sub(SCALAR_COST);
             false
         }
+    }
+}
+
+fn is_small(value: &Value) -> bool {
+    match value {
+        Value::String(s) => s.len() <= 256,
+        Value::Array(_) | Value::Object(_) => false,
+        _ => true,
     }
 }
 
