@@ -1,204 +1,120 @@
-//! OTLP/JSON, read into the same messages as protobuf ([`super::proto`]): field names in
-//! lowerCamelCase as the OTLP/JSON encoding says (snake_case is accepted too), trace and span ids
-//! as hex (base64, as some old exporters sent them, is accepted when it cannot be hex), enums as
-//! integers (or their names), 64-bit integers as numbers or strings, `bytesValue` as base64.
-//! Unknown fields are ignored. A value of the wrong shape is a decoding error, except an id that
-//! does not decode: that span alone is refused later, as the spec wants.
+//! OTLP/JSON, read by serde straight into the protobuf messages ([`super::proto`]), so a large
+//! body never becomes a `serde_json::Value` tree (a small JSON object costs ~600 bytes as one).
+//!
+//! As the OTLP/JSON encoding says: field names in lowerCamelCase (snake_case accepted too), trace
+//! and span ids as hex (base64 of the right length, as some old exporters sent, accepted too),
+//! enums as integers (their names accepted too), 64-bit integers as numbers or strings,
+//! `bytesValue` as base64, `null` as the default, unknown fields ignored. A value of the wrong
+//! type is a decoding error, except an id that does not decode: that span alone is refused later.
+//! The field readers here are named by `deserialize_with` attributes in `proto`.
+
+use std::borrow::Cow;
+use std::fmt;
 
 use base64::Engine;
-use serde_json::{Map, Value};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
 
-use super::proto::{
-    AnyValue, ArrayValue, Event, ExportTraceServiceRequest, InstrumentationScope, KeyValue,
-    KeyValueList, Resource, ResourceSpans, ScopeSpans, Span, Status, Value as Any,
-};
+use super::proto::{AnyValue, ArrayValue, ExportTraceServiceRequest, KeyValueList, Value};
 use super::DecodeError;
-
-type Object = Map<String, Value>;
 
 /// Reads an OTLP/JSON `ExportTraceServiceRequest`.
 pub fn decode(body: &[u8]) -> Result<ExportTraceServiceRequest, DecodeError> {
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|e| DecodeError(format!("the body is not valid JSON: {e}")))?;
-    let mut root = object(value, "the request")?;
-    Ok(ExportTraceServiceRequest {
-        resource_spans: list(&mut root, "resourceSpans", "resource_spans", resource_spans)?,
-    })
+    // A derived struct would also take a JSON array (as positional fields): refuse it here.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(DecodeError("the body must be a JSON object".into()));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| DecodeError(format!("the body is not an OTLP/JSON request: {e}")))
 }
 
-fn resource_spans(value: Value) -> Result<ResourceSpans, DecodeError> {
-    let mut obj = object(value, "resourceSpans[]")?;
-    let resource = match take(&mut obj, "resource", "resource") {
-        Some(v) => {
-            let mut r = object(v, "resource")?;
-            Some(Resource {
-                attributes: list(&mut r, "attributes", "attributes", key_value)?,
-            })
-        }
-        None => None,
-    };
-    Ok(ResourceSpans {
-        resource,
-        scope_spans: list(&mut obj, "scopeSpans", "scope_spans", scope_spans)?,
-    })
+/// `null` or absent is the default.
+pub fn nullable<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Option::<T>::deserialize(d).map(Option::unwrap_or_default)
 }
 
-fn scope_spans(value: Value) -> Result<ScopeSpans, DecodeError> {
-    let mut obj = object(value, "scopeSpans[]")?;
-    let scope = match take(&mut obj, "scope", "scope") {
-        Some(v) => {
-            let mut s = object(v, "scope")?;
-            Some(InstrumentationScope {
-                name: string(&mut s, "name", "name", "scope.name")?,
-            })
-        }
-        None => None,
-    };
-    Ok(ScopeSpans {
-        scope,
-        spans: list(&mut obj, "spans", "spans", span)?,
-    })
+/// A JSON scalar read as a number or as a string, for the lenient readers below (a visitor of
+/// its own: serde's untagged enums buffer through a much larger generic path).
+enum Scalar<'a> {
+    Int(i64),
+    Uint(u64),
+    Float(f64),
+    Str(Cow<'a, str>),
 }
 
-fn span(value: Value) -> Result<Span, DecodeError> {
-    let mut obj = object(value, "spans[]")?;
-    let status = match take(&mut obj, "status", "status") {
-        Some(v) => {
-            let mut s = object(v, "status")?;
-            Some(Status {
-                message: string(&mut s, "message", "message", "status.message")?,
-                code: enumeration(&mut s, "code", "code", "status.code", status_code)?,
-            })
-        }
-        None => None,
-    };
-    Ok(Span {
-        trace_id: id(&mut obj, "traceId", "trace_id", 16)?,
-        span_id: id(&mut obj, "spanId", "span_id", 8)?,
-        parent_span_id: id(&mut obj, "parentSpanId", "parent_span_id", 8)?,
-        name: string(&mut obj, "name", "name", "span name")?,
-        kind: enumeration(&mut obj, "kind", "kind", "span kind", span_kind)?,
-        start_time_unix_nano: nanos(&mut obj, "startTimeUnixNano", "start_time_unix_nano")?,
-        end_time_unix_nano: nanos(&mut obj, "endTimeUnixNano", "end_time_unix_nano")?,
-        attributes: list(&mut obj, "attributes", "attributes", key_value)?,
-        events: list(&mut obj, "events", "events", event)?,
-        status,
-    })
-}
-
-fn event(value: Value) -> Result<Event, DecodeError> {
-    let mut obj = object(value, "events[]")?;
-    Ok(Event {
-        time_unix_nano: nanos(&mut obj, "timeUnixNano", "time_unix_nano")?,
-        name: string(&mut obj, "name", "name", "event name")?,
-        attributes: list(&mut obj, "attributes", "attributes", key_value)?,
-    })
-}
-
-fn key_value(value: Value) -> Result<KeyValue, DecodeError> {
-    let mut obj = object(value, "attributes[]")?;
-    let key = string(&mut obj, "key", "key", "attribute key")?;
-    let value = take(&mut obj, "value", "value")
-        .map(any_value)
-        .transpose()?;
-    Ok(KeyValue { key, value })
-}
-
-/// An `AnyValue`: an object with at most one of the value fields; `{}` is an empty value.
-fn any_value(value: Value) -> Result<AnyValue, DecodeError> {
-    let mut obj = object(value, "an attribute value")?;
-    let bad = |kind: &str| DecodeError(format!("{kind} has the wrong type"));
-    let value = if let Some(v) = take(&mut obj, "stringValue", "string_value") {
-        match v {
-            Value::String(s) => Some(Any::String(s)),
-            _ => return Err(bad("stringValue")),
-        }
-    } else if let Some(v) = take(&mut obj, "boolValue", "bool_value") {
-        Some(Any::Bool(v.as_bool().ok_or_else(|| bad("boolValue"))?))
-    } else if let Some(v) = take(&mut obj, "intValue", "int_value") {
-        Some(Any::Int(int64(&v).ok_or_else(|| bad("intValue"))?))
-    } else if let Some(v) = take(&mut obj, "doubleValue", "double_value") {
-        Some(Any::Double(double(&v).ok_or_else(|| bad("doubleValue"))?))
-    } else if let Some(v) = take(&mut obj, "arrayValue", "array_value") {
-        let mut a = object(v, "arrayValue")?;
-        Some(Any::Array(ArrayValue {
-            values: list(&mut a, "values", "values", any_value)?,
-        }))
-    } else if let Some(v) = take(&mut obj, "kvlistValue", "kvlist_value") {
-        let mut l = object(v, "kvlistValue")?;
-        Some(Any::Kvlist(KeyValueList {
-            values: list(&mut l, "values", "values", key_value)?,
-        }))
-    } else if let Some(v) = take(&mut obj, "bytesValue", "bytes_value") {
-        let bytes = v
-            .as_str()
-            .and_then(base64)
-            .ok_or_else(|| bad("bytesValue"))?;
-        Some(Any::Bytes(bytes))
-    } else {
-        None
-    };
-    Ok(AnyValue { value })
-}
-
-fn object(value: Value, what: &str) -> Result<Object, DecodeError> {
-    match value {
-        Value::Object(obj) => Ok(obj),
-        _ => Err(DecodeError(format!("{what} must be a JSON object"))),
+impl<'de> Deserialize<'de> for Scalar<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar<'de>, D::Error> {
+        d.deserialize_any(ScalarVisitor)
     }
 }
 
-/// Removes a field by either of its names; `null` counts as absent.
-fn take(obj: &mut Object, camel: &str, snake: &str) -> Option<Value> {
-    let found = match obj.remove(camel) {
-        Some(v) => Some(v),
-        None if camel != snake => obj.remove(snake),
-        None => None,
-    };
-    found.filter(|v| !v.is_null())
-}
+struct ScalarVisitor;
 
-fn list<T>(
-    obj: &mut Object,
-    camel: &str,
-    snake: &str,
-    read: fn(Value) -> Result<T, DecodeError>,
-) -> Result<Vec<T>, DecodeError> {
-    match take(obj, camel, snake) {
-        None => Ok(Vec::new()),
-        Some(Value::Array(items)) => items.into_iter().map(read).collect(),
-        Some(_) => Err(DecodeError(format!("{camel} must be an array"))),
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a number or a string")
+    }
+    fn visit_i64<E>(self, n: i64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Int(n))
+    }
+    fn visit_u64<E>(self, n: u64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Uint(n))
+    }
+    fn visit_f64<E>(self, f: f64) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Float(f))
+    }
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Borrowed(s)))
+    }
+    fn visit_str<E>(self, s: &str) -> Result<Scalar<'de>, E> {
+        Ok(Scalar::Str(Cow::Owned(s.to_string())))
     }
 }
 
-fn string(obj: &mut Object, camel: &str, snake: &str, what: &str) -> Result<String, DecodeError> {
-    match take(obj, camel, snake) {
-        None => Ok(String::new()),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(DecodeError(format!("{what} must be a string"))),
+/// A trace or span id. A string that decodes neither as hex nor as base64 of an id's length
+/// becomes `[0xff]`, a length no id has, so its span is refused on its own.
+pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+    let Some(s) = Option::<Cow<'de, str>>::deserialize(d)? else {
+        return Ok(Vec::new());
+    };
+    if s.is_empty() {
+        return Ok(Vec::new());
     }
+    Ok(hex(&s)
+        .or_else(|| base64(&s).filter(|b| b.len() == 8 || b.len() == 16))
+        .unwrap_or_else(|| vec![0xff]))
 }
 
-/// An enum as its number or, leniently, its name (`SPAN_KIND_SERVER`).
-fn enumeration(
-    obj: &mut Object,
-    camel: &str,
-    snake: &str,
-    what: &str,
-    by_name: fn(&str) -> Option<i32>,
-) -> Result<i32, DecodeError> {
-    let Some(v) = take(obj, camel, snake) else {
-        return Ok(0);
+/// A fixed64 time in unix nanoseconds, as a number or a decimal string.
+pub fn nanos<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    let n = match Option::<Scalar>::deserialize(d)? {
+        None => Some(0),
+        Some(Scalar::Uint(n)) => Some(n),
+        Some(Scalar::Int(n)) => u64::try_from(n).ok(),
+        Some(Scalar::Float(f)) => (f >= 0.0 && f.fract() == 0.0).then_some(f as u64),
+        Some(Scalar::Str(s)) => s.parse().ok(),
     };
-    let number = match &v {
-        Value::String(s) => by_name(s),
-        _ => int64(&v).and_then(|n| i32::try_from(n).ok()),
-    };
-    number.ok_or_else(|| DecodeError(format!("{what} must be an integer enum value")))
+    n.ok_or_else(|| de::Error::custom("a time must be unsigned integer nanoseconds"))
 }
 
-fn span_kind(name: &str) -> Option<i32> {
-    let names = [
+/// An enum as its number or, leniently, its name (`SPAN_KIND_SERVER`, `STATUS_CODE_ERROR`).
+pub fn enumeration<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    let n = match Option::<Scalar>::deserialize(d)? {
+        None => Some(0),
+        Some(Scalar::Str(s)) => enum_name(&s),
+        Some(other) => int64(other).and_then(|n| i32::try_from(n).ok()),
+    };
+    n.ok_or_else(|| de::Error::custom("an enum must be an integer"))
+}
+
+fn enum_name(name: &str) -> Option<i32> {
+    const KINDS: [&str; 6] = [
         "UNSPECIFIED",
         "INTERNAL",
         "SERVER",
@@ -206,73 +122,99 @@ fn span_kind(name: &str) -> Option<i32> {
         "PRODUCER",
         "CONSUMER",
     ];
-    let short = name.strip_prefix("SPAN_KIND_")?;
+    const CODES: [&str; 3] = ["UNSET", "OK", "ERROR"];
+    let (names, short) = match name.strip_prefix("SPAN_KIND_") {
+        Some(short) => (&KINDS[..], short),
+        None => (&CODES[..], name.strip_prefix("STATUS_CODE_")?),
+    };
     names.iter().position(|n| *n == short).map(|i| i as i32)
 }
 
-fn status_code(name: &str) -> Option<i32> {
-    match name {
-        "STATUS_CODE_UNSET" => Some(0),
-        "STATUS_CODE_OK" => Some(1),
-        "STATUS_CODE_ERROR" => Some(2),
-        _ => None,
+fn int64(value: Scalar) -> Option<i64> {
+    match value {
+        Scalar::Int(n) => Some(n),
+        Scalar::Uint(n) => i64::try_from(n).ok(),
+        Scalar::Float(f) => (f.fract() == 0.0 && f.abs() < 9.2e18).then_some(f as i64),
+        Scalar::Str(s) => s.parse().ok(),
     }
 }
 
-/// A fixed64 time in unix nanoseconds, as a number or a decimal string.
-fn nanos(obj: &mut Object, camel: &str, snake: &str) -> Result<u64, DecodeError> {
-    let Some(v) = take(obj, camel, snake) else {
-        return Ok(0);
-    };
-    let n = match &v {
-        Value::String(s) => s.parse::<u64>().ok(),
-        Value::Number(n) => n.as_u64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && *f >= 0.0)
-                .map(|f| f as u64)
-        }),
-        _ => None,
-    };
-    n.ok_or_else(|| DecodeError(format!("{camel} must be an unsigned integer")))
-}
-
-/// An int64 as a number (integral) or a decimal string.
-fn int64(v: &Value) -> Option<i64> {
-    match v {
-        Value::String(s) => s.parse().ok(),
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.fract() == 0.0 && f.abs() < 9.2e18)
-                .map(|f| f as i64)
-        }),
-        _ => None,
-    }
-}
-
-/// A double as a number or one of the proto3 JSON strings (`"NaN"`, `"Infinity"`, a number).
-fn double(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => match s.as_str() {
+fn double(value: Scalar) -> Option<f64> {
+    match value {
+        Scalar::Int(n) => Some(n as f64),
+        Scalar::Uint(n) => Some(n as f64),
+        Scalar::Float(f) => Some(f),
+        Scalar::Str(s) => match &*s {
             "NaN" => Some(f64::NAN),
             "Infinity" => Some(f64::INFINITY),
             "-Infinity" => Some(f64::NEG_INFINITY),
-            _ => s.parse().ok(),
+            s => s.parse().ok(),
         },
-        _ => None,
     }
 }
 
-/// A trace or span id of `len` bytes. A string that decodes neither as hex nor as base64 of the
-/// right length becomes one byte, a length no id has, so the span is refused on its own.
-fn id(obj: &mut Object, camel: &str, snake: &str, len: usize) -> Result<Vec<u8>, DecodeError> {
-    match take(obj, camel, snake) {
-        None => Ok(Vec::new()),
-        Some(Value::String(s)) if s.is_empty() => Ok(Vec::new()),
-        Some(Value::String(s)) => Ok(hex(&s)
-            .or_else(|| base64(&s).filter(|b| b.len() == len))
-            .unwrap_or_else(|| vec![0xff])),
-        Some(_) => Err(DecodeError(format!("{camel} must be a hex string"))),
+/// `AnyValue`: an object with one of the value fields; `{}` (or only `null`s) is an empty value.
+impl<'de> Deserialize<'de> for AnyValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<AnyValue, D::Error> {
+        d.deserialize_map(AnyValueVisitor)
+    }
+}
+
+struct AnyValueVisitor;
+
+impl<'de> Visitor<'de> for AnyValueVisitor {
+    type Value = AnyValue;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an OTLP AnyValue object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnyValue, A::Error> {
+        let mut value = None;
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let read = match &*key {
+                "stringValue" | "string_value" => {
+                    map.next_value::<Option<String>>()?.map(Value::String)
+                }
+                "boolValue" | "bool_value" => map.next_value::<Option<bool>>()?.map(Value::Bool),
+                "intValue" | "int_value" => match map.next_value::<Option<Scalar>>()? {
+                    None => None,
+                    Some(n) => {
+                        Some(Value::Int(int64(n).ok_or_else(|| {
+                            de::Error::custom("intValue must be an integer")
+                        })?))
+                    }
+                },
+                "doubleValue" | "double_value" => match map.next_value::<Option<Scalar>>()? {
+                    None => None,
+                    Some(n) => {
+                        Some(Value::Double(double(n).ok_or_else(|| {
+                            de::Error::custom("doubleValue must be a number")
+                        })?))
+                    }
+                },
+                "arrayValue" | "array_value" => {
+                    map.next_value::<Option<ArrayValue>>()?.map(Value::Array)
+                }
+                "kvlistValue" | "kvlist_value" => {
+                    map.next_value::<Option<KeyValueList>>()?.map(Value::Kvlist)
+                }
+                "bytesValue" | "bytes_value" => match map.next_value::<Option<String>>()? {
+                    None => None,
+                    Some(s) => {
+                        Some(Value::Bytes(base64(&s).ok_or_else(|| {
+                            de::Error::custom("bytesValue must be base64")
+                        })?))
+                    }
+                },
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    None
+                }
+            };
+            value = read.or(value);
+        }
+        Ok(AnyValue { value })
     }
 }
 
