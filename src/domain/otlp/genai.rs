@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Map, Value};
 
 use super::proto::{AnyValue, Event, KeyValue, Value as Any};
-use super::values::{bound, count, text, to_json, MAX_MESSAGE_BYTES};
+use super::values::{bound, cost, count, text, to_json, MAX_MESSAGE_BYTES};
 use crate::domain::usage::Tokens;
 
 /// What kind of GenAI call a span is and who made it; each from its attribute, `None` if absent.
@@ -105,6 +105,8 @@ pub struct Reader {
     pub user_id: Option<String>,
     /// `error.type`, which names an error span's error class.
     pub error_type: Option<String>,
+    /// `http.response.status_code` (or the older `http.status_code`): the provider's answer.
+    pub http_status: Option<u16>,
     /// Whether a short text field was cut.
     pub truncated: bool,
     usage: Usage,
@@ -158,6 +160,9 @@ impl Reader {
             "session.id" => self.session_id = text(value, cut),
             "user.id" => self.user_id = text(value, cut),
             "error.type" => self.error_type = text(value, cut),
+            "http.response.status_code" | "http.status_code" => {
+                self.http_status = count(value).and_then(|n| u16::try_from(n).ok())
+            }
             "gen_ai.usage.input_tokens" => u.input = count(value),
             "gen_ai.usage.prompt_tokens" => u.prompt = count(value),
             "gen_ai.usage.output_tokens" => u.output = count(value),
@@ -237,10 +242,12 @@ impl Reader {
                 .unwrap_or(&kv.key)
                 .to_string();
             let value = match kv.value {
-                // Contents and tool calls often arrive as JSON text.
+                // Tool calls and the like often arrive as JSON text; content stays text.
                 Some(AnyValue {
                     value: Some(Any::String(s)),
-                }) if key != "content" => serde_json::from_str(&s).unwrap_or(Value::String(s)),
+                }) if key != "content" && s.starts_with(['[', '{']) => {
+                    serde_json::from_str(&s).unwrap_or(Value::String(s))
+                }
                 other => other.map_or(Value::Null, to_json),
             };
             message.insert(key, value);
@@ -285,6 +292,7 @@ impl Reader {
         };
         // Share the budget so neither side starves the other: each gets at least half, and
         // whatever one side does not use goes to the other.
+        let size = |messages: &[Value]| messages.iter().map(cost).sum::<usize>();
         let (in_size, out_size) = (size(&input), size(&output));
         let half = MAX_MESSAGE_BYTES / 2;
         let mut in_budget = in_size.min(half.max(MAX_MESSAGE_BYTES.saturating_sub(out_size)));
@@ -363,17 +371,4 @@ fn flat(messages: &mut BTreeMap<usize, Map<String, Value>>, role: &str) -> Vec<V
         .into_values()
         .map(|m| normalize_message(Value::Object(m), role))
         .collect()
-}
-
-/// Bytes of the strings (and keys) in `messages`, as [`bound`] counts them.
-fn size(messages: &[Value]) -> usize {
-    fn walk(v: &Value) -> usize {
-        match v {
-            Value::String(s) => s.len(),
-            Value::Array(items) => items.iter().map(walk).sum(),
-            Value::Object(m) => m.iter().map(|(k, v)| k.len() + walk(v)).sum(),
-            _ => 8,
-        }
-    }
-    messages.iter().map(walk).sum()
 }

@@ -11,6 +11,7 @@ use serde_json::{Map, Number, Value};
 use super::genai::{GenAi, Reader};
 use super::proto::{self, Event, KeyValue};
 use super::values::{cut, Attributes, MAX_EVENTS, MAX_NAME_BYTES, MAX_VALUE_BYTES};
+use crate::domain::errors::{derive_severity, Severity};
 use crate::domain::usage::Tokens;
 
 /// `SpanKind`, as the word the API shows.
@@ -85,6 +86,15 @@ pub struct SpanError {
     pub stack: Option<String>,
     /// When it happened, epoch ms.
     pub at_ms: f64,
+    /// The span's `http.response.status_code`, for the severity.
+    pub http_status: Option<u16>,
+}
+
+impl SpanError {
+    /// Derived like every other error's (auth failure critical, timeout or 5xx high, ...).
+    pub fn severity(&self) -> Severity {
+        derive_severity(&self.kind, self.http_status)
+    }
 }
 
 /// A span ready to store.
@@ -233,7 +243,11 @@ pub(super) fn normalize(
                 .unwrap_or_else(|| format!("{name} failed")),
             stack: None,
             at_ms: nanos_to_ms(end_nanos),
+            http_status: None,
         });
+    }
+    for error in &mut errors {
+        error.http_status = reader.http_status;
     }
 
     let (input_messages, output_messages, messages_cut) = reader.messages();
@@ -309,6 +323,7 @@ fn exception(attributes: &[KeyValue], at_ms: f64) -> SpanError {
         kind: kind.unwrap_or_else(|| "exception".into()),
         stack,
         at_ms,
+        http_status: None,
     }
 }
 

@@ -353,8 +353,10 @@ fn otlp_json_from_the_js_exporter() {
             message: "429 Too Many Requests".into(),
             stack: Some("at call (agent.js:10)".into()),
             at_ms: 1_700_000_000_523.456_8,
+            http_status: None,
         }]
     );
+    assert_eq!(span.errors[0].severity().as_str(), "medium");
     let events: Value = serde_json::from_str(&span.events).unwrap();
     assert_eq!(events[0]["name"], "exception");
     assert_eq!(events[0]["attributes"]["exception.type"], "RateLimitError");
@@ -763,7 +765,15 @@ fn span_with_events(events: Vec<proto::Event>) -> Vec<proto::Span> {
 
 #[test]
 fn an_error_status_without_an_exception_is_one_error() {
-    let mut raw = span(1, None, "call tool", vec![kv("error.type", s("timeout"))]);
+    let mut raw = span(
+        1,
+        None,
+        "call tool",
+        vec![
+            kv("error.type", s("timeout")),
+            kv("http.response.status_code", i(504)),
+        ],
+    );
     raw.status = Some(proto::Status {
         message: "deadline exceeded".into(),
         code: 2,
@@ -773,6 +783,8 @@ fn an_error_status_without_an_exception_is_one_error() {
     assert_eq!(span.errors[0].kind, "timeout");
     assert_eq!(span.errors[0].message, "deadline exceeded");
     assert_eq!(span.errors[0].at_ms, span.end_ms);
+    assert_eq!(span.errors[0].http_status, Some(504));
+    assert_eq!(span.errors[0].severity().as_str(), "high");
 
     let mut bare = span_with_events(vec![]).pop().unwrap();
     bare.status = Some(proto::Status {

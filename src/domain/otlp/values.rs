@@ -94,6 +94,16 @@ pub fn bound(value: &mut Value, budget: &mut usize) -> bool {
     }
 }
 
+/// What [`bound`] counts of a value whole: its strings and keys, and [`SCALAR_COST`] a scalar.
+pub fn cost(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(items) => items.iter().map(cost).sum(),
+        Value::Object(m) => m.iter().map(|(k, v)| k.len() + cost(v)).sum(),
+        _ => SCALAR_COST,
+    }
+}
+
 fn is_small(value: &Value) -> bool {
     match value {
         Value::String(s) => s.len() <= 256,
