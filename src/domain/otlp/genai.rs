@@ -14,9 +14,7 @@
 //! `gen_ai.prompt.<i>.<field>`) and from span events (`gen_ai.user.message`, `gen_ai.choice`, ...).
 //! Each message is made to carry `role` and `parts` (`content` becomes a text part).
 
-use std::collections::BTreeMap;
-
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::proto::{AnyValue, Event, KeyValue, Value as Any};
 use super::values::{bound, cost, count, text, to_json, MAX_MESSAGE_BYTES};
@@ -113,9 +111,9 @@ pub struct Reader {
     system: Option<Value>,
     input: Option<Value>,
     output: Option<Value>,
-    /// `gen_ai.prompt.<i>.<field>` / `gen_ai.completion.<i>.<field>`, by index.
-    flat_input: BTreeMap<usize, Map<String, Value>>,
-    flat_output: BTreeMap<usize, Map<String, Value>>,
+    /// `gen_ai.prompt.<i>.<field>` / `gen_ai.completion.<i>.<field>`, sorted by index.
+    flat_input: Vec<(usize, Map<String, Value>)>,
+    flat_output: Vec<(usize, Map<String, Value>)>,
     /// Messages carried by events, used when no attribute carries them.
     event_input: Vec<Value>,
     event_output: Vec<Value>,
@@ -204,7 +202,14 @@ impl Reader {
             Side::Input => &mut self.flat_input,
             Side::Output => &mut self.flat_output,
         };
-        messages.entry(index).or_default().insert(field, value);
+        let at = match messages.binary_search_by_key(&index, |(i, _)| *i) {
+            Ok(at) => at,
+            Err(at) => {
+                messages.insert(at, (index, Map::new()));
+                at
+            }
+        };
+        messages[at].1.insert(field, value);
         None
     }
 
@@ -283,7 +288,7 @@ impl Reader {
                 Value::Null => Value::Array(Vec::new()),
                 other => parts(other),
             };
-            input.insert(0, json!({"role": "system", "parts": parts}));
+            input.insert(0, role_message("system", parts));
         }
         let mut output = match self.output.take() {
             Some(v) => to_messages(v, Side::Output),
@@ -352,23 +357,35 @@ fn normalize_message(message: Value, role: &str) -> Value {
             }
             Value::Object(m)
         }
-        other => json!({"role": role, "parts": parts(other)}),
+        other => role_message(role, parts(other)),
     }
 }
 
 /// Message content as parts: text becomes one text part, a list is taken as parts already.
 fn parts(content: Value) -> Value {
-    match content {
-        Value::Array(items) => Value::Array(items),
-        Value::String(s) => json!([{"type": "text", "content": s}]),
-        Value::Null => json!([]),
-        other => json!([{"type": "text", "content": other.to_string()}]),
-    }
+    let text = match content {
+        Value::Array(items) => return Value::Array(items),
+        Value::Null => return Value::Array(Vec::new()),
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    let mut part = Map::new();
+    part.insert("type".into(), Value::String("text".into()));
+    part.insert("content".into(), Value::String(text));
+    Value::Array(vec![Value::Object(part)])
 }
 
-fn flat(messages: &mut BTreeMap<usize, Map<String, Value>>, role: &str) -> Vec<Value> {
+/// `{"role": role, "parts": parts}`.
+fn role_message(role: &str, parts: Value) -> Value {
+    let mut m = Map::new();
+    m.insert("role".into(), Value::String(role.into()));
+    m.insert("parts".into(), parts);
+    Value::Object(m)
+}
+
+fn flat(messages: &mut Vec<(usize, Map<String, Value>)>, role: &str) -> Vec<Value> {
     std::mem::take(messages)
-        .into_values()
-        .map(|m| normalize_message(Value::Object(m), role))
+        .into_iter()
+        .map(|(_, m)| normalize_message(Value::Object(m), role))
         .collect()
 }

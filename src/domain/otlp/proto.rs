@@ -5,136 +5,98 @@
 //! read as its `int32` wire value. The answers (`ExportTraceServiceResponse`, `google.rpc.Status`)
 //! are here too, for encoding.
 //!
-//! The same structs are read from OTLP/JSON by serde ([`super::json`] holds the field readers):
-//! lowerCamelCase names with snake_case aliases, `null` as the default, unknown fields ignored.
+//! The same structs are read from OTLP/JSON by [`super::json`].
 
 use prost::Message;
-use serde::Deserialize;
-
-use super::json::{enumeration, id, nanos, nullable};
 
 /// `opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest`.
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct ExportTraceServiceRequest {
     #[prost(message, repeated, tag = "1")]
-    #[serde(default, alias = "resource_spans", deserialize_with = "nullable")]
     pub resource_spans: Vec<ResourceSpans>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct ResourceSpans {
     #[prost(message, optional, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub resource: Option<Resource>,
     #[prost(message, repeated, tag = "2")]
-    #[serde(default, alias = "scope_spans", deserialize_with = "nullable")]
     pub scope_spans: Vec<ScopeSpans>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct Resource {
     #[prost(message, repeated, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub attributes: Vec<KeyValue>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct ScopeSpans {
     #[prost(message, optional, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub scope: Option<InstrumentationScope>,
     #[prost(message, repeated, tag = "2")]
-    #[serde(default, deserialize_with = "nullable")]
     pub spans: Vec<Span>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct InstrumentationScope {
     #[prost(string, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct Span {
     #[prost(bytes = "vec", tag = "1")]
-    #[serde(default, alias = "trace_id", deserialize_with = "id")]
     pub trace_id: Vec<u8>,
     #[prost(bytes = "vec", tag = "2")]
-    #[serde(default, alias = "span_id", deserialize_with = "id")]
     pub span_id: Vec<u8>,
     #[prost(bytes = "vec", tag = "4")]
-    #[serde(default, alias = "parent_span_id", deserialize_with = "id")]
     pub parent_span_id: Vec<u8>,
     #[prost(string, tag = "5")]
-    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     /// `SpanKind`: 0 unspecified, 1 internal, 2 server, 3 client, 4 producer, 5 consumer.
     #[prost(int32, tag = "6")]
-    #[serde(default, deserialize_with = "enumeration")]
     pub kind: i32,
     #[prost(fixed64, tag = "7")]
-    #[serde(default, alias = "start_time_unix_nano", deserialize_with = "nanos")]
     pub start_time_unix_nano: u64,
     #[prost(fixed64, tag = "8")]
-    #[serde(default, alias = "end_time_unix_nano", deserialize_with = "nanos")]
     pub end_time_unix_nano: u64,
     #[prost(message, repeated, tag = "9")]
-    #[serde(default, deserialize_with = "nullable")]
     pub attributes: Vec<KeyValue>,
     #[prost(message, repeated, tag = "11")]
-    #[serde(default, deserialize_with = "nullable")]
     pub events: Vec<Event>,
     #[prost(message, optional, tag = "15")]
-    #[serde(default, deserialize_with = "nullable")]
     pub status: Option<Status>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct Event {
     #[prost(fixed64, tag = "1")]
-    #[serde(default, alias = "time_unix_nano", deserialize_with = "nanos")]
     pub time_unix_nano: u64,
     #[prost(string, tag = "2")]
-    #[serde(default, deserialize_with = "nullable")]
     pub name: String,
     #[prost(message, repeated, tag = "3")]
-    #[serde(default, deserialize_with = "nullable")]
     pub attributes: Vec<KeyValue>,
 }
 
 /// `opentelemetry.proto.trace.v1.Status` (tag 1 is reserved).
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct Status {
     #[prost(string, tag = "2")]
-    #[serde(default, deserialize_with = "nullable")]
     pub message: String,
     /// `StatusCode`: 0 unset, 1 ok, 2 error.
     #[prost(int32, tag = "3")]
-    #[serde(default, deserialize_with = "enumeration")]
     pub code: i32,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct KeyValue {
     #[prost(string, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub key: String,
     #[prost(message, optional, tag = "2")]
-    #[serde(default, deserialize_with = "nullable")]
     pub value: Option<AnyValue>,
 }
 
-/// Read from OTLP/JSON by hand (`{"stringValue": ...}` and the like: see [`super::json`]).
 #[derive(Clone, PartialEq, Message)]
 pub struct AnyValue {
     #[prost(oneof = "Value", tags = "1, 2, 3, 4, 5, 6, 7")]
@@ -159,19 +121,15 @@ pub enum Value {
     Bytes(Vec<u8>),
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct ArrayValue {
     #[prost(message, repeated, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<AnyValue>,
 }
 
-#[derive(Clone, PartialEq, Message, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, PartialEq, Message)]
 pub struct KeyValueList {
     #[prost(message, repeated, tag = "1")]
-    #[serde(default, deserialize_with = "nullable")]
     pub values: Vec<KeyValue>,
 }
 

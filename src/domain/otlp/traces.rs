@@ -4,7 +4,7 @@
 //! The store should sum only the spans it actually inserted (not the duplicates of a retried
 //! export), so [`summarize`] takes the spans to count, each with its cost.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 use super::span::{Span, SpanStatus};
 use crate::domain::usage::Tokens;
@@ -23,8 +23,9 @@ pub struct TraceSummary {
     pub tokens: Tokens,
     /// Sum of the priced calls' costs.
     pub cost_nusd: i64,
-    pub agents: BTreeSet<String>,
-    pub models: BTreeSet<String>,
+    /// Distinct names, in order of appearance (a Vec: at most [`MAX_NAMES`]).
+    pub agents: Vec<String>,
+    pub models: Vec<String>,
     /// Any span has status ERROR.
     pub error: bool,
     pub start_ms: f64,
@@ -50,8 +51,8 @@ pub fn summarize<'a>(
                 llm_calls: 0,
                 tokens: Tokens::default(),
                 cost_nusd: 0,
-                agents: BTreeSet::new(),
-                models: BTreeSet::new(),
+                agents: Vec::new(),
+                models: Vec::new(),
                 error: false,
                 start_ms: span.start_ms,
                 end_ms: span.end_ms,
@@ -86,9 +87,9 @@ pub fn summarize<'a>(
     out
 }
 
-fn insert_bounded(set: &mut BTreeSet<String>, name: &str) {
-    if set.len() < MAX_NAMES && !set.contains(name) {
-        set.insert(name.to_string());
+fn insert_bounded(names: &mut Vec<String>, name: &str) {
+    if names.len() < MAX_NAMES && !names.iter().any(|n| n == name) {
+        names.push(name.to_string());
     }
 }
 

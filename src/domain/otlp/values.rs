@@ -33,12 +33,14 @@ pub fn to_json(value: AnyValue) -> Value {
         Some(Any::Int(n)) => Value::Number(n.into()),
         Some(Any::Double(f)) => Number::from_f64(f).map_or(Value::Null, Value::Number),
         Some(Any::Array(a)) => Value::Array(a.values.into_iter().map(to_json).collect()),
-        Some(Any::Kvlist(l)) => Value::Object(
-            l.values
-                .into_iter()
-                .map(|kv| (kv.key, kv.value.map_or(Value::Null, to_json)))
-                .collect(),
-        ),
+        Some(Any::Kvlist(l)) => {
+            // Inserted one by one: collecting would sort first, and link a sort for nothing.
+            let mut members = Map::new();
+            for kv in l.values {
+                members.insert(kv.key, kv.value.map_or(Value::Null, to_json));
+            }
+            Value::Object(members)
+        }
         Some(Any::Bytes(b)) => Value::String(base64::engine::general_purpose::STANDARD.encode(b)),
     }
 }
