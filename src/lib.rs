@@ -27,9 +27,6 @@ mod engine;
 mod mailer;
 #[cfg(target_arch = "wasm32")]
 mod notify;
-// TEMPORARY: links domain::otlp into the wasm to measure its size (reverted right after).
-#[cfg(target_arch = "wasm32")]
-mod otlp_probe;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]
@@ -50,9 +47,6 @@ mod entry {
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
-        if req.path() == "/api/otlp/v1/traces" {
-            return Ok(crate::otlp_probe::handle(req).await);
-        }
         Ok(crate::api::handle(req, env, ctx).await)
     }
 
