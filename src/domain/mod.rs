@@ -21,6 +21,7 @@
 //! - [`pricing`]: choosing a call's price row and its cost in nano-USD.
 //! - [`calendar`]: UTC months for budgets and projections.
 //! - [`errors`]: error fingerprints (normalised messages) and severity.
+//! - [`otlp`]: the OTLP/HTTP trace receiver's decoding, GenAI reading and answers (no HTTP, no D1).
 
 pub mod calendar;
 pub mod csv;
@@ -29,6 +30,7 @@ pub mod errors;
 pub mod execution;
 pub mod fields;
 pub mod ids;
+pub mod otlp;
 pub mod paging;
 pub mod password;
 pub mod pricing;

@@ -1,0 +1,138 @@
+//! What a request's spans add to their traces, so the store keeps each trace's aggregates with
+//! one upsert per trace per request rather than one per span; and agents inherited from ancestors.
+//!
+//! The store should sum only the spans it actually inserted (not the duplicates of a retried
+//! export), so [`summarize`] takes the spans to count, each with its cost.
+
+use std::collections::HashMap;
+
+use super::span::{Span, SpanStatus};
+use crate::domain::usage::Tokens;
+
+/// Distinct agents or models kept per trace summary.
+pub const MAX_NAMES: usize = 32;
+/// Ancestors walked when looking for an agent (a cycle of bad parent ids ends here too).
+const MAX_DEPTH: usize = 64;
+
+/// One trace's share of a request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub span_count: i64,
+    pub llm_calls: i64,
+    pub tokens: Tokens,
+    /// Sum of the priced calls' costs.
+    pub cost_nusd: i64,
+    /// Distinct names, in order of appearance (a Vec: at most [`MAX_NAMES`]).
+    pub agents: Vec<String>,
+    pub models: Vec<String>,
+    /// Any span has status ERROR.
+    pub error: bool,
+    pub start_ms: f64,
+    pub end_ms: f64,
+    /// The root span's name and service, when the root is among these spans.
+    pub root: Option<(String, Option<String>)>,
+    /// The name and service to show until the root arrives: the earliest span's.
+    pub first: (String, Option<String>),
+}
+
+/// Sums spans per trace, in order of first appearance. `cost_nusd` is each span's priced cost
+/// (`None`: not an LLM call, or no price row).
+pub fn summarize<'a>(
+    spans: impl IntoIterator<Item = (&'a Span, Option<i64>)>,
+) -> Vec<TraceSummary> {
+    let mut out: Vec<TraceSummary> = Vec::new();
+    let mut index: HashMap<&str, usize> = HashMap::new();
+    for (span, cost) in spans {
+        let at = *index.entry(&span.trace_id).or_insert_with(|| {
+            out.push(TraceSummary {
+                trace_id: span.trace_id.clone(),
+                span_count: 0,
+                llm_calls: 0,
+                tokens: Tokens::default(),
+                cost_nusd: 0,
+                agents: Vec::new(),
+                models: Vec::new(),
+                error: false,
+                start_ms: span.start_ms,
+                end_ms: span.end_ms,
+                root: None,
+                first: (span.name.clone(), span.service.clone()),
+            });
+            out.len() - 1
+        });
+        let t = &mut out[at];
+        t.span_count += 1;
+        if let Some(tokens) = &span.tokens {
+            t.llm_calls += 1;
+            t.tokens = add(&t.tokens, tokens);
+        }
+        t.cost_nusd = t.cost_nusd.saturating_add(cost.unwrap_or(0));
+        if let Some(agent) = &span.agent {
+            insert_bounded(&mut t.agents, agent);
+        }
+        if let Some(model) = span.gen_ai.model() {
+            insert_bounded(&mut t.models, model);
+        }
+        t.error |= span.status == SpanStatus::Error;
+        if span.start_ms < t.start_ms {
+            t.start_ms = span.start_ms;
+            t.first = (span.name.clone(), span.service.clone());
+        }
+        t.end_ms = t.end_ms.max(span.end_ms);
+        if span.parent_span_id.is_none() {
+            t.root = Some((span.name.clone(), span.service.clone()));
+        }
+    }
+    out
+}
+
+fn insert_bounded(names: &mut Vec<String>, name: &str) {
+    if names.len() < MAX_NAMES && !names.iter().any(|n| n == name) {
+        names.push(name.to_string());
+    }
+}
+
+fn add(a: &Tokens, b: &Tokens) -> Tokens {
+    Tokens {
+        input: a.input.saturating_add(b.input),
+        cache_read: a.cache_read.saturating_add(b.cache_read),
+        cache_write: a.cache_write.saturating_add(b.cache_write),
+        output: a.output.saturating_add(b.output),
+        reasoning: a.reasoning.saturating_add(b.reasoning),
+    }
+}
+
+/// Gives each span without a `gen_ai.agent.name` the agent of its nearest ancestor among
+/// `spans` (same trace). A span whose ancestors are not in this request keeps `None`: the store
+/// looks its parent up.
+pub fn inherit_agents(spans: &mut [Span]) {
+    let by_id: HashMap<(&str, &str), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
+        .collect();
+    let inherited: Vec<Option<usize>> = spans
+        .iter()
+        .map(|span| {
+            if span.gen_ai.agent.is_some() {
+                return None;
+            }
+            let mut at = span;
+            for _ in 0..MAX_DEPTH {
+                let parent = at.parent_span_id.as_deref()?;
+                let &i = by_id.get(&(span.trace_id.as_str(), parent))?;
+                if spans[i].gen_ai.agent.is_some() {
+                    return Some(i);
+                }
+                at = &spans[i];
+            }
+            None
+        })
+        .collect();
+    for (i, from) in inherited.into_iter().enumerate() {
+        if let Some(from) = from {
+            spans[i].agent = spans[from].gen_ai.agent.clone();
+        }
+    }
+}
