@@ -1,5 +1,8 @@
 //! The receiver's core end to end: real protobuf bytes (encoded with prost), OTLP/JSON as the
 //! OpenTelemetry JS exporter writes it, gzip, limits, refusals and the answers.
+//!
+//! Compiled only for `cargo test` (`#[cfg(test)] mod tests;` in `mod.rs`): its `unwrap()`s fail a
+//! test, never a request.
 
 use prost::Message;
 use serde_json::{json, Value};
