@@ -23,7 +23,7 @@ WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
 lock_hash = $(shell sha1sum $(1) 2>/dev/null | cut -c1-12)
 NPM_STAMP := node_modules/.beacon-npm-$(call lock_hash,package-lock.json)
 FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,frontend/package-lock.json)
-FRONTEND_SOURCES := $(shell find frontend/src sdk/typescript/src -type f) frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_SOURCES := $(shell find frontend/src sdk/typescript/src -type f) docs/openapi.json frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
 # schemathesis (PyPI) for `make fuzz`, in a venv of its own under TOOLS_DIR.
 SCHEMATHESIS_VERSION := 4.32.5
@@ -35,6 +35,8 @@ SDK_PY_PINS := build==1.6.1 hatchling==1.33.0 pytest==9.2.0 opentelemetry-api==1
 SDK_PY_TOOLS := $(TOOLS_DIR)/sdk-python-$(shell echo '$(SDK_PY_PINS)' "$$(python3 -V 2>&1)" | sha1sum | cut -c1-10)
 SDK_TS_NPM_STAMP := sdk/typescript/node_modules/.beacon-npm-$(call lock_hash,sdk/typescript/package-lock.json)
 SDK_RUNS := target/sdk
+# The real OpenTelemetry JS exporter for tests/api/otel_exporters.rs (the Python one is in SDK_PY_TOOLS).
+OTEL_NPM_STAMP := tests/otel/node_modules/.beacon-npm-$(call lock_hash,tests/otel/package-lock.json)
 
 .PHONY: schemathesis dev test test-sdk test-sdk-python test-sdk-typescript sdk-python-tools bench-sdk test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
 
@@ -45,10 +47,10 @@ dev: tools deps .dev.vars frontend build migrate
 ## make test: every test — native unit tests and the app's (frontend/unit), integration tests
 ## against the real Worker, a short schemathesis run against the OpenAPI document, then the app in
 ## a real browser (Debian's Chromium) against the real Worker
-test: tools deps .dev.vars frontend build schemathesis
+test: tools deps .dev.vars frontend build schemathesis sdk-python-tools $(OTEL_NPM_STAMP)
 	cd frontend && npm run -s test:unit
 	cargo test --lib --test schema
-	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
+	BEACON_OTEL_PYTHON=$(SDK_PY_TOOLS)/bin/python cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::
 	@$(MAKE) --no-print-directory test-sdk
 	FUZZ_EXAMPLES=2 FUZZ_MAX_TIME= FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
@@ -147,6 +149,10 @@ $(SDK_TS_NPM_STAMP):
 	cd sdk/typescript && npm ci --no-audit --no-fund
 	touch $@
 
+$(OTEL_NPM_STAMP):
+	cd tests/otel && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 # npm ci empties node_modules first, and follows a symlinked one (a worktree sharing another
 # checkout's packages): that one is left to its owner.
 $(NPM_STAMP):
@@ -171,7 +177,7 @@ build: $(WASM)
 
 # worker-build's wasm-bindgen step keeps the function-name section (~180 KB raw, ~48 KB gzipped)
 # and `strip = true` breaks wasm-bindgen (shared/TOOLCHAIN.md), so it is stripped afterwards.
-$(WASM): $(shell find src -name '*.rs') build.rs docs/openapi.json Cargo.toml Cargo.lock | tools deps
+$(WASM): $(shell find src -name '*.rs') Cargo.toml Cargo.lock | tools deps
 	$(TOOLS_DIR)/bin/worker-build --release
 	$(WASM_OPT_BIN) $@ --strip-debug --strip-producers -o $@
 

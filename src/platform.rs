@@ -134,3 +134,72 @@ pub async fn verify_password(password: &str, stored: Option<&str>) -> Result<boo
     let digest = pbkdf2(password, &salt, iterations).await?;
     Ok(expected.is_some_and(|e| constant_time_eq(e, &digest)))
 }
+
+/// Why a gzip body could not be inflated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gunzip {
+    /// More than the cap came out.
+    TooLarge,
+    /// Not gzip, or cut short.
+    Corrupt,
+}
+
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    /// The runtime's `DecompressionStream` (a readable/writable pair).
+    type DecompressionStream;
+    #[wasm_bindgen(constructor, catch)]
+    fn new(format: &str) -> std::result::Result<DecompressionStream, JsValue>;
+}
+
+/// Calls the method `name` of `target`.
+fn call(
+    target: &JsValue,
+    name: &str,
+    args: &js_sys::Array,
+) -> std::result::Result<JsValue, JsValue> {
+    let method: js_sys::Function = Reflect::get(target, &JsValue::from_str(name))?.dyn_into()?;
+    method.apply(target, args)
+}
+
+/// Inflates a gzip body through the runtime's `DecompressionStream`, reading what comes out
+/// chunk by chunk and stopping (the stream cancelled) as soon as it passes `cap` bytes: a small
+/// compressed bomb never takes more memory than the cap.
+pub async fn gunzip(body: Vec<u8>, cap: usize) -> Result<std::result::Result<Vec<u8>, Gunzip>> {
+    let input = web_sys::Response::from(worker::Response::from_bytes(body)?);
+    let stream: JsValue = input
+        .body()
+        .ok_or_else(|| Error::RustError("gunzip: no body stream".into()))?
+        .into();
+    let inflater = DecompressionStream::new("gzip").map_err(js_err("DecompressionStream"))?;
+    let none = js_sys::Array::new();
+    let output = call(&stream, "pipeThrough", &js_sys::Array::of1(&inflater))
+        .map_err(js_err("pipeThrough"))?;
+    let reader = call(&output, "getReader", &none).map_err(js_err("getReader"))?;
+    let mut out = Vec::new();
+    loop {
+        let read = match call(&reader, "read", &none) {
+            Ok(promise) => JsFuture::from(js_sys::Promise::from(promise)).await,
+            Err(e) => Err(e),
+        };
+        let Ok(chunk) = read else {
+            return Ok(Err(Gunzip::Corrupt));
+        };
+        if Reflect::get(&chunk, &JsValue::from_str("done"))
+            .ok()
+            .and_then(|d| d.as_bool())
+            .unwrap_or(true)
+        {
+            return Ok(Ok(out));
+        }
+        let bytes =
+            Uint8Array::new(&Reflect::get(&chunk, &JsValue::from_str("value")).unwrap_or_default());
+        if out.len() + bytes.length() as usize > cap {
+            let _ = call(&reader, "cancel", &none);
+            return Ok(Err(Gunzip::TooLarge));
+        }
+        let at = out.len();
+        out.resize(at + bytes.length() as usize, 0);
+        bytes.copy_to(&mut out[at..]);
+    }
+}

@@ -82,6 +82,9 @@ pub enum Route {
     AnalyticsComponents,
     AnalyticsTrends,
     AnalyticsExportCsv,
+    OtlpTraces,
+    TracesList,
+    TraceGet,
 }
 
 use Route::*;
@@ -176,6 +179,9 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("GET", "/api/analytics/components", AnalyticsComponents),
     ("GET", "/api/analytics/trends", AnalyticsTrends),
     ("GET", "/api/analytics/export.csv", AnalyticsExportCsv),
+    ("POST", "/api/otlp/v1/traces", OtlpTraces),
+    ("GET", "/api/traces", TracesList),
+    ("GET", "/api/traces/{trace_id}", TraceGet),
 ];
 
 /// What the table makes of a request.

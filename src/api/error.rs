@@ -31,6 +31,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 415: a body that is not `application/json`.
     UnsupportedMediaType,
+    /// 415 from a route that takes other media types: what to send instead.
+    UnsupportedMedia(&'static str),
     /// 422: valid JSON, invalid fields (or invalid query parameters).
     Validation(Vec<FieldError>),
     /// 429: too many attempts; retry after this many seconds.
@@ -65,7 +67,7 @@ impl ApiError {
             ApiError::Conflict { .. } => 409,
             ApiError::Gone(_) => 410,
             ApiError::PayloadTooLarge(_) => 413,
-            ApiError::UnsupportedMediaType => 415,
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedMedia(_) => 415,
             ApiError::Validation(_) => 422,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal(_) => 500,
@@ -84,7 +86,9 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::Gone(_) => "invite_gone",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
-            ApiError::UnsupportedMediaType => "unsupported_media_type",
+            ApiError::UnsupportedMediaType | ApiError::UnsupportedMedia(_) => {
+                "unsupported_media_type"
+            }
             ApiError::Validation(_) => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
@@ -106,6 +110,7 @@ impl ApiError {
                 format!("The body is larger than this route's limit of {limit} bytes.")
             }
             ApiError::UnsupportedMediaType => "Send the body as application/json.".into(),
+            ApiError::UnsupportedMedia(m) => (*m).into(),
             ApiError::Validation(_) => "Some fields are invalid; see details.".into(),
             ApiError::RateLimited { retry_after_s } => {
                 format!("Too many attempts; try again in {retry_after_s} s.")

@@ -82,6 +82,8 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         workflow_version: None,
         step_id: step_id.as_deref(),
         agent: None,
+        trace_id: None,
+        span_id: None,
     };
     let outcome = errors::capture(&team, &occurrence, cx.now)
         .await?

@@ -24,6 +24,7 @@ fn parse_json(text: Option<&str>) -> Value {
 pub fn summary_json(e: &ExecutionRow) -> Value {
     json!({
         "id": e.id,
+        "trace_id": crate::domain::otlp::run::trace_id(&e.id),
         "workflow_id": e.workflow_id,
         "workflow_name": e.workflow_name,
         "workflow_version": e.workflow_version,

@@ -184,21 +184,15 @@ impl Ctx {
         }
     }
 
-    /// The request's JSON body: 413 over `limit`, 400 empty or malformed, 415 not JSON.
-    pub async fn json(&mut self, limit: usize) -> ApiResult<Value> {
-        self.optional_json(limit)
-            .await?
-            .ok_or_else(|| ApiError::BadRequest("This route needs a JSON body.".into()))
+    /// A request header, if sent.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.req.headers().get(name).ok().flatten()
     }
 
-    /// Like [`Ctx::json`] for routes whose body may be left out: `None` when it is empty.
-    pub async fn optional_json(&mut self, limit: usize) -> ApiResult<Option<Value>> {
+    /// The request's body as bytes: 413 over `limit`.
+    pub async fn body(&mut self, limit: usize) -> ApiResult<Vec<u8>> {
         let declared = self
-            .req
-            .headers()
-            .get("content-length")
-            .ok()
-            .flatten()
+            .header("content-length")
             .and_then(|v| v.parse::<usize>().ok());
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::PayloadTooLarge(limit));
@@ -211,16 +205,23 @@ impl Ctx {
         if bytes.len() > limit {
             return Err(ApiError::PayloadTooLarge(limit));
         }
+        Ok(bytes)
+    }
+
+    /// The request's JSON body: 413 over `limit`, 400 empty or malformed, 415 not JSON.
+    pub async fn json(&mut self, limit: usize) -> ApiResult<Value> {
+        self.optional_json(limit)
+            .await?
+            .ok_or_else(|| ApiError::BadRequest("This route needs a JSON body.".into()))
+    }
+
+    /// Like [`Ctx::json`] for routes whose body may be left out: `None` when it is empty.
+    pub async fn optional_json(&mut self, limit: usize) -> ApiResult<Option<Value>> {
+        let bytes = self.body(limit).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let content_type = self
-            .req
-            .headers()
-            .get("content-type")
-            .ok()
-            .flatten()
-            .unwrap_or_default();
+        let content_type = self.header("content-type").unwrap_or_default();
         let media_type = content_type
             .split(';')
             .next()
@@ -230,7 +231,10 @@ impl Ctx {
         if media_type != "application/json" {
             return Err(ApiError::UnsupportedMediaType);
         }
-        serde_json::from_slice(&bytes)
+        // From text, as every other JSON the Worker reads: one instance of the JSON reader.
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| ApiError::BadRequest("The body is not UTF-8 text.".into()))?;
+        serde_json::from_str(text)
             .map(Some)
             .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))
     }

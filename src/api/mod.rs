@@ -7,7 +7,7 @@
 //! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
 //! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
 //! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
-//! [`errors`] (error tracking), [`health`], [`openapi`] (the document describing the API).
+//! [`errors`] (error tracking), [`traces`] (the OTLP receiver and the trace explorer), [`health`], [`openapi`] (the document describing the API).
 //! Shared pieces: [`error`] (the envelope), [`extract`] (the caller, the one `authorize`, bodies,
 //! queries), [`respond`], [`sse`] (live streams), [`audit`] (a change with its activity entry,
 //! team notes), [`session`] (signing a person in). Resource files import only these, never
@@ -35,6 +35,7 @@ pub mod sse;
 pub mod team;
 pub mod telemetry;
 pub mod tokens;
+pub mod traces;
 pub mod workflows;
 
 use worker::{Context, Env, Request, Response};
@@ -122,7 +123,7 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
     };
     match operation {
         Route::Health => health::get(cx).await,
-        Route::OpenApi => Ok(openapi::get()),
+        Route::OpenApi => openapi::get(&cx.env).await,
 
         Route::AuthSignup => auth::signup(cx).await,
         Route::AuthLogin => auth::login(cx).await,
@@ -207,5 +208,9 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         Route::AnalyticsComponents => analytics::components(cx).await,
         Route::AnalyticsTrends => analytics::trends(cx).await,
         Route::AnalyticsExportCsv => analytics::export_csv(cx).await,
+
+        Route::OtlpTraces => traces::receive(cx).await,
+        Route::TracesList => traces::list(cx).await,
+        Route::TraceGet => traces::get(cx, id).await,
     }
 }

@@ -1,20 +1,32 @@
 //! `GET /api/openapi.json`: the OpenAPI 3.1 document of every route, without auth. The file is
-//! `docs/openapi.json`, kept by hand, minified by `build.rs` and embedded; the unit tests in
-//! `routes` hold it to the route table.
+//! `docs/openapi.json`, kept by hand; the app's build (`frontend/vite.config.ts`) minifies it
+//! into the static assets, where this route reads it, so the document costs the Worker's wasm
+//! nothing. The unit tests in `routes` hold it to the route table.
 
-use worker::{Headers, Response, ResponseBuilder};
+use worker::{Env, Headers, Response, ResponseBuilder};
 
-/// `docs/openapi.json` without its whitespace (see `build.rs`).
-const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
+use super::error::{ApiError, ApiResult};
 
 /// GET /api/openapi.json
-pub fn get() -> Response {
+pub async fn get(env: &Env) -> ApiResult<Response> {
+    let assets = env.assets("ASSETS")?;
+    let mut found = assets
+        .fetch("https://assets.invalid/openapi.json", None)
+        .await?;
+    let content_type = found.headers().get("content-type")?.unwrap_or_default();
+    // A missing asset is answered with the app's index.html (single-page-application handling).
+    if found.status_code() != 200 || !content_type.contains("json") {
+        return Err(ApiError::Internal(
+            "openapi.json is missing from the static assets: build the app (make frontend)".into(),
+        ));
+    }
+    let bytes = found.bytes().await?;
     let headers = Headers::new();
     let _ = headers.set("content-type", "application/json; charset=utf-8");
     // The document changes only with a deploy; an hour of caching spares repeat fetches.
     let _ = headers.set("cache-control", "public, max-age=3600");
-    ResponseBuilder::new()
+    Ok(ResponseBuilder::new()
         .with_status(200)
         .with_headers(headers)
-        .fixed(DOCUMENT.as_bytes().to_vec())
+        .fixed(bytes))
 }

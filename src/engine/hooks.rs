@@ -9,6 +9,7 @@ use worker::Env;
 use super::StepError;
 use crate::domain::errors::{derive_severity, fingerprint};
 use crate::domain::execution::ExecutionStatus;
+use crate::domain::otlp::run;
 use crate::notify::{self, Note};
 use crate::platform::{new_id, now_ms};
 use crate::store::activity::{self, Event};
@@ -129,6 +130,11 @@ async fn record_failure(team: &Team<'_>, exec: &ExecutionRow, e: &StepError) -> 
     let step_id = e.step_id.as_deref();
     let (id, issue_id) = (new_id()?, new_id()?);
     let print = fingerprint(e.kind, &e.message, Some(&exec.workflow_id), step_id);
+    let trace_id = run::trace_id(&exec.id);
+    let span_id = match step_id {
+        Some(step) => run::step_span_id(&exec.id, step),
+        None => run::root_span_id(&exec.id),
+    };
     let occurrence = Occurrence {
         id: &id,
         issue_id: &issue_id,
@@ -146,6 +152,8 @@ async fn record_failure(team: &Team<'_>, exec: &ExecutionRow, e: &StepError) -> 
         workflow_version: Some(exec.workflow_version),
         step_id,
         agent: None,
+        trace_id: Some(&trace_id),
+        span_id: Some(&span_id),
     };
     if let Some(outcome) = errors::capture(team, &occurrence, now_ms()).await? {
         error_issue_changed(team, &outcome, e.kind, &e.message).await;
@@ -180,13 +188,17 @@ pub async fn error_issue_changed(team: &Team<'_>, outcome: &Outcome, kind: &str,
 /// month); `detail` is `{threshold, spent_nusd, budget_nusd}` as JSON. Category `billing`.
 pub async fn budget_threshold_crossed(team: &Team<'_>, month: &str, threshold: i64, detail: &str) {
     let figures: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
-    let usd = |field: &str| figures[field].as_i64().unwrap_or(0) as f64 / 1e9;
+    // Dollars and cents by integer arithmetic (float formatting would link core's float printer).
+    let usd = |field: &str| {
+        let cents = (figures[field].as_i64().unwrap_or(0).max(0) + 5_000_000) / 10_000_000;
+        format!("{}.{:02}", cents / 100, cents % 100)
+    };
     let note = Note {
         category: "billing",
         kind: "budget.threshold",
         title: format!("Spending reached {threshold}% of the monthly budget"),
         message: format!(
-            "${:.2} of ${:.2} spent in {month}.",
+            "${} of ${} spent in {month}.",
             usd("spent_nusd"),
             usd("budget_nusd")
         ),

@@ -11,11 +11,13 @@ use crate::domain::workflow::HttpStep;
 
 const RESPONSE_LIMIT: usize = 1024 * 1024;
 
+/// Runs the step; `traceparent` (W3C) puts the called service's own spans in the run's trace.
 pub async fn run(
     step: &HttpStep,
     input: &Value,
     earlier: &dyn Fn(&str) -> Option<String>,
     settings: &Settings,
+    traceparent: &str,
 ) -> Result<StepOutput, StepError> {
     let template = |m: String| StepError::new("template", m);
     let url = step.url.render(input, earlier).map_err(template)?;
@@ -30,6 +32,9 @@ pub async fn run(
                 format!("Header {name} is not a valid header."),
             )
         })?;
+    }
+    if !headers.has("traceparent").unwrap_or(false) {
+        let _ = headers.set("traceparent", traceparent);
     }
     let mut init = RequestInit::new();
     let method = match step.method.as_str() {

@@ -10,9 +10,11 @@ use worker::Env;
 use super::step::{tokens_json, truncate, Settings, StepError, StepOutput, Usage};
 use super::{cost, hooks, http, llm, EXECUTION_TIMEOUT_MS, OUTPUT_LIMIT};
 use crate::domain::execution::{ExecutionStatus, StepStatus};
+use crate::domain::otlp::run::{self as trace, Ended};
 use crate::domain::workflow::{parse_steps, Step, StepKind};
 use crate::platform::now_ms;
 use crate::store::executions::{self, ExecutionRow};
+use crate::store::traces::{self, Priced};
 use crate::store::transitions::{self, StepResult};
 use crate::store::{workflows, Db, Team};
 
@@ -86,20 +88,38 @@ pub async fn run(env: &Env, job: &super::Job) -> worker::Result<()> {
         match run_step(env, &team, &exec.id, step, &input, &outputs, &settings).await {
             Ok(output) => {
                 let text = truncate(output.text, OUTPUT_LIMIT);
-                record_success(&team, &exec, step, &text, output.usage.as_ref()).await?;
+                record_success(&team, &exec, step, &text, output.usage.as_ref(), now).await?;
                 outputs.insert(step.id.clone(), text);
             }
             Err(mut error) => {
                 error.step_id = Some(step.id.clone());
                 let error_json = serde_json::to_string(&error).unwrap_or_default();
-                db.batch(vec![transitions::step_failed(
+                let ended = now_ms();
+                let span = trace::step(
+                    &exec.id,
+                    &step.id,
+                    step.agent(),
+                    None,
+                    &Ended {
+                        start_ms: now,
+                        end_ms: ended,
+                        error: Some((error.kind, &error.message)),
+                    },
+                );
+                let mut statements = vec![transitions::step_failed(
                     &team,
                     &exec.id,
                     &step.id,
                     &error_json,
-                    now_ms(),
-                )?])
-                .await?;
+                    ended,
+                )?];
+                statements.extend(traces::record_run(
+                    &team,
+                    &[unpriced(&span)],
+                    &exec.id,
+                    ended,
+                )?);
+                db.batch(statements).await?;
                 return finish(env, &team, &exec, ExecutionStatus::Failed, Some(&error)).await;
             }
         }
@@ -148,7 +168,18 @@ async fn run_step(
             let holder = (execution_id, step.id.as_str());
             llm::run(env, team, holder, llm_step, input, &earlier, settings).await
         }
-        StepKind::Http(http_step) => http::run(http_step, input, &earlier, settings).await,
+        StepKind::Http(http_step) => {
+            let traceparent = trace::traceparent(execution_id, &step.id);
+            http::run(http_step, input, &earlier, settings, &traceparent).await
+        }
+    }
+}
+
+fn unpriced(span: &crate::domain::otlp::Span) -> Priced<'_> {
+    Priced {
+        span,
+        cost_nusd: None,
+        price_id: None,
     }
 }
 
@@ -158,6 +189,7 @@ async fn record_success(
     step: &Step,
     text: &str,
     usage: Option<&Usage>,
+    started: i64,
 ) -> worker::Result<()> {
     let now = now_ms();
     let tokens = usage.map(|u| serde_json::to_string(&tokens_json(&u.tokens)).unwrap_or_default());
@@ -170,9 +202,27 @@ async fn record_success(
         tokens: tokens.as_deref(),
         cost_nusd: charge.as_ref().and_then(|c| c.cost_nusd),
     };
+    let call = usage.map(|u| trace::Call {
+        provider: u.provider,
+        model: &u.model,
+        tokens: u.tokens,
+    });
+    let ended = Ended {
+        start_ms: started,
+        end_ms: now,
+        error: None,
+    };
+    let span = trace::step(&exec.id, &step.id, step.agent(), call, &ended);
+    let priced = Priced {
+        span: &span,
+        cost_nusd: result.cost_nusd,
+        price_id: usage.and_then(|u| u.plan.price.as_ref().map(|p| p.id.as_str())),
+    };
     let mut statements = vec![transitions::step_succeeded(
         team, &exec.id, &step.id, &result, now,
     )?];
+    // The span before the charge: the charge's last statement is the budget crossings.
+    statements.extend(traces::record_run(team, &[priced], &exec.id, now)?);
     if let Some(c) = &mut charge {
         statements.append(&mut c.statements);
     }
@@ -191,16 +241,19 @@ async fn finish(
     error: Option<&StepError>,
 ) -> worker::Result<()> {
     let error_json = error.map(|e| serde_json::to_string(e).unwrap_or_default());
-    let results = team
-        .db()
-        .batch(transitions::finish(
-            team,
-            &exec.id,
-            status,
-            error_json.as_deref(),
-            now_ms(),
-        )?)
-        .await?;
+    let now = now_ms();
+    let root = trace::root(
+        &exec.id,
+        &exec.workflow_name,
+        &Ended {
+            start_ms: exec.created_at,
+            end_ms: now,
+            error: error.map(|e| (e.kind, e.message.as_str())),
+        },
+    );
+    let mut statements = transitions::finish(team, &exec.id, status, error_json.as_deref(), now)?;
+    statements.extend(traces::record_run(team, &[unpriced(&root)], &exec.id, now)?);
+    let results = team.db().batch(statements).await?;
     if crate::store::changes(&results[0]) > 0 {
         hooks::execution_finished(env, team, exec, status, error).await;
     }

@@ -29,6 +29,9 @@ pub struct Occurrence<'a> {
     pub workflow_version: Option<i64>,
     pub step_id: Option<&'a str>,
     pub agent: Option<&'a str>,
+    /// The trace and span it happened in, for errors that spans report.
+    pub trace_id: Option<&'a str>,
+    pub span_id: Option<&'a str>,
 }
 
 /// What recording did to the issue.
@@ -80,9 +83,11 @@ pub fn record(team: &Team, o: &Occurrence, now: i64) -> Result<Vec<D1PreparedSta
         )?,
         team.db.stmt(
             "INSERT INTO error_occurrences (id, team_id, issue_id, source, type, message, severity, provider_status, stack, \
-                                            detail, context, execution_id, workflow_id, workflow_version, step_id, agent, created_at) \
+                                            detail, context, execution_id, workflow_id, workflow_version, step_id, agent, created_at, \
+                                            trace_id, span_id) \
              SELECT ?1, ?2, id, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, \
-                    COALESCE(?16, (SELECT agent FROM execution_steps WHERE execution_id = ?12 AND step_id = ?15)), ?17 \
+                    COALESCE(?16, (SELECT agent FROM execution_steps WHERE execution_id = ?12 AND step_id = ?15)), ?17, \
+                    ?18, ?19 \
              FROM error_issues WHERE team_id = ?2 AND fingerprint = ?3",
             args![
                 o.id,
@@ -101,7 +106,9 @@ pub fn record(team: &Team, o: &Occurrence, now: i64) -> Result<Vec<D1PreparedSta
                 o.workflow_version,
                 o.step_id,
                 o.agent,
-                now
+                now,
+                o.trace_id,
+                o.span_id
             ],
         )?,
     ])
@@ -113,8 +120,8 @@ pub async fn capture(team: &Team<'_>, o: &Occurrence<'_>, now: i64) -> Result<Op
     outcome(&results)
 }
 
-/// Reads what [`record`]'s batch did.
-fn outcome(results: &[worker::D1Result]) -> Result<Option<Outcome>> {
+/// Reads what [`record`]'s batch did (its three results).
+pub fn outcome(results: &[worker::D1Result]) -> Result<Option<Outcome>> {
     let regressed = results.first().is_some_and(|r| super::changes(r) > 0);
     let Some(upsert) = results.get(1) else {
         return Ok(None);
@@ -193,7 +200,7 @@ pub async fn detail_json(team: &Team<'_>, id: &str, occurrences: u32) -> Result<
                            'severity', o.severity, 'provider_status', o.provider_status, 'stack', o.stack, \
                            'detail', o.detail, 'context', json(o.context), 'execution_id', o.execution_id, \
                            'workflow_id', o.workflow_id, 'workflow_version', o.workflow_version, 'step_id', o.step_id, \
-                           'agent', o.agent, 'created_at', o.created_at)) \
+                           'agent', o.agent, 'trace_id', o.trace_id, 'span_id', o.span_id, 'created_at', o.created_at)) \
                   FROM (SELECT * FROM error_occurrences WHERE team_id = ?1 AND issue_id = ?2 ORDER BY id DESC LIMIT ?3) o))) \
                 AS body \
          FROM error_issues i WHERE i.team_id = ?1 AND i.id = ?2"

@@ -31,8 +31,9 @@ pub fn create(team: &Team, e: &NewExecution, now: i64) -> Result<Vec<D1PreparedS
     Ok(vec![
         team.db.stmt(
             "INSERT INTO executions (id, team_id, workflow_id, workflow_version, workflow_name, status, input, retry_of,
-                                     schedule_id, idempotency_key, triggered_by, created_at)
-             VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                                     schedule_id, idempotency_key, triggered_by, created_at, trace_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, 'pending', ?6, ?7, ?8, ?9, ?10, ?11, lower(replace(?1, '-', '')))
+             ON CONFLICT DO NOTHING",
             args![
                 e.id,
                 team.id,

@@ -11,6 +11,7 @@
 //! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
 //! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
 //! - [`errors`]: error issues and occurrences.
+//! - [`traces`]: spans and their traces (OTLP and the engine's runs).
 
 pub mod activity;
 pub mod analytics;
@@ -29,6 +30,7 @@ pub mod schedules;
 pub mod teams;
 pub mod telemetry;
 pub mod tokens;
+pub mod traces;
 pub mod transitions;
 pub mod usage;
 pub mod workflows;

@@ -12,10 +12,16 @@ const COLUMNS: &str = "id, team_id, model_pattern, input_nusd, cache_read_nusd, 
 
 /// Every live row that can price the team's calls: the defaults and the team's own.
 pub async fn for_team(team: &Team<'_>) -> Result<Vec<Price>> {
-    let sql = format!(
-        "SELECT {COLUMNS} FROM prices WHERE deleted_at IS NULL AND (team_id IS NULL OR team_id = ?)"
-    );
-    team.db.all(&sql, args![team.id]).await
+    team.db.all(&for_team_sql(), args![team.id]).await
+}
+
+fn for_team_sql() -> String {
+    format!("SELECT {COLUMNS} FROM prices WHERE deleted_at IS NULL AND (team_id IS NULL OR team_id = ?)")
+}
+
+/// [`for_team`] as a statement, to read in a batch with others.
+pub fn for_team_stmt(team: &Team) -> Result<D1PreparedStatement> {
+    team.db.stmt(&for_team_sql(), args![team.id])
 }
 
 /// A price row as the API shows it: rates in US dollars and nano-USD per million tokens.

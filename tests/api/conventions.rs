@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 const ROLES: [&str; 4] = ["viewer", "member", "admin", "owner"];
 const UNKNOWN_UUID: &str = "0190a5b0-0000-7000-8000-000000000000";
-const LIST_PATHS: [&str; 12] = [
+const LIST_PATHS: [&str; 13] = [
     "/api/keys",
     "/api/notifications",
     "/api/schedules",
@@ -20,6 +20,7 @@ const LIST_PATHS: [&str; 12] = [
     "/api/telemetry/metrics/checkout",
     "/api/analytics/components",
     "/api/errors",
+    "/api/traces",
 ];
 /// Every route but one takes bodies up to 256 KiB; telemetry batches up to 1 MiB.
 const BODY_LIMIT: usize = 256 * 1024;
@@ -399,6 +400,13 @@ fn protected_routes() -> Vec<Call> {
         call("GET", &id_path("/api/errors"), None),
         call("POST", &format!("{}/resolve", id_path("/api/errors")), None),
         call("POST", &format!("{}/reopen", id_path("/api/errors")), None),
+        call(
+            "POST",
+            "/api/otlp/v1/traces",
+            Some(json!({"resourceSpans": []})),
+        ),
+        call("GET", "/api/traces", None),
+        call("GET", &format!("/api/traces/{}", "ab".repeat(16)), None),
     ]
 }
 
@@ -467,6 +475,14 @@ fn restricted_calls(app: &TestApp, team: &TeamCtx, target: &str) -> Vec<(&'stati
             ),
         ),
         ("member", call("POST", "/api/errors", Some(report.clone()))),
+        (
+            "member",
+            call(
+                "POST",
+                "/api/otlp/v1/traces",
+                Some(json!({"resourceSpans": []})),
+            ),
+        ),
         ("member", call("POST", &issue("resolve"), None)),
         ("member", call("POST", &issue("reopen"), None)),
         (

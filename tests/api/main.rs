@@ -7,7 +7,9 @@
 //! - `conventions`: the rules every route follows (bad bodies, auth, roles, ids, lists), table-driven.
 //! - `auth`, `team`, `members`, `invites`, `access_tokens`, `keys`, `workflows`, `executions`,
 //!   `schedules`, `notifications`, `telemetry`, `analytics`, `cost` (prices, usage, re-pricing),
-//!   `budgets`, `errors`, `health`: one file per resource.
+//!   `budgets`, `errors`, `traces` (the OTLP receiver and the trace routes), `health`: one file
+//!   per resource.
+//! - `otel_exporters`: the real OpenTelemetry exporters (Python protobuf, JS JSON) as clients.
 //! - `openapi`: the served OpenAPI document, and every operation in it reaching a handler.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
 //! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
@@ -33,9 +35,11 @@ mod master_keys;
 mod members;
 mod notifications;
 mod openapi;
+mod otel_exporters;
 mod round_trips;
 mod schedules;
 mod secrets;
 mod team;
 mod telemetry;
+mod traces;
 mod workflows;

@@ -26,7 +26,10 @@ use super::DecodeError;
 
 /// Reads an OTLP/JSON `ExportTraceServiceRequest`.
 pub fn decode(body: &[u8]) -> Result<ExportTraceServiceRequest, DecodeError> {
-    serde_json::from_slice(body)
+    // From text, as every other JSON the Worker reads: one instance of the JSON reader in the wasm.
+    let text = std::str::from_utf8(body)
+        .map_err(|_| DecodeError("the body is not UTF-8 text, so not OTLP/JSON".into()))?;
+    serde_json::from_str(text)
         .map_err(|e| DecodeError(format!("the body is not an OTLP/JSON request: {e}")))
 }
 

@@ -1,7 +1,6 @@
 //! The OTLP/HTTP trace receiver, less HTTP and storage: a request body in, spans ready to store
 //! and the answer's bytes out.
 //!
-//! - [`gzip`]: inflating `Content-Encoding: gzip` bodies under a hard output cap.
 //! - [`proto`]: the protobuf messages read and written (hand-written prost structs, only the
 //!   fields Beacon uses).
 //! - [`json`]: OTLP/JSON into the same messages.
@@ -9,6 +8,7 @@
 //!   the errors it reports), or a refusal.
 //! - [`genai`]: the GenAI semantic conventions: call fields, token buckets, messages.
 //! - [`values`]: attribute values as JSON, and the per-span limits.
+//! - [`run`]: Beacon's own executions as traces (ids, `traceparent`, the engine's spans).
 //! - [`traces`]: per-trace sums of a request's spans, and agents inherited from ancestors.
 //!
 //! The receiver calls [`Encoding::from_content_type`], then [`receive`], stores
@@ -16,9 +16,9 @@
 //! [`encode_status`] when [`receive`] fails).
 
 pub mod genai;
-pub mod gzip;
 pub mod json;
 pub mod proto;
+pub mod run;
 pub mod span;
 pub mod traces;
 pub mod values;
@@ -28,7 +28,7 @@ use serde_json::json;
 
 pub use genai::GenAi;
 pub use span::{Span, SpanError, SpanKind, SpanStatus};
-pub use traces::{inherit_agents, summarize, TraceSummary};
+pub use traces::{adopted, inherit_agents, inherit_stored, summarize, Stored, TraceSummary};
 
 /// Bytes a request may hold after decompression (10 MiB).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
@@ -151,22 +151,14 @@ impl Batch {
     }
 }
 
-/// Decodes a request body: inflates it when `gzip`, reads it in `encoding`, and normalises each
+/// Decodes a request body (already inflated when it came gzipped: the Worker inflates it
+/// through the runtime's `DecompressionStream` under [`MAX_BODY_BYTES`]), and normalises each
 /// span. An empty body is an empty request.
-pub fn receive(body: &[u8], encoding: Encoding, gzip: bool) -> Result<Batch, ReceiveError> {
-    // The inflated bytes are dropped once decoded, before the spans are normalised.
-    let request = if gzip && !body.is_empty() {
-        let inflated = gzip::inflate(body, MAX_BODY_BYTES).map_err(|e| match e {
-            gzip::InflateError::TooLarge => ReceiveError::TooLarge,
-            gzip::InflateError::Corrupt(m) => ReceiveError::Malformed(m.to_string()),
-        })?;
-        decode(&inflated, encoding)
-    } else if body.len() > MAX_BODY_BYTES {
+pub fn receive(body: &[u8], encoding: Encoding) -> Result<Batch, ReceiveError> {
+    if body.len() > MAX_BODY_BYTES {
         return Err(ReceiveError::TooLarge);
-    } else {
-        decode(body, encoding)
-    };
-    let request = request.map_err(|e| ReceiveError::Malformed(e.0))?;
+    }
+    let request = decode(body, encoding).map_err(|e| ReceiveError::Malformed(e.0))?;
     Ok(normalize(request))
 }
 

@@ -1,5 +1,5 @@
 //! The receiver's core end to end: real protobuf bytes (encoded with prost), OTLP/JSON as the
-//! OpenTelemetry JS exporter writes it, gzip, limits, refusals and the answers.
+//! OpenTelemetry JS exporter writes it limits, refusals and the answers.
 //!
 //! Compiled only for `cargo test` (`#[cfg(test)] mod tests;` in `mod.rs`): its `unwrap()`s fail a
 //! test, never a request.
@@ -115,7 +115,7 @@ fn agent_trace() -> proto::ExportTraceServiceRequest {
 #[test]
 fn a_protobuf_agent_trace_becomes_spans_with_genai_fields_and_disjoint_buckets() {
     let body = agent_trace().encode_to_vec();
-    let batch = receive(&body, Encoding::Protobuf, false).unwrap();
+    let batch = receive(&body, Encoding::Protobuf).unwrap();
     assert_eq!(batch.rejected, 0);
     assert_eq!(batch.partial_success(), None);
     let [agent, chat, tool] = &batch.spans[..] else {
@@ -160,7 +160,7 @@ fn a_protobuf_agent_trace_becomes_spans_with_genai_fields_and_disjoint_buckets()
 
 #[test]
 fn times_keep_sub_millisecond_precision() {
-    let batch = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf, false).unwrap();
+    let batch = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf).unwrap();
     let chat = &batch.spans[1];
     assert!((chat.start_ms - 1_700_000_000_125.456_8).abs() < 1e-3);
     assert!((chat.duration_ms - 2.50025).abs() < 1e-9);
@@ -239,7 +239,7 @@ fn protobuf_fields_beacon_does_not_read_are_skipped() {
             }],
         }],
     };
-    let batch = receive(&full.encode_to_vec(), Encoding::Protobuf, false).unwrap();
+    let batch = receive(&full.encode_to_vec(), Encoding::Protobuf).unwrap();
     assert_eq!(batch.spans.len(), 1);
     assert_eq!(batch.spans[0].name, "linked");
     // No end time: the span ends when it starts.
@@ -248,20 +248,16 @@ fn protobuf_fields_beacon_does_not_read_are_skipped() {
 
 #[test]
 fn garbage_and_empty_bodies() {
-    let err = receive(b"\xff\xff\xff\xff not protobuf", Encoding::Protobuf, false).unwrap_err();
+    let err = receive(b"\xff\xff\xff\xff not protobuf", Encoding::Protobuf).unwrap_err();
     assert_eq!(err.status(), (400, code::INVALID_ARGUMENT));
     assert!(matches!(err, ReceiveError::Malformed(_)));
     for enc in [Encoding::Protobuf, Encoding::Json] {
-        assert_eq!(receive(b"", enc, false).unwrap(), Batch::default());
-        assert_eq!(receive(b"", enc, true).unwrap(), Batch::default());
+        assert_eq!(receive(b"", enc).unwrap(), Batch::default());
     }
-    assert_eq!(
-        receive(b"{}", Encoding::Json, false).unwrap(),
-        Batch::default()
-    );
+    assert_eq!(receive(b"{}", Encoding::Json).unwrap(), Batch::default());
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     assert_eq!(
-        receive(&big, Encoding::Json, false).unwrap_err(),
+        receive(&big, Encoding::Json).unwrap_err(),
         ReceiveError::TooLarge
     );
 }
@@ -279,13 +275,13 @@ fn deeply_nested_values_are_refused_not_a_stack_overflow() {
         };
     }
     let body = request(vec![span(1, None, "deep", vec![kv("a", Some(value))])]).encode_to_vec();
-    assert!(receive(&body, Encoding::Protobuf, false).is_err());
+    assert!(receive(&body, Encoding::Protobuf).is_err());
     let deep_json = format!(
         r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{{"key":"a","value":{}"x"{}}}]}}]}}]}}]}}"#,
         r#"{"arrayValue":{"values":["#.repeat(200),
         "]}}".repeat(200)
     );
-    assert!(receive(deep_json.as_bytes(), Encoding::Json, false).is_err());
+    assert!(receive(deep_json.as_bytes(), Encoding::Json).is_err());
 }
 
 // --- OTLP/JSON ------------------------------------------------------------------------------
@@ -321,7 +317,7 @@ const JS_EXPORT: &str = r#"{"resourceSpans":[{"resource":{"attributes":[
 
 #[test]
 fn otlp_json_from_the_js_exporter() {
-    let batch = receive(JS_EXPORT.as_bytes(), Encoding::Json, false).unwrap();
+    let batch = receive(JS_EXPORT.as_bytes(), Encoding::Json).unwrap();
     assert_eq!(batch.rejected, 0);
     let span = &batch.spans[0];
     assert_eq!(span.trace_id, "5b8efff798038103d269b633813fc60c");
@@ -376,7 +372,7 @@ fn otlp_json_in_snake_case_with_numbers_names_and_base64_ids() {
                        {"key": "empty", "value": {}}],
         "unknown": {"whatever": [1, 2, 3]}
     }]}]}]});
-    let batch = receive(body.to_string().as_bytes(), Encoding::Json, false).unwrap();
+    let batch = receive(body.to_string().as_bytes(), Encoding::Json).unwrap();
     let span = &batch.spans[0];
     assert_eq!(span.trace_id, "5b8efff798038103d269b633813fc60c");
     assert_eq!(span.span_id, "eee19b7ec3c1b174");
@@ -398,7 +394,7 @@ fn otlp_json_of_the_wrong_shape_is_a_decoding_error() {
         r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": -1}]}]}]}"#,
         r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"attributes": [{"key": "a", "value": {"intValue": "x"}}]}]}]}]}"#,
     ] {
-        let err = receive(body.as_bytes(), Encoding::Json, false).unwrap_err();
+        let err = receive(body.as_bytes(), Encoding::Json).unwrap_err();
         assert!(matches!(err, ReceiveError::Malformed(_)), "{body}");
     }
 }
@@ -430,7 +426,7 @@ fn spans_with_bad_ids_are_refused_alone_and_counted() {
         good,
     ])
     .encode_to_vec();
-    let batch = receive(&body, Encoding::Protobuf, false).unwrap();
+    let batch = receive(&body, Encoding::Protobuf).unwrap();
     let names: Vec<_> = batch.spans.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["zero parent is a root", "good"]);
     assert_eq!(batch.spans[0].parent_span_id, None);
@@ -451,7 +447,7 @@ fn json_ids_that_are_not_hex_refuse_their_span() {
         {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174", "parentSpanId": "", "startTimeUnixNano": "1"},
         {"spanId": "eee19b7ec3c1b174", "startTimeUnixNano": "1"}
     ]}]}]});
-    let batch = receive(body.to_string().as_bytes(), Encoding::Json, false).unwrap();
+    let batch = receive(body.to_string().as_bytes(), Encoding::Json).unwrap();
     assert_eq!(batch.rejected, 3);
     assert_eq!(batch.spans.len(), 1);
     assert_eq!(batch.spans[0].trace_id, "5b8efff798038103d269b633813fc60c");
@@ -926,95 +922,6 @@ fn long_names_are_cut() {
     assert!(span.truncated);
 }
 
-// --- gzip -----------------------------------------------------------------------------------
-
-fn gzip(data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
-    out.extend(miniz_oxide::deflate::compress_to_vec(data, 6));
-    out.extend(crc32_reference(data).to_le_bytes());
-    out.extend((data.len() as u32).to_le_bytes());
-    out
-}
-
-/// Bitwise CRC-32, independent of the table the module builds.
-fn crc32_reference(data: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for &b in data {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                (crc >> 1) ^ 0xedb8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
-}
-
-#[test]
-fn gzip_bodies_are_inflated() {
-    assert_eq!(crc32_reference(b"123456789"), 0xcbf4_3926);
-    let body = agent_trace().encode_to_vec();
-    let plain = receive(&body, Encoding::Protobuf, false).unwrap();
-    assert_eq!(
-        receive(&gzip(&body), Encoding::Protobuf, true).unwrap(),
-        plain
-    );
-    let json = receive(&gzip(JS_EXPORT.as_bytes()), Encoding::Json, true).unwrap();
-    assert_eq!(json.spans.len(), 1);
-    // Several members, and a header with a file name.
-    let mut two = gzip(b"hello ");
-    two.extend(gzip(b"world"));
-    assert_eq!(gzip::inflate(&two, 100).unwrap(), b"hello world");
-    let mut named = gzip(b"x");
-    named[3] = 8;
-    named.splice(10..10, b"name.bin\0".iter().copied());
-    assert_eq!(gzip::inflate(&named, 100).unwrap(), b"x");
-}
-
-#[test]
-fn corrupt_gzip_is_refused() {
-    let good = gzip(b"some payload that is long enough");
-    let mut bad_crc = good.clone();
-    let n = bad_crc.len();
-    bad_crc[n - 6] ^= 1;
-    let truncated = &good[..good.len() - 3];
-    for (body, why) in [
-        (&b"plain text"[..], "not gzip"),
-        (&bad_crc[..], "checksum"),
-        (truncated, "truncated"),
-        (&good[..12], "truncated"),
-    ] {
-        match gzip::inflate(body, 1000) {
-            Err(gzip::InflateError::Corrupt(m)) => assert!(m.contains(why), "{m}"),
-            other => panic!("{why}: {other:?}"),
-        }
-    }
-    assert!(matches!(
-        receive(b"plain", Encoding::Json, true),
-        Err(ReceiveError::Malformed(_))
-    ));
-}
-
-#[test]
-fn a_gzip_bomb_is_refused_without_allocating_past_the_cap() {
-    let bomb = gzip(&vec![0u8; 16 * 1024 * 1024]);
-    assert!(bomb.len() < 100 * 1024, "{} bytes", bomb.len());
-    let err = receive(&bomb, Encoding::Protobuf, true).unwrap_err();
-    assert_eq!(err, ReceiveError::TooLarge);
-    assert_eq!(err.status(), (413, code::RESOURCE_EXHAUSTED));
-    // Exactly the cap inflates, and the buffer holds no more than the cap.
-    let cap = 1_000_000;
-    let exact = gzip::inflate(&gzip(&vec![7u8; cap]), cap).unwrap();
-    assert_eq!(exact.len(), cap);
-    assert!(exact.capacity() <= cap);
-    assert_eq!(
-        gzip::inflate(&gzip(&vec![7u8; cap + 1]), cap),
-        Err(gzip::InflateError::TooLarge)
-    );
-}
-
 // --- answers --------------------------------------------------------------------------------
 
 #[test]
@@ -1090,7 +997,7 @@ fn summaries_add_up_per_trace() {
         code: 2,
     });
     req.resource_spans[0].scope_spans[0].spans.push(other);
-    let batch = receive(&req.encode_to_vec(), Encoding::Protobuf, false).unwrap();
+    let batch = receive(&req.encode_to_vec(), Encoding::Protobuf).unwrap();
     let costs = [None, Some(1_500), None, Some(20)];
     let sums = summarize(batch.spans.iter().zip(costs));
     assert_eq!(sums.len(), 2);
@@ -1121,7 +1028,7 @@ fn summaries_add_up_per_trace() {
 
 #[test]
 fn agents_are_inherited_from_the_nearest_ancestor_only_within_a_trace() {
-    let mut spans = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf, false)
+    let mut spans = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf)
         .unwrap()
         .spans;
     // A sub-agent under the chat span: its own name wins, and its children inherit it.
@@ -1158,4 +1065,45 @@ fn agents_are_inherited_from_the_nearest_ancestor_only_within_a_trace() {
             None
         ]
     );
+}
+
+// --- agents learnt late ----------------------------------------------------------------------
+
+struct Kept(String, String, Option<String>);
+
+impl super::Stored for Kept {
+    fn key(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+    fn parent(&self) -> Option<&str> {
+        self.2.as_deref()
+    }
+    fn start_ms(&self) -> f64 {
+        5.0
+    }
+}
+
+#[test]
+fn stored_descendants_without_an_agent_adopt_the_one_of_an_ancestor_that_arrives_later() {
+    let agent = span(
+        1,
+        None,
+        "invoke_agent planner",
+        vec![kv("gen_ai.agent.name", s("planner"))],
+    );
+    let batch = normalize(request(vec![agent]));
+    let (trace, root) = (
+        batch.spans[0].trace_id.clone(),
+        batch.spans[0].span_id.clone(),
+    );
+    let kept = |t: &str, id: &str, parent: &str| Kept(t.into(), id.into(), Some(parent.into()));
+    let orphans = [
+        kept(&trace, "c1", &root),
+        kept(&trace, "c2", "c1"),
+        kept(&trace, "x", "elsewhere"),
+        kept("other", "c3", &root),
+    ];
+    let adopted = super::adopted(&batch.spans, &orphans);
+    let named: Vec<(&str, &str)> = adopted.iter().map(|a| (a.1, a.2)).collect();
+    assert_eq!(named, [("c1", "planner"), ("c2", "planner")]);
 }

@@ -136,3 +136,104 @@ pub fn inherit_agents(spans: &mut [Span]) {
         }
     }
 }
+
+/// Gives each span still without an agent the one of its nearest ancestor, where the ancestor
+/// was stored by an earlier request: `stored(trace id, span id)` is that span's agent, when it
+/// is stored. Run after [`inherit_agents`], on the spans about to be stored.
+pub fn inherit_stored(spans: &mut [Span], stored: &dyn Fn(&str, &str) -> Option<String>) {
+    let by_id: HashMap<(String, String), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id.clone(), s.span_id.clone()), i))
+        .collect();
+    let top = |spans: &[Span], mut i: usize| {
+        for _ in 0..MAX_DEPTH {
+            if spans[i].agent.is_some() {
+                return None;
+            }
+            let parent = spans[i].parent_span_id.as_ref()?;
+            match by_id.get(&(spans[i].trace_id.clone(), parent.clone())) {
+                Some(&p) => i = p,
+                None => return Some(i),
+            }
+        }
+        None
+    };
+    for i in 0..spans.len() {
+        if spans[i].agent.is_some() {
+            continue;
+        }
+        // The highest ancestor in this request without an agent asks the store for its parent's.
+        let Some(t) = top(spans, i) else {
+            // An ancestor in this request has one.
+            let mut at = i;
+            for _ in 0..MAX_DEPTH {
+                let Some(parent) = spans[at].parent_span_id.clone() else {
+                    break;
+                };
+                let Some(&p) = by_id.get(&(spans[at].trace_id.clone(), parent)) else {
+                    break;
+                };
+                if let Some(agent) = spans[p].agent.clone() {
+                    spans[i].agent = Some(agent);
+                    break;
+                }
+                at = p;
+            }
+            continue;
+        };
+        let found = spans[t]
+            .parent_span_id
+            .as_deref()
+            .and_then(|parent| stored(&spans[t].trace_id, parent));
+        if let Some(agent) = found {
+            spans[t].agent = Some(agent.clone());
+            spans[i].agent = Some(agent);
+        }
+    }
+}
+
+/// A stored span that has no agent: (trace id, span id, parent span id, start in epoch ms).
+pub trait Stored {
+    fn key(&self) -> (&str, &str);
+    fn parent(&self) -> Option<&str>;
+    fn start_ms(&self) -> f64;
+}
+
+/// Which stored spans without an agent get one from `spans` (new, their agents known): those
+/// whose nearest ancestor with an agent, through other such stored spans, is one of `spans`.
+/// Answers (trace id, span id, agent, start ms) for each.
+pub fn adopted<'a, S: Stored>(
+    spans: &'a [Span],
+    orphans: &'a [S],
+) -> Vec<(&'a str, &'a str, &'a str, f64)> {
+    let agents: HashMap<(&str, &str), &str> = spans
+        .iter()
+        .filter_map(|s| {
+            Some((
+                (s.trace_id.as_str(), s.span_id.as_str()),
+                s.agent.as_deref()?,
+            ))
+        })
+        .collect();
+    if agents.is_empty() {
+        return Vec::new();
+    }
+    let parents: HashMap<(&str, &str), Option<&str>> =
+        orphans.iter().map(|o| (o.key(), o.parent())).collect();
+    let mut out = Vec::new();
+    for orphan in orphans {
+        let (trace, mut at) = orphan.key();
+        for _ in 0..MAX_DEPTH {
+            let Some(parent) = parents.get(&(trace, at)).copied().flatten() else {
+                break;
+            };
+            if let Some(agent) = agents.get(&(trace, parent)) {
+                out.push((trace, orphan.key().1, *agent, orphan.start_ms()));
+                break;
+            }
+            at = parent;
+        }
+    }
+    out
+}

@@ -184,6 +184,8 @@ pub struct TestResponse {
     /// Lower-cased names.
     pub headers: Vec<(String, String)>,
     pub body: String,
+    /// The body as sent (protobuf answers are not UTF-8).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -200,14 +202,16 @@ impl TestResponse {
                     .map(|v| (name.clone(), v.to_string()))
             })
             .collect();
-        let body = resp
-            .into_string()
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut resp.into_reader(), &mut bytes)
             .map_err(|e| format!("{request}: reading the body: {e}"))?;
+        let body = String::from_utf8_lossy(&bytes).into_owned();
         Ok(TestResponse {
             request,
             status,
             headers,
             body,
+            bytes,
         })
     }
 
