@@ -91,8 +91,8 @@ test-browser: deps frontend build chromium
 ## make bench: one table — ingest (events/s), analytics and executions latency (p50/p99) over
 ## 200,000 events and 10,000 executions, D1 round trips per route, wasm size, startup time —
 ## against a wrangler dev of its own with the inspector detached. Minutes; not part of `make test`.
-bench: tools deps .dev.vars frontend build
-	cargo run --release --example bench
+bench: tools deps .dev.vars frontend build sdk-python-tools
+	BENCH_PYTHON=$(SDK_PY_TOOLS)/bin/python cargo run --release --example bench
 
 ## make soak: bounded mixed traffic from wrk (telemetry batches, analytics and executions reads,
 ## runs against the stand-in provider) on 127.0.0.1 against a fresh local Worker; reports

@@ -419,6 +419,8 @@ fn main() {
         d1_calls_of(&execute),
     ));
 
+    rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
+
     // A wrangler run in the project directory can make a running `wrangler dev` reload
     // (their bundles share .wrangler/tmp): the server goes before the startup is measured.
     app.stop();
@@ -474,6 +476,204 @@ fn main() {
     for (what, value, d1) in rows {
         println!("| {what:width$} | {value:result_width$} | {d1:14} |");
     }
+}
+
+/// Traces seeded by SQL for the list's figures.
+const SEED_TRACES: u64 = 100_000;
+
+/// A 3-level agent trace of `spans` spans as OTLP/JSON (agent → chat with usage → tool, the
+/// chat and tool pairs repeated under one agent), with ids drawn from `rng`.
+fn agent_trace_json(rng: &mut Rng, spans: usize, now: u64) -> (String, Value) {
+    let hex = |rng: &mut Rng, n: usize| -> String {
+        (0..n).map(|_| format!("{:x}", rng.next() % 16)).collect()
+    };
+    let trace = hex(rng, 32);
+    let root = hex(rng, 16);
+    let base = now * 1_000_000;
+    let kv = |k: &str, v: Value| match v {
+        Value::String(s) => json!({"key": k, "value": {"stringValue": s}}),
+        v => json!({"key": k, "value": {"intValue": v.to_string()}}),
+    };
+    let span = |id: &str, parent: Option<&str>, name: &str, at: u64, attrs: Vec<Value>| {
+        json!({"traceId": trace, "spanId": id, "parentSpanId": parent.unwrap_or(""), "name": name, "kind": 1,
+               "startTimeUnixNano": (base + at * 1_000_000).to_string(),
+               "endTimeUnixNano": (base + at * 1_000_000 + 800_000).to_string(), "attributes": attrs})
+    };
+    let mut out = vec![span(
+        &root,
+        None,
+        "invoke_agent planner",
+        0,
+        vec![kv("gen_ai.agent.name", json!("planner"))],
+    )];
+    let mut at = 1;
+    while out.len() < spans {
+        let chat = hex(rng, 16);
+        out.push(span(
+            &chat,
+            Some(&root),
+            "chat gpt-4o-mini",
+            at,
+            vec![
+                kv("gen_ai.operation.name", json!("chat")),
+                kv("gen_ai.provider.name", json!("openai")),
+                kv("gen_ai.request.model", json!("gpt-4o-mini")),
+                kv("gen_ai.usage.input_tokens", json!(1200)),
+                kv("gen_ai.usage.cache_read.input_tokens", json!(200)),
+                kv("gen_ai.usage.output_tokens", json!(300)),
+            ],
+        ));
+        if out.len() < spans {
+            let tool = hex(rng, 16);
+            out.push(span(
+                &tool,
+                Some(&chat),
+                "execute_tool search",
+                at,
+                vec![kv("gen_ai.tool.name", json!("search"))],
+            ));
+        }
+        at += 1;
+    }
+    let body = json!({"resourceSpans": [{"resource": {"attributes": [kv("service.name", json!("bench-agent"))]},
+                                         "scopeSpans": [{"spans": out}]}]});
+    (trace, body)
+}
+
+/// OTLP ingest (the shared load generator, `../shared/bench/otlp_load.py`: 100-span protobuf
+/// requests of 3-level agent traces with usage, 16 connections), D1 rows written per span, then
+/// the traces list over 100,000 seeded traces and a 500-span trace's detail.
+fn traces_rows(
+    app: &TestApp,
+    reader: &Auth,
+    sdk: &Auth,
+    now: u64,
+) -> Vec<(String, String, String)> {
+    let mut rows = Vec::new();
+    let mut rng = Rng(now ^ 0x7ace);
+    let (_, one) = agent_trace_json(&mut rng, 100, now);
+    let answer = app.post_json("/api/otlp/v1/traces", &one, sdk);
+    assert_eq!(answer.status, 200, "{answer}");
+    let written: f64 = answer
+        .header("x-d1-rows-written")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(f64::NAN);
+    rows.push((
+        "POST /api/otlp/v1/traces, one 100-span request (JSON): D1 rows written per span".into(),
+        format!(
+            "{:.2} rows/span (spans, trace, usage rows and their rollup)",
+            written / 100.0
+        ),
+        d1_calls_of(&answer),
+    ));
+
+    let script = std::env::var("OTLP_LOAD")
+        .unwrap_or_else(|_| format!("{REPO}/../shared/bench/otlp_load.py"));
+    let python = std::env::var("BENCH_PYTHON").unwrap_or_else(|_| "python3".into());
+    let Auth::Bearer(token) = sdk else {
+        panic!("the bench sends with an access token");
+    };
+    if std::path::Path::new(&script).exists() {
+        for (conns, extra) in [(16, None), (16, Some("--gzip"))] {
+            let cpu_before = app.workerd_cpu_seconds();
+            let mut command = Command::new(&python);
+            command.args([
+                script.as_str(),
+                "--url",
+                &format!("{}/api/otlp/v1/traces", app.address),
+                "--header",
+                &format!("Authorization=Bearer {token}"),
+                "--conns",
+                &conns.to_string(),
+                "--seconds",
+                "15",
+            ]);
+            if let Some(flag) = extra {
+                command.arg(flag);
+            }
+            let output = command.output().expect("running otlp_load.py");
+            let cpu = match (cpu_before, app.workerd_cpu_seconds()) {
+                (Some(a), Some(b)) => Some(b - a),
+                _ => None,
+            };
+            let text = String::from_utf8_lossy(&output.stdout);
+            let line = text
+                .lines()
+                .find(|l| l.starts_with("OTLP_RESULT"))
+                .unwrap_or("OTLP_RESULT missing")
+                .to_string();
+            let field = |name: &str| -> String {
+                line.split_whitespace()
+                    .find_map(|f| f.strip_prefix(&format!("{name}=")))
+                    .unwrap_or("?")
+                    .to_string()
+            };
+            let requests: f64 = field("requests").parse().unwrap_or(f64::NAN);
+            let detail = String::from_utf8_lossy(&output.stderr);
+            let total_requests: f64 = detail
+                .split_whitespace()
+                .find_map(|f| f.strip_prefix("total_requests="))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(requests);
+            let cpu_per_request =
+                cpu.map_or("?".into(), |c| format!("{:.2}", c * 1e3 / total_requests));
+            rows.push((
+                format!(
+                    "POST /api/otlp/v1/traces, 100-span protobuf requests{}, {conns} connections",
+                    if extra.is_some() { " (gzip)" } else { "" }
+                ),
+                format!(
+                    "{} spans/s, p50 {} ms, p99 {} ms, non-2xx {}; workerd CPU {cpu_per_request} ms/request",
+                    field("spans_per_s"),
+                    field("p50_ms"),
+                    field("p99_ms"),
+                    field("non2xx")
+                ),
+                "2".into(),
+            ));
+        }
+    } else {
+        rows.push((
+            "POST /api/otlp/v1/traces under load".into(),
+            format!("not run: {script} not found (OTLP_LOAD=)"),
+            String::new(),
+        ));
+    }
+
+    // 100,000 traces over 30 days by SQL, then a 500-span trace through the receiver.
+    let team = app.sql("SELECT team_id FROM access_tokens ORDER BY created_at DESC LIMIT 1");
+    let team_id = string(&team[0]["results"][0]["team_id"]);
+    let spacing = 30 * DAY_MS / SEED_TRACES;
+    app.sql(&format!(
+        "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < {SEED_TRACES}) \
+         INSERT INTO traces (team_id, trace_id, name, service, root_seen, status, started_at, ended_at, span_count, \
+           llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nusd, \
+           agents, models, created_at, updated_at) \
+         SELECT '{team_id}', printf('%016x%016x', n, n * 7919), 'invoke_agent planner', \
+           CASE n % 3 WHEN 0 THEN 'support-desk' WHEN 1 THEN 'research' ELSE 'billing-bot' END, 1, \
+           CASE WHEN n % 20 = 0 THEN 'error' ELSE 'ok' END, {now} - n * {spacing} + 0.5, {now} - n * {spacing} + 1500.25, \
+           12, 4, 4000, 800, 0, 1200, 0, 1500000, '[\"planner\"]', '[\"gpt-4o-mini\"]', {now}, {now} FROM seq"
+    ));
+    let mut rng = Rng(now ^ 0x500);
+    let (big, body) = agent_trace_json(&mut rng, 500, now);
+    app.post_json("/api/otlp/v1/traces", &body, sdk).expect(200);
+    let detail = format!("/api/traces/{big}");
+    let reads = [
+        "/api/traces",
+        "/api/traces?range=7d",
+        "/api/traces?service=billing-bot",
+        "/api/traces?status=error",
+        &detail,
+    ];
+    for (path, (p50, p99, d1)) in reads.iter().zip(latencies(app, reader, &reads)) {
+        let shown = path.replace(&big, ":id (500 spans)");
+        rows.push((
+            format!("GET {shown} (100,000+ traces stored)"),
+            format!("p50 {p50:.1} ms, p99 {p99:.1} ms"),
+            d1,
+        ));
+    }
+    rows
 }
 
 /// The 1-minute load average, to read the figures against.

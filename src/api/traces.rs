@@ -2,9 +2,9 @@
 //! (OpenTelemetry GenAI conventions), and the list and detail the app shows. Decoding, limits and
 //! the GenAI reading are [`crate::domain::otlp`]'s; storage is [`crate::store::traces`]'s.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use worker::{Response, ResponseBuilder};
 
 use super::error::{ApiError, ApiResult};
@@ -103,32 +103,41 @@ fn refusal(encoding: Encoding, e: &ReceiveError) -> Response {
 /// Stores the spans not stored yet, with their traces, LLM calls, spending and errors, in one
 /// transaction; looks again when a concurrent request stored some of them first.
 async fn store(cx: &Ctx, team: &Team<'_>, mut spans: Vec<Span>) -> ApiResult<()> {
-    let mut seen = HashSet::new();
-    spans.retain(|s| seen.insert((s.trace_id.clone(), s.span_id.clone())));
+    // A span sent twice in one request is stored once.
+    let mut seen: HashMap<(&str, &str), usize> = HashMap::new();
+    let twice: Vec<usize> = (0..spans.len())
+        .filter(|&i| {
+            seen.insert((&spans[i].trace_id, &spans[i].span_id), i)
+                .is_some()
+        })
+        .collect();
+    drop(seen);
+    for i in twice.into_iter().rev() {
+        spans.remove(i);
+    }
     if spans.is_empty() {
         return Ok(());
     }
     let prices = spans.iter().any(Span::is_llm_call);
     for attempt in 1..=ATTEMPTS {
         let known = traces::look_up(team, &spans, prices).await?;
+        let stored: HashMap<(&str, &str), usize> = known
+            .spans
+            .iter()
+            .enumerate()
+            .map(|(i, (t, s, _))| ((t.as_str(), s.as_str()), i))
+            .collect();
         let mut fresh: Vec<Span> = spans
             .iter()
-            .filter(|s| {
-                !known
-                    .spans
-                    .contains_key(&(s.trace_id.clone(), s.span_id.clone()))
-            })
+            .filter(|s| !stored.contains_key(&(s.trace_id.as_str(), s.span_id.as_str())))
             .cloned()
             .collect();
         if fresh.is_empty() {
             return Ok(());
         }
         otlp::inherit_stored(&mut fresh, &|trace, span| {
-            known
-                .spans
-                .get(&(trace.to_string(), span.to_string()))
-                .cloned()
-                .flatten()
+            let &i = stored.get(&(trace, span))?;
+            known.spans[i].2.clone()
         });
         match write(cx, team, &fresh, &known).await {
             Ok(()) => return Ok(()),
@@ -313,12 +322,9 @@ pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
         q: text_filter(cx, "q")?,
     };
     let found = traces::list(&caller.team(&cx.db), &filter, after.as_deref(), page.limit).await?;
-    let rows: Vec<Value> = found
-        .body
-        .as_deref()
-        .and_then(|b| serde_json::from_str(b).ok())
-        .unwrap_or_default();
-    let (rows, next) = paginate(rows, &page, |t| t["id"].as_str().unwrap_or("").to_string());
+    let (rows, next) = paginate(found.data, &page, |t| {
+        t["id"].as_str().unwrap_or("").to_string()
+    });
     // A short page from a bounded walk: the next one walks on from where it stopped.
     let next = next.or_else(|| {
         found

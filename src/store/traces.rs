@@ -9,9 +9,6 @@
 //! concurrent request storing the same span makes the plain `INSERT` fail the whole batch, and
 //! the caller looks up again: no span is ever counted twice.
 
-use std::collections::HashMap;
-
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Result};
 
@@ -34,10 +31,10 @@ pub const WALK: u32 = 5000;
 pub const WALK_SEARCH: u32 = 1000;
 
 /// What is already stored of a request's spans.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Known {
-    /// (trace id, span id) → the stored span's agent.
-    pub spans: HashMap<(String, String), Option<String>>,
+    /// The stored spans among the request's and their parents: (trace id, span id, agent).
+    pub spans: Vec<(String, String, Option<String>)>,
     /// Stored spans, of the traces whose new spans carry an agent, that have no agent yet: an
     /// exporter sends a child before its parent (the agent span ends last), so a span stored
     /// earlier may learn its agent from an ancestor that arrives now.
@@ -46,47 +43,53 @@ pub struct Known {
 }
 
 /// A stored span without an agent.
-#[derive(Debug, Deserialize)]
 pub struct Orphan {
-    pub t: String,
-    pub s: String,
-    pub p: Option<String>,
-    pub at: f64,
+    pub trace_id: String,
+    pub span_id: String,
+    pub parent: Option<String>,
+    pub start_ms: f64,
 }
 
 impl crate::domain::otlp::Stored for Orphan {
     fn key(&self) -> (&str, &str) {
-        (&self.t, &self.s)
+        (&self.trace_id, &self.span_id)
     }
     fn parent(&self) -> Option<&str> {
-        self.p.as_deref()
+        self.parent.as_deref()
     }
     fn start_ms(&self) -> f64 {
-        self.at
+        self.start_ms
     }
 }
 
 /// Orphans looked at per request.
 const MAX_ORPHANS: u32 = 5000;
 
-#[derive(Deserialize)]
-struct KnownRow {
-    t: String,
-    s: String,
-    a: Option<String>,
+/// The rows of a [`Text`] result whose body SQLite built as a JSON array of arrays (rows come
+/// back as JSON text rather than through a Rust type per shape, which would cost the wasm more).
+fn json_rows(result: &worker::D1Result) -> Result<Vec<Value>> {
+    let text: Option<Text> = result.results()?.into_iter().next();
+    let body = text.and_then(|t| t.body).unwrap_or_default();
+    Ok(match serde_json::from_str(&body) {
+        Ok(Value::Array(rows)) => rows,
+        _ => Vec::new(),
+    })
+}
+
+fn text_at(row: &Value, i: usize) -> Option<String> {
+    row.get(i).and_then(Value::as_str).map(str::to_string)
 }
 
 /// Looks up, in one round trip, which of `spans` are stored already, the stored parents of those
-/// whose agent is not known yet, and (when `prices` is set) the price rows that can price the
-/// team's calls.
+/// whose agent is not known yet, the stored spans without an agent of the traces whose new spans
+/// have one, and (when `prices` is set) the price rows that can price the team's calls.
 pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Known> {
-    let mut with_agents: Vec<&str> = spans
-        .iter()
-        .filter(|s| s.agent.is_some())
-        .map(|s| s.trace_id.as_str())
-        .collect();
-    with_agents.sort_unstable();
-    with_agents.dedup();
+    let mut with_agents: Vec<&str> = Vec::new();
+    for s in spans.iter().filter(|s| s.agent.is_some()) {
+        if !with_agents.contains(&s.trace_id.as_str()) {
+            with_agents.push(&s.trace_id);
+        }
+    }
     let mut keys: Vec<Value> = Vec::with_capacity(spans.len());
     for s in spans {
         keys.push(json!([s.trace_id, s.span_id]));
@@ -99,7 +102,7 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let mut statements = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         statements.push(team.db.stmt(
-            "SELECT s.trace_id AS t, s.span_id AS s, s.agent AS a FROM json_each(?2) k \
+            "SELECT json_group_array(json_array(s.trace_id, s.span_id, s.agent)) AS body FROM json_each(?2) k \
              JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.value ->> 0 AND s.span_id = k.value ->> 1",
             args![team.id, Value::Array(chunk.to_vec()).to_string()],
         )?);
@@ -108,8 +111,9 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let orphans = !with_agents.is_empty();
     if orphans {
         statements.push(team.db.stmt(
-            "SELECT trace_id AS t, span_id AS s, parent_span_id AS p, started_at AS at FROM spans \
-             WHERE team_id = ?1 AND trace_id IN (SELECT value FROM json_each(?2)) AND agent IS NULL LIMIT ?3",
+            "SELECT json_group_array(json_array(trace_id, span_id, parent_span_id, started_at)) AS body FROM ( \
+               SELECT trace_id, span_id, parent_span_id, started_at FROM spans \
+               WHERE team_id = ?1 AND trace_id IN (SELECT value FROM json_each(?2)) AND agent IS NULL LIMIT ?3)",
             args![team.id, json!(with_agents).to_string(), MAX_ORPHANS],
         )?);
     }
@@ -119,14 +123,25 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let results = team.db.read_batch(statements).await?;
     let mut known = Known::default();
     for result in &results[..lookups] {
-        for row in result.results::<KnownRow>()? {
-            known.spans.insert((row.t, row.s), row.a);
+        for row in json_rows(result)? {
+            if let (Some(t), Some(s)) = (text_at(&row, 0), text_at(&row, 1)) {
+                known.spans.push((t, s, text_at(&row, 2)));
+            }
         }
     }
     let mut rest = results[lookups..].iter();
     if orphans {
         if let Some(result) = rest.next() {
-            known.orphans = result.results()?;
+            for row in json_rows(result)? {
+                if let (Some(trace_id), Some(span_id)) = (text_at(&row, 0), text_at(&row, 1)) {
+                    known.orphans.push(Orphan {
+                        trace_id,
+                        span_id,
+                        parent: text_at(&row, 2),
+                        start_ms: row.get(3).and_then(Value::as_f64).unwrap_or(0.0),
+                    });
+                }
+            }
         }
     }
     if prices {
@@ -162,41 +177,52 @@ fn insert_spans_with(
         let s = p.span;
         let g = &s.gen_ai;
         let t = s.tokens.as_ref();
-        let row = json!([
-            s.trace_id,
-            s.span_id,
-            s.parent_span_id,
-            s.name,
-            s.kind.as_str(),
-            s.start_ms,
-            s.duration_ms,
-            s.status.as_str(),
-            s.status_message,
-            s.service,
-            s.scope,
-            s.session_id,
-            s.user_id,
-            g.operation,
-            g.provider,
-            g.request_model,
-            g.response_model,
-            s.agent,
-            g.tool,
-            g.conversation_id,
+        let mut row = Row::new();
+        let texts = [&s.trace_id, &s.span_id];
+        for text in texts {
+            row.text(Some(text));
+        }
+        row.text(s.parent_span_id.as_deref())
+            .text(Some(&s.name))
+            .text(Some(s.kind.as_str()))
+            .num(s.start_ms)
+            .num(s.duration_ms)
+            .text(Some(s.status.as_str()));
+        let texts = [
+            &s.status_message,
+            &s.service,
+            &s.scope,
+            &s.session_id,
+            &s.user_id,
+            &g.operation,
+            &g.provider,
+            &g.request_model,
+            &g.response_model,
+            &s.agent,
+            &g.tool,
+            &g.conversation_id,
+        ];
+        for text in texts {
+            row.text(text.as_deref());
+        }
+        let counts = [
             t.map(|t| t.input),
             t.map(|t| t.cache_read),
             t.map(|t| t.cache_write),
             t.map(|t| t.output),
             t.map(|t| t.reasoning),
             p.cost_nusd,
-            p.price_id,
-            s.attributes,
-            s.events,
-            s.input_messages,
-            s.output_messages,
-            i64::from(s.truncated),
-        ])
-        .to_string();
+        ];
+        for count in counts {
+            row.int(count);
+        }
+        row.text(p.price_id)
+            .text(Some(&s.attributes))
+            .text(Some(&s.events))
+            .text(s.input_messages.as_deref())
+            .text(s.output_messages.as_deref())
+            .int(Some(i64::from(s.truncated)));
+        let row = row.finish();
         if rows.len() > 1 && rows.len() + row.len() > CHUNK_BYTES {
             rows.push(']');
             statements.push(insert_chunk(team, &rows, now, tail)?);
@@ -212,6 +238,46 @@ fn insert_spans_with(
         statements.push(insert_chunk(team, &rows, now, tail)?);
     }
     Ok(statements)
+}
+
+/// One row of a statement's JSON rows, written directly rather than through a
+/// `serde_json::Value` per cell (which costs the wasm a conversion per call site).
+struct Row(String);
+
+impl Row {
+    fn new() -> Row {
+        Row(String::from("["))
+    }
+
+    fn cell(&mut self) -> &mut String {
+        if self.0.len() > 1 {
+            self.0.push(',');
+        }
+        &mut self.0
+    }
+
+    fn text(&mut self, value: Option<&str>) -> &mut Row {
+        let json = value.map_or_else(|| "null".into(), |v| Value::from(v).to_string());
+        self.cell().push_str(&json);
+        self
+    }
+
+    fn int(&mut self, value: Option<i64>) -> &mut Row {
+        let json = value.map_or_else(|| "null".into(), |v| v.to_string());
+        self.cell().push_str(&json);
+        self
+    }
+
+    fn num(&mut self, value: f64) -> &mut Row {
+        let json = Value::from(value).to_string();
+        self.cell().push_str(&json);
+        self
+    }
+
+    fn finish(mut self) -> String {
+        self.0.push(']');
+        self.0
+    }
 }
 
 /// The columns of a span row as [`insert_spans`] lays them out.
@@ -494,12 +560,11 @@ const SPAN_JSON: &str = "json_object('span_id', s.span_id, 'parent_span_id', s.p
     'input_messages', json(s.input_messages), 'output_messages', json(s.output_messages), \
     'truncated', json(IIF(s.truncated, 'true', 'false')))";
 
-/// A page of the list: the traces as a JSON array (at most `limit + 1`, to tell whether there is
-/// more) and, when the walk ended before finding them all, the trace to walk on from.
-#[derive(Debug, Default, Deserialize)]
+/// A page of the list: the traces (at most `limit + 1`, to tell whether there is more) and, when
+/// the walk ended before finding them all, the trace to walk on from.
+#[derive(Default)]
 pub struct ListPage {
-    pub body: Option<String>,
-    pub walked: i64,
+    pub data: Vec<Value>,
     pub last: Option<String>,
 }
 
@@ -539,13 +604,13 @@ pub async fn list(
              AND (?10 IS NULL OR EXISTS (SELECT 1 FROM spans s WHERE s.team_id = ?1 AND s.trace_id = t.trace_id \
                                          AND s.name LIKE ?10 ESCAPE '\\')) \
            ORDER BY t.started_at DESC, t.trace_id DESC LIMIT ?11) \
-         SELECT (SELECT json_group_array(json({TRACE_JSON})) FROM hits t) AS body, \
-                (SELECT COUNT(*) FROM walk) AS walked, \
-                (SELECT trace_id FROM walk ORDER BY started_at, trace_id LIMIT 1) AS last"
+         SELECT json_array((SELECT json_group_array(json({TRACE_JSON})) FROM hits t), \
+                           (SELECT trace_id FROM walk ORDER BY started_at, trace_id LIMIT 1)) AS body, \
+                (SELECT COUNT(*) FROM walk) AS n"
     );
     let page = team
         .db
-        .first::<ListPage>(
+        .text(
             &sql,
             args![
                 team.id,
@@ -561,14 +626,28 @@ pub async fn list(
                 limit + 1
             ],
         )
-        .await?
-        .unwrap_or_default();
+        .await?;
+    let Some(Text {
+        body: Some(body),
+        n: walked,
+    }) = page
+    else {
+        return Ok(ListPage::default());
+    };
+    let (data, last) = match serde_json::from_str(&body) {
+        Ok(Value::Array(mut parts)) if parts.len() == 2 => {
+            let last = parts.pop().and_then(|l| l.as_str().map(str::to_string));
+            let data = match parts.pop() {
+                Some(Value::Array(data)) => data,
+                _ => Vec::new(),
+            };
+            (data, last)
+        }
+        _ => (Vec::new(), None),
+    };
     // Only a walk that stopped at its bound can have left matches behind.
-    Ok(if page.walked < i64::from(walk) {
-        ListPage { last: None, ..page }
-    } else {
-        page
-    })
+    let last = last.filter(|_| walked >= i64::from(walk));
+    Ok(ListPage { data, last })
 }
 
 /// The trace with its first [`MAX_DETAIL_SPANS`] spans by start, or `None` when the team has no

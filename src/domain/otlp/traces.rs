@@ -42,9 +42,10 @@ pub fn summarize<'a>(
     spans: impl IntoIterator<Item = (&'a Span, Option<i64>)>,
 ) -> Vec<TraceSummary> {
     let mut out: Vec<TraceSummary> = Vec::new();
-    let mut index: HashMap<&str, usize> = HashMap::new();
+    // Keyed like every other map here ((trace, span) pairs), so the wasm holds one map type.
+    let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     for (span, cost) in spans {
-        let at = *index.entry(&span.trace_id).or_insert_with(|| {
+        let at = *index.entry((&span.trace_id, "")).or_insert_with(|| {
             out.push(TraceSummary {
                 trace_id: span.trace_id.clone(),
                 span_count: 0,
@@ -141,56 +142,51 @@ pub fn inherit_agents(spans: &mut [Span]) {
 /// was stored by an earlier request: `stored(trace id, span id)` is that span's agent, when it
 /// is stored. Run after [`inherit_agents`], on the spans about to be stored.
 pub fn inherit_stored(spans: &mut [Span], stored: &dyn Fn(&str, &str) -> Option<String>) {
-    let by_id: HashMap<(String, String), usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.trace_id.clone(), s.span_id.clone()), i))
-        .collect();
-    let top = |spans: &[Span], mut i: usize| {
-        for _ in 0..MAX_DEPTH {
-            if spans[i].agent.is_some() {
-                return None;
-            }
-            let parent = spans[i].parent_span_id.as_ref()?;
-            match by_id.get(&(spans[i].trace_id.clone(), parent.clone())) {
-                Some(&p) => i = p,
-                None => return Some(i),
-            }
-        }
-        None
-    };
+    let parents = parent_indexes(spans);
     for i in 0..spans.len() {
         if spans[i].agent.is_some() {
             continue;
         }
-        // The highest ancestor in this request without an agent asks the store for its parent's.
-        let Some(t) = top(spans, i) else {
-            // An ancestor in this request has one.
-            let mut at = i;
-            for _ in 0..MAX_DEPTH {
-                let Some(parent) = spans[at].parent_span_id.clone() else {
-                    break;
-                };
-                let Some(&p) = by_id.get(&(spans[at].trace_id.clone(), parent)) else {
-                    break;
-                };
-                if let Some(agent) = spans[p].agent.clone() {
-                    spans[i].agent = Some(agent);
+        // Up through this request's spans to the first with an agent, or the highest one.
+        let mut at = i;
+        for _ in 0..MAX_DEPTH {
+            match parents[at] {
+                Some(p) if spans[p].agent.is_some() => {
+                    spans[i].agent = spans[p].agent.clone();
                     break;
                 }
-                at = p;
+                Some(p) => at = p,
+                None => {
+                    // Its parent is not in this request: the store may have it.
+                    let found = spans[at]
+                        .parent_span_id
+                        .as_deref()
+                        .and_then(|parent| stored(&spans[at].trace_id, parent));
+                    if let Some(agent) = found {
+                        spans[at].agent = Some(agent.clone());
+                        spans[i].agent = Some(agent);
+                    }
+                    break;
+                }
             }
-            continue;
-        };
-        let found = spans[t]
-            .parent_span_id
-            .as_deref()
-            .and_then(|parent| stored(&spans[t].trace_id, parent));
-        if let Some(agent) = found {
-            spans[t].agent = Some(agent.clone());
-            spans[i].agent = Some(agent);
         }
     }
+}
+
+/// For each span, the index of its parent among `spans`, if there.
+fn parent_indexes(spans: &[Span]) -> Vec<Option<usize>> {
+    let by_id: HashMap<(&str, &str), usize> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
+        .collect();
+    spans
+        .iter()
+        .map(|s| {
+            let parent = s.parent_span_id.as_deref()?;
+            by_id.get(&(s.trace_id.as_str(), parent)).copied()
+        })
+        .collect()
 }
 
 /// A stored span that has no agent: (trace id, span id, parent span id, start in epoch ms).

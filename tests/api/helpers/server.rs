@@ -381,6 +381,29 @@ impl TestApp {
     }
 }
 
+/// The CPU time, in seconds, this server's workerd has used so far (user + system, from
+/// `/proc/<pid>/stat`); `None` when it cannot be found.
+#[allow(dead_code)] // read by examples/bench.rs only
+impl TestApp {
+    pub fn workerd_cpu_seconds(&self) -> Option<f64> {
+        let ticks: u64 = group_processes(self.pgid)
+            .iter()
+            .filter(|p| p.name == "workerd" && p.state != 'Z')
+            .filter_map(|p| {
+                let stat = fs::read_to_string(format!("/proc/{}/stat", p.pid)).ok()?;
+                let rest = stat.rsplit_once(')')?.1;
+                let fields: Vec<&str> = rest.split_whitespace().collect();
+                // After the name: state is field 3, utime 14 and stime 15 (1-based).
+                let utime: u64 = fields.get(11)?.parse().ok()?;
+                let stime: u64 = fields.get(12)?.parse().ok()?;
+                Some(utime + stime)
+            })
+            .sum();
+        // Linux reports clock ticks of 1/100 s (USER_HZ) in /proc.
+        (ticks > 0).then(|| ticks as f64 / 100.0)
+    }
+}
+
 /// A process as `/proc/<pid>/stat` describes it.
 struct Process {
     pid: u32,
