@@ -134,3 +134,24 @@ pub async fn verify_password(password: &str, stored: Option<&str>) -> Result<boo
     let digest = pbkdf2(password, &salt, iterations).await?;
     Ok(expected.is_some_and(|e| constant_time_eq(e, &digest)))
 }
+
+/// What [`read_capped`] read: the whole body, or the news that it was over the cap.
+pub enum Capped {
+    Whole(Vec<u8>),
+    Over,
+}
+
+/// Reads a body as it streams in and stops as soon as it passes `limit`, so a body with no (or a
+/// lying) `Content-Length` can never hold more than `limit` bytes in the isolate.
+pub async fn read_capped(mut stream: worker::ByteStream, limit: usize) -> Result<Capped> {
+    use futures_util::StreamExt;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if bytes.len() + chunk.len() > limit {
+            return Ok(Capped::Over);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped::Whole(bytes))
+}

@@ -203,14 +203,18 @@ impl Ctx {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::PayloadTooLarge(limit));
         }
-        let bytes = self
-            .req
-            .bytes()
-            .await
-            .map_err(|_| ApiError::BadRequest("The body could not be read.".into()))?;
-        if bytes.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
+        let unreadable = |_| ApiError::BadRequest("The body could not be read.".into());
+        // A body-less request has no stream to read.
+        let bytes = match self.req.inner().body() {
+            None => Vec::new(),
+            Some(_) => match platform::read_capped(self.req.stream().map_err(unreadable)?, limit)
+                .await
+                .map_err(unreadable)?
+            {
+                platform::Capped::Whole(bytes) => bytes,
+                platform::Capped::Over => return Err(ApiError::PayloadTooLarge(limit)),
+            },
+        };
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
