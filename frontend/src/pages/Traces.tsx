@@ -23,12 +23,14 @@ const TEXT_FILTERS = ['service', 'agent', 'model', 'q'] as const;
 type TextFilter = (typeof TEXT_FILTERS)[number];
 
 interface More {
+  /** Whether a page after the first has been asked for (then `cursor` is the one to go on from). */
+  started: boolean;
   rows: TraceSummary[];
   cursor: string | null;
   loading: boolean;
   error: unknown;
 }
-const NO_MORE: More = { rows: [], cursor: null, loading: false, error: null };
+const NO_MORE: More = { started: false, rows: [], cursor: null, loading: false, error: null };
 
 export default function Traces({ query }: PageProps) {
   const rawRange = query.get('range') ?? '';
@@ -39,7 +41,14 @@ export default function Traces({ query }: PageProps) {
 
   const filterQs = qs({ range: range === 'all' ? '' : range, status, ...applied });
   const pageUrl = (cursor?: string) => `/api/traces${filterQs}${filterQs ? '&' : '?'}limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-  const list = useResource((signal) => api.get<Page<TraceSummary>>(pageUrl(), { signal }), [filterQs]);
+  // A page can come back short or empty with a cursor (the server walks a bounded stretch of time
+  // per request): the walk goes on, a few pages at most, until there is something to show.
+  const walk = async (cursor: string | undefined, signal?: AbortSignal): Promise<Page<TraceSummary>> => {
+    let page = await api.get<Page<TraceSummary>>(pageUrl(cursor), { signal });
+    for (let i = 0; i < 5 && page.data.length === 0 && page.next_cursor; i++) page = await api.get<Page<TraceSummary>>(pageUrl(page.next_cursor), { signal });
+    return page;
+  };
+  const list = useResource((signal) => walk(undefined, signal), [filterQs]);
   const [more, setMore] = useState<More>(NO_MORE);
   useEffect(() => setMore(NO_MORE), [filterQs]);
 
@@ -81,22 +90,16 @@ export default function Traces({ query }: PageProps) {
     t.models?.forEach((m) => seen.current.model.add(m));
   }
 
-  const cursor = more.rows.length || more.cursor ? more.cursor : (list.data?.next_cursor ?? null);
+  const cursor = more.started ? more.cursor : (list.data?.next_cursor ?? null);
   const loadMore = async () => {
     if (!cursor || more.loading) return;
     setMore({ ...more, loading: true, error: null });
     try {
-      // A page can come back short or empty (the server walks a bounded stretch of time per
-      // request); keep walking while it says there is more and nothing new has arrived.
-      let next: string | null = cursor;
-      const got: TraceSummary[] = [];
-      for (let i = 0; i < 10 && next && got.length === 0; i++) {
-        const page: Page<TraceSummary> = await api.get<Page<TraceSummary>>(pageUrl(next));
-        got.push(...page.data);
-        next = page.next_cursor;
-      }
+      const page = await walk(cursor);
+      const got = page.data;
+      const next = page.next_cursor;
       track('app.traces', 'load_more', { rows: got.length });
-      setMore((m) => ({ rows: [...m.rows, ...got], cursor: next, loading: false, error: null }));
+      setMore((m) => ({ started: true, rows: [...m.rows, ...got], cursor: next, loading: false, error: null }));
     } catch (error) {
       setMore((m) => ({ ...m, loading: false, error }));
     }
@@ -157,7 +160,22 @@ export default function Traces({ query }: PageProps) {
           </button>
         )}
       </form>
-      <Async r={list} what="Tracing" isEmpty={() => rows.length === 0 && !cursor} empty={filtered ? <Empty title="No traces match these filters." /> : <NoTraces />}>
+      <Async
+        r={list}
+        what="Tracing"
+        isEmpty={() => rows.length === 0}
+        empty={
+          <>
+            {filtered ? <Empty title="No traces match these filters." /> : <NoTraces />}
+            {more.error ? <ErrorBox error={more.error} onRetry={() => void loadMore()} /> : null}
+            {cursor && (
+              <button type="button" class="btn" disabled={more.loading} onClick={() => void loadMore()}>
+                {more.loading ? 'Looking…' : 'Look further back'}
+              </button>
+            )}
+          </>
+        }
+      >
         {() => (
           <>
             <Table label="Traces">
@@ -202,7 +220,6 @@ export default function Traces({ query }: PageProps) {
                 ))}
               </tbody>
             </Table>
-            {rows.length === 0 && <Empty title="No traces on this page." />}
             {more.error ? <ErrorBox error={more.error} onRetry={() => void loadMore()} /> : null}
             {cursor && (
               <button type="button" class="btn" disabled={more.loading} onClick={() => void loadMore()}>
