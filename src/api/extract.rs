@@ -261,7 +261,7 @@ impl Ctx {
     async fn credential(&self) -> ApiResult<Option<Credential>> {
         let (hash, via, lookup) = if let Some(token) = self.bearer_token() {
             let hash = platform::sha256_hex(&token).await?;
-            let lookup = identity::token_lookup(&self.db, &hash)?;
+            let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
             (hash, Via::Token, lookup)
         } else if let Some(token) = self.session_token() {
             let hash = platform::sha256_hex(&token).await?;

@@ -40,14 +40,14 @@ pub fn session_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedS
     db.stmt(&sql, args![token_hash, now])
 }
 
-/// The statement that finds the caller of an access token (a [`CallerRow`], or no row).
-pub fn token_lookup(db: &Db, token_hash: &str) -> Result<D1PreparedStatement> {
+/// The statement that finds the caller of an unexpired access token (a [`CallerRow`], or no row).
+pub fn token_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, k.id AS token_id, k.role AS token_role, k.last_used_at AS token_last_used_at
          FROM access_tokens k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = u.team_id
-         WHERE k.token_hash = ?"
+         WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)"
     );
-    db.stmt(&sql, args![token_hash])
+    db.stmt(&sql, args![token_hash, now])
 }
 
 /// Runs a lookup made by [`session_lookup`] or [`token_lookup`] on its own.
