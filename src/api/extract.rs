@@ -256,6 +256,26 @@ impl Ctx {
             .filter(|t| !t.is_empty())
     }
 
+    /// A state change carried by the session cookie must come from the app itself. `SameSite=Lax`
+    /// still lets a sibling site (another subdomain) post, so what the browser says of the request's
+    /// source is checked: `Sec-Fetch-Site` `same-origin` or absent (non-browser clients), and an
+    /// `Origin`, when sent, equal to this one.
+    fn same_origin(&self) -> ApiResult<()> {
+        if matches!(self.method(), Method::Get | Method::Head | Method::Options) {
+            return Ok(());
+        }
+        let header = |name| self.req.headers().get(name).ok().flatten();
+        let site_ok = header("sec-fetch-site").is_none_or(|s| s == "same-origin");
+        let origin_ok = header("origin").is_none_or(|o| o == self.origin());
+        if site_ok && origin_ok {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "A change made with the session cookie must come from Beacon's own pages.".into(),
+            ))
+        }
+    }
+
     /// How this request authenticates: the hash of its bearer token or session cookie, and the
     /// statement that looks its caller up.
     async fn credential(&self) -> ApiResult<Option<Credential>> {
@@ -264,6 +284,7 @@ impl Ctx {
             let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
             (hash, Via::Token, lookup)
         } else if let Some(token) = self.session_token() {
+            self.same_origin()?;
             let hash = platform::sha256_hex(&token).await?;
             let lookup = identity::session_lookup(&self.db, &hash, self.now)?;
             let via = Via::Session {
