@@ -1,8 +1,8 @@
 //! Outgoing mail, through the `outbox` table either way.
 //!
 //! - `log` (the default, and what local development uses) keeps each message in the outbox,
-//!   counted as sent, and writes a line to the log that names the recipient and subject but
-//!   withholds the body, because bodies carry single-use links.
+//!   counted as sent, with its single-use link withheld, and writes a line to the log that names
+//!   the recipient and subject but not the body: nothing kept holds a usable link.
 //! - `resend` sends through Resend's HTTP API (`POST /emails`, bearer key; `MAIL_API_URL` points
 //!   it at another endpoint with the same wire format). The message is stored in the same batch
 //!   as what caused it, sent after the response ([`deliver`]), and retried by the cron tick
@@ -28,6 +28,18 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The single-use link in `body`, withheld from whatever is kept once the message is handled.
+    pub link: String,
+}
+
+impl Mail {
+    /// The body as it may be kept after handling: the link replaced by a note.
+    fn kept_body(&self) -> String {
+        self.body.replace(
+            &self.link,
+            "[link withheld: a single-use link is never stored]",
+        )
+    }
 }
 
 /// How this deployment sends mail (`MAILER`).
@@ -81,16 +93,17 @@ pub fn outbox(
     mail: &Mail,
     now: i64,
 ) -> Result<D1PreparedStatement> {
-    let (sent_at, due_at) = if Mailer::sends_later(env) {
-        (None, Some(now))
+    // The `log` mailer handles the message as it is stored, so it keeps no usable link.
+    let (sent_at, due_at, body) = if Mailer::sends_later(env) {
+        (None, Some(now), mail.body.clone())
     } else {
-        (Some(now), None)
+        (Some(now), None, mail.kept_body())
     };
     let message = outbox::NewMessage {
         id,
         to: &mail.to,
         subject: &mail.subject,
-        body: &mail.body,
+        body: &body,
         sent_at,
         due_at,
     };
@@ -223,5 +236,6 @@ pub fn invite(to: &str, team_name: &str, inviter: &str, role: &str, link: &str) 
         body: format!(
             "{inviter} invited you to join {team_name} on Beacon as {role}.\n\nAccept within 7 days: {link}\n\nIf you did not expect this, ignore this message."
         ),
+        link: link.to_string(),
     }
 }
