@@ -31,7 +31,7 @@ pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
 fn from_a_session(caller: &Caller) -> ApiResult<()> {
     match caller.via {
         Via::Session { .. } => Ok(()),
-        Via::Token => Err(ApiError::Forbidden(
+        Via::Token { .. } => Err(ApiError::Forbidden(
             "Access tokens are created and revoked from a signed-in session, not with a token."
                 .into(),
         )),

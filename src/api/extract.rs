@@ -49,13 +49,49 @@ pub struct Caller {
 #[derive(Debug, Clone)]
 pub enum Via {
     Session { token_hash: String },
-    Token,
+    Token { token_hash: String },
 }
 
 impl Caller {
     /// The database scoped to the caller's team.
     pub fn team<'a>(&'a self, db: &'a Db) -> Team<'a> {
         Team::of_caller(db, &self.team_id)
+    }
+
+    /// What work that outlives this request (a live stream) needs to check the caller again.
+    pub fn recheck(&self) -> Recheck {
+        let (hash, token) = match &self.via {
+            Via::Session { token_hash } => (token_hash.clone(), false),
+            Via::Token { token_hash } => (token_hash.clone(), true),
+        };
+        Recheck {
+            hash,
+            token,
+            user_id: self.user_id.clone(),
+            team_id: self.team_id.clone(),
+        }
+    }
+}
+
+/// A caller to look up again later, with a fresh [`Db`]: still signed in (session or token not
+/// revoked or expired), still the same member of the same team.
+#[derive(Clone)]
+pub struct Recheck {
+    hash: String,
+    token: bool,
+    pub user_id: UserId,
+    team_id: TeamId,
+}
+
+impl Recheck {
+    pub async fn still_signed_in(&self, db: &Db, now: i64) -> worker::Result<bool> {
+        let lookup = if self.token {
+            identity::token_lookup(db, &self.hash, now)?
+        } else {
+            identity::session_lookup(db, &self.hash, now)?
+        };
+        let row = identity::caller(db, lookup).await?;
+        Ok(row.is_some_and(|r| r.user_id == self.user_id && r.team_id == self.team_id))
     }
 }
 
@@ -282,7 +318,10 @@ impl Ctx {
         let (hash, via, lookup) = if let Some(token) = self.bearer_token() {
             let hash = platform::sha256_hex(&token).await?;
             let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
-            (hash, Via::Token, lookup)
+            let via = Via::Token {
+                token_hash: hash.clone(),
+            };
+            (hash, via, lookup)
         } else if let Some(token) = self.session_token() {
             self.same_origin()?;
             let hash = platform::sha256_hex(&token).await?;
