@@ -23,7 +23,7 @@ WASM_BINDGEN_STAMP := $(TOOLS_DIR)/.wasm-bindgen-$(WASM_BINDGEN_VERSION)
 lock_hash = $(shell sha1sum $(1) 2>/dev/null | cut -c1-12)
 NPM_STAMP := node_modules/.beacon-npm-$(call lock_hash,package-lock.json)
 FRONTEND_NPM_STAMP := frontend/node_modules/.beacon-npm-$(call lock_hash,frontend/package-lock.json)
-FRONTEND_SOURCES := $(shell find frontend/src sdk/typescript/src -type f) docs/openapi.json frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public sdk/typescript/src -type f) docs/openapi.json frontend/index.html frontend/vite.config.ts frontend/tsconfig.json
 WASM := build/index_bg.wasm
 # schemathesis (PyPI) for `make fuzz`, in a venv of its own under TOOLS_DIR.
 SCHEMATHESIS_VERSION := 4.32.5

@@ -1,6 +1,6 @@
 //! The scheduled handler, fired every minute. It records the tick (the health check reports it),
 //! starts due scheduled runs, and does bounded housekeeping: re-sending stalled executions,
-//! expired sessions and old login failures, re-wrapping provider keys under the active master
+//! expired sessions and old login failures, rows of dead live streams, re-wrapping provider keys under the active master
 //! key, retrying queued mail and re-pricing usage rows after a price correction. Each task runs
 //! and reports on its own: one that fails does not stop the others.
 
@@ -11,7 +11,7 @@ use crate::domain::password::FAILURE_WINDOW_MS;
 use crate::engine::{cost, scheduler, sweep_stalled};
 use crate::mailer;
 use crate::platform::now_ms;
-use crate::store::{health, identity, keys, Db};
+use crate::store::{health, identity, keys, streams, Db};
 use crate::vault::{self, VaultError};
 
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
@@ -36,7 +36,7 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
     };
     let (env, db, now) = (&env, &db, now_ms());
     // (name, what its count counts, the work): run in this order, each on its own.
-    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 7] = [
+    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 8] = [
         (
             "tick",
             "",
@@ -61,6 +61,11 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
                     .map(|()| 0)
             }
             .boxed_local(),
+        ),
+        (
+            "streams",
+            "",
+            async move { streams::prune(db, now).await.map(|()| 0) }.boxed_local(),
         ),
         (
             "re-wrap",

@@ -23,6 +23,8 @@
 //! - `notify` (wasm only): raising a notification for the team.
 //! - `mailer` (wasm only): outgoing mail — the `log` mailer and Resend's HTTP API.
 //! - `providers` (wasm only): provider authentication headers and the models probe.
+//! - `outbound` (wasm only): every call to the outside — redirects followed by hand with each
+//!   hop's URL checked, one time limit, bodies read up to a cap.
 //! - `vault` (wasm only): AES-256-GCM sealing and opening of secrets through WebCrypto; crypto only.
 //! - `platform` (wasm only): WebCrypto hashing, clock, randomness and deployment settings.
 //! - `tz` (wasm only): IANA time zones from the runtime's ICU, for schedules.
@@ -43,6 +45,8 @@ mod engine;
 mod mailer;
 #[cfg(target_arch = "wasm32")]
 mod notify;
+#[cfg(target_arch = "wasm32")]
+mod outbound;
 #[cfg(target_arch = "wasm32")]
 mod platform;
 #[cfg(target_arch = "wasm32")]

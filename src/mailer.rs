@@ -1,8 +1,8 @@
 //! Outgoing mail, through the `outbox` table either way.
 //!
 //! - `log` (the default, and what local development uses) keeps each message in the outbox,
-//!   counted as sent, and writes a line to the log that names the recipient and subject but
-//!   withholds the body, because bodies carry single-use links.
+//!   counted as sent, with its single-use link withheld, and writes a line to the log that names
+//!   the recipient and subject but not the body: nothing kept holds a usable link.
 //! - `resend` sends through Resend's HTTP API (`POST /emails`, bearer key; `MAIL_API_URL` points
 //!   it at another endpoint with the same wire format). The message is stored in the same batch
 //!   as what caused it, sent after the response ([`deliver`]), and retried by the cron tick
@@ -10,14 +10,17 @@
 
 use serde::Deserialize;
 use serde_json::json;
-use worker::{D1PreparedStatement, Env, Fetch, Headers, Method, Request, RequestInit, Result};
+use worker::{D1PreparedStatement, Env, Headers, Method, Result};
 
 use crate::domain::upstream::check_url;
+use crate::outbound::{self, Call, Failure};
 use crate::platform::{allow_private_upstreams, setting};
 use crate::store::{outbox, Db, Team};
 
 const RESEND_URL: &str = "https://api.resend.com/emails";
 const SEND_TIMEOUT_MS: u32 = 10_000;
+/// The email API's answer (a message id) is read up to this much.
+const REPLY_LIMIT: usize = 64 * 1024;
 /// Attempts before a message is given up, and the wait after each failed one.
 const BACKOFF_MS: [i64; 4] = [60_000, 5 * 60_000, 30 * 60_000, 2 * 3_600_000];
 
@@ -25,6 +28,18 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The single-use link in `body`, withheld from whatever is kept once the message is handled.
+    pub link: String,
+}
+
+impl Mail {
+    /// The body as it may be kept after handling: the link replaced by a note.
+    fn kept_body(&self) -> String {
+        self.body.replace(
+            &self.link,
+            "[link withheld: a single-use link is never stored]",
+        )
+    }
 }
 
 /// How this deployment sends mail (`MAILER`).
@@ -37,6 +52,7 @@ pub struct HttpMailer {
     url: String,
     key: String,
     from: String,
+    allow_private: bool,
 }
 
 impl Mailer {
@@ -46,12 +62,17 @@ impl Mailer {
             None | Some("log") => Ok(Mailer::Log),
             Some("resend") => {
                 let url = setting(env, "MAIL_API_URL").unwrap_or_else(|| RESEND_URL.into());
-                check_url(&url, allow_private_upstreams(env))
-                    .map_err(|why| format!("MAIL_API_URL: {why}"))?;
+                let allow_private = allow_private_upstreams(env);
+                check_url(&url, allow_private).map_err(|why| format!("MAIL_API_URL: {why}"))?;
                 let key = setting(env, "RESEND_API_KEY")
                     .ok_or("RESEND_API_KEY is not set (wrangler secret put RESEND_API_KEY)")?;
                 let from = setting(env, "MAIL_FROM").ok_or("MAIL_FROM is not set")?;
-                Ok(Mailer::Http(HttpMailer { url, key, from }))
+                Ok(Mailer::Http(HttpMailer {
+                    url,
+                    key,
+                    from,
+                    allow_private,
+                }))
             }
             Some(other) => Err(format!("MAILER={other} is not a mailer; use log or resend")),
         }
@@ -72,16 +93,17 @@ pub fn outbox(
     mail: &Mail,
     now: i64,
 ) -> Result<D1PreparedStatement> {
-    let (sent_at, due_at) = if Mailer::sends_later(env) {
-        (None, Some(now))
+    // The `log` mailer handles the message as it is stored, so it keeps no usable link.
+    let (sent_at, due_at, body) = if Mailer::sends_later(env) {
+        (None, Some(now), mail.body.clone())
     } else {
-        (Some(now), None)
+        (Some(now), None, mail.kept_body())
     };
     let message = outbox::NewMessage {
         id,
         to: &mail.to,
         subject: &mail.subject,
-        body: &mail.body,
+        body: &body,
         sent_at,
         due_at,
     };
@@ -184,19 +206,25 @@ async fn send(
         .set("content-type", "application/json")
         .map_err(failed)?;
     let body = json!({"from": http.from, "to": [to], "subject": subject, "text": text});
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(body.to_string().into()));
-    let request = Request::new_with_init(&http.url, &init).map_err(failed)?;
-    let signal: worker::AbortSignal =
-        web_sys::AbortSignal::timeout_with_u32(SEND_TIMEOUT_MS).into();
-    let mut response = Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-        .map_err(failed)?;
-    match response.status_code() {
-        200..=299 => Ok(response.json::<Sent>().await.ok().and_then(|s| s.id)),
+    let call = Call {
+        method: Method::Post,
+        url: http.url.clone(),
+        headers,
+        body: Some(body.to_string()),
+        timeout_ms: SEND_TIMEOUT_MS,
+        allow_private: http.allow_private,
+    };
+    let reply = outbound::send(call).await.map_err(|f| match f {
+        Failure::Blocked(why) => format!("the email API redirected to a URL that {why}"),
+        _ => "the email API could not be reached (network error or timeout)".to_string(),
+    })?;
+    match reply.status() {
+        200..=299 => {
+            let bytes = reply.body(REPLY_LIMIT).await.unwrap_or_default();
+            Ok(serde_json::from_slice::<Sent>(&bytes)
+                .ok()
+                .and_then(|s| s.id))
+        }
         status => Err(format!("the email API answered HTTP {status}")),
     }
 }
@@ -208,5 +236,6 @@ pub fn invite(to: &str, team_name: &str, inviter: &str, role: &str, link: &str) 
         body: format!(
             "{inviter} invited you to join {team_name} on Beacon as {role}.\n\nAccept within 7 days: {link}\n\nIf you did not expect this, ignore this message."
         ),
+        link: link.to_string(),
     }
 }

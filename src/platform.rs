@@ -203,3 +203,24 @@ pub async fn gunzip(body: Vec<u8>, cap: usize) -> Result<std::result::Result<Vec
         bytes.copy_to(&mut out[at..]);
     }
 }
+
+/// What [`read_capped`] read: the whole body, or the news that it was over the cap.
+pub enum Capped {
+    Whole(Vec<u8>),
+    Over,
+}
+
+/// Reads a body as it streams in and stops as soon as it passes `limit`, so a body with no (or a
+/// lying) `Content-Length` can never hold more than `limit` bytes in the isolate.
+pub async fn read_capped(mut stream: worker::ByteStream, limit: usize) -> Result<Capped> {
+    use futures_util::StreamExt;
+    let mut bytes = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if bytes.len() + chunk.len() > limit {
+            return Ok(Capped::Over);
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(Capped::Whole(bytes))
+}

@@ -1,9 +1,10 @@
 //! Talking to LLM providers. For now: asking a provider's models endpoint whether a key works.
 //! Provider bodies are never relayed — they can echo the key — only the HTTP status is kept.
 
-use worker::{Fetch, Headers, Method, Request, RequestInit};
+use worker::{Headers, Method};
 
 use crate::domain::service::{Service, ANTHROPIC_VERSION};
+use crate::outbound::{self, Call, Failure};
 use crate::platform::now_ms;
 use crate::vault::Secret;
 
@@ -40,10 +41,15 @@ pub struct Probe {
     pub latency_ms: i64,
 }
 
-/// GET `{base_url}/v1/models` with the key, within 10 s.
-pub async fn probe_models(service: Service, base_url: &str, secret: &Secret) -> Probe {
+/// GET `{base_url}/v1/models` with the key, within 10 s, every redirect checked.
+pub async fn probe_models(
+    service: Service,
+    base_url: &str,
+    secret: &Secret,
+    allow_private: bool,
+) -> Probe {
     let started = now_ms();
-    let result = send_probe(service, base_url, secret).await;
+    let result = send_probe(service, base_url, secret, allow_private).await;
     let latency_ms = now_ms() - started;
     match result {
         Ok(status) => {
@@ -74,22 +80,29 @@ pub async fn probe_models(service: Service, base_url: &str, secret: &Secret) -> 
     }
 }
 
-async fn send_probe(service: Service, base_url: &str, secret: &Secret) -> Result<u16, String> {
-    let unreachable = |_| {
-        "The provider could not be reached at this base URL (network error or timeout).".to_string()
-    };
+async fn send_probe(
+    service: Service,
+    base_url: &str,
+    secret: &Secret,
+    allow_private: bool,
+) -> Result<u16, String> {
     let headers = auth_headers(service, secret)
         .map_err(|_| "The key cannot be sent as a header.".to_string())?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(headers);
-    let request =
-        Request::new_with_init(&format!("{base_url}/v1/models"), &init).map_err(unreachable)?;
-    let signal: worker::AbortSignal =
-        web_sys::AbortSignal::timeout_with_u32(PROBE_TIMEOUT_MS).into();
-    let response = Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-        .map_err(unreachable)?;
-    // The body is dropped unread: provider error bodies may quote the key.
-    Ok(response.status_code())
+    let call = Call {
+        method: Method::Get,
+        url: format!("{base_url}/v1/models"),
+        headers,
+        body: None,
+        timeout_ms: PROBE_TIMEOUT_MS,
+        allow_private,
+    };
+    match outbound::send(call).await {
+        // The body is dropped unread: provider error bodies may quote the key.
+        Ok(reply) => Ok(reply.status()),
+        Err(Failure::Blocked(why)) => Err(format!("The provider redirected to a URL that {why}.")),
+        Err(_) => Err(
+            "The provider could not be reached at this base URL (network error or timeout)."
+                .to_string(),
+        ),
+    }
 }

@@ -1,12 +1,13 @@
 //! Access tokens: bearer credentials for programs (SDKs, CI), shown once, stored as a hash,
-//! never more powerful than the member who created them.
+//! never more powerful than the member who created them, made and revoked only from a session,
+//! optionally expiring.
 
 use serde_json::json;
 use worker::Response;
 
 use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
-use super::extract::{authorize, path_id, Ctx, BODY_LIMIT};
+use super::extract::{authorize, path_id, Caller, Ctx, Via, BODY_LIMIT};
 use super::respond;
 use crate::domain::fields::Fields;
 use crate::domain::paging::paginate;
@@ -25,14 +26,30 @@ pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
     Ok(respond::page(&rows, next))
 }
 
-/// POST /api/access-tokens {name, role} — the token appears in this response only.
+/// Tokens are made and revoked only by a person signed in: a token that could mint tokens would
+/// outlive its own revocation through the ones it made.
+fn from_a_session(caller: &Caller) -> ApiResult<()> {
+    match caller.via {
+        Via::Session { .. } => Ok(()),
+        Via::Token { .. } => Err(ApiError::Forbidden(
+            "Access tokens are created and revoked from a signed-in session, not with a token."
+                .into(),
+        )),
+    }
+}
+
+/// POST /api/access-tokens {name, role, expires_in_days?} — the token appears in this response
+/// only.
 pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
+    from_a_session(&caller)?;
     let body = cx.json(BODY_LIMIT).await?;
     let mut f = Fields::new(&body)?;
     let name = f.text("name", 100);
     let role = f.parsed("role", Role::parse_field);
-    let (name, role) = f.finish((name, role))?;
+    let days = f.optional_integer("expires_in_days", 1, 365);
+    let (name, role, days) = f.finish((name, role, days))?;
+    let expires_at = days.map(|d| cx.now + d * 86_400_000);
     if !rules::may_issue_token(caller.role, role) {
         return Err(ApiError::Forbidden(format!(
             "A token's role cannot exceed yours ({}).",
@@ -49,6 +66,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         name: &name,
         role,
         token_hash: &token_hash,
+        expires_at,
     };
     let event = Event {
         action: "access_token.created",
@@ -70,12 +88,15 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         "role": role.as_str(),
         "token": token,
         "created_at": cx.now,
+        "expires_at": expires_at,
+        "last_used_at": null,
     })))
 }
 
 /// DELETE /api/access-tokens/:id — by its creator, or by an admin.
 pub async fn delete(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let caller = cx.require(Role::Member).await?;
+    from_a_session(&caller)?;
     let id = path_id(raw_id)?;
     let team = caller.team(&cx.db);
     let token = tokens::get(&team, &id).await?.ok_or(ApiError::NotFound)?;

@@ -90,12 +90,14 @@ pub async fn login(cx: &mut Ctx) -> ApiResult<Response> {
     let password = f.raw_string("password", 1024);
     let (email, password) = f.finish((email, password))?;
 
-    let failures =
-        identity::recent_failures(&cx.db, email.as_str(), cx.now - FAILURE_WINDOW_MS).await?;
-    if failures.count >= MAX_FAILURES {
-        let frees_at = failures.oldest.unwrap_or(cx.now) + FAILURE_WINDOW_MS;
+    // The attempt is recorded (and the lockout decided) before the password is checked, in one
+    // atomic statement: however many guesses arrive at once, at most MAX_FAILURES get a 401.
+    let since = cx.now - FAILURE_WINDOW_MS;
+    if !identity::claim_attempt(&cx.db, email.as_str(), cx.now, since, MAX_FAILURES).await? {
+        let oldest = identity::oldest_failure(&cx.db, email.as_str(), since).await?;
+        let frees_at = oldest.unwrap_or(cx.now) + FAILURE_WINDOW_MS;
         return Err(ApiError::RateLimited {
-            retry_after_s: (frees_at - cx.now + 999) / 1000,
+            retry_after_s: (frees_at - cx.now + 999).max(1000) / 1000,
         });
     }
     let row = identity::login_row(&cx.db, email.as_str()).await?;
@@ -103,7 +105,6 @@ pub async fn login(cx: &mut Ctx) -> ApiResult<Response> {
         platform::verify_password(&password, row.as_ref().map(|r| r.password_hash.as_str()))
             .await?;
     let Some(row) = row.filter(|_| valid) else {
-        identity::record_failure(&cx.db, email.as_str(), cx.now).await?;
         return Err(ApiError::InvalidCredentials);
     };
     let session = new_session().await?;

@@ -26,7 +26,7 @@ const RECENT_OCCURRENCES: u32 = 20;
 /// member or above, or with any access token (SDKs report with a viewer token).
 pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
-    if !matches!(caller.via, Via::Token) {
+    if !matches!(caller.via, Via::Token { .. }) {
         authorize(&caller, Role::Member)?;
     }
     let body = cx.json(BODY_LIMIT).await?;

@@ -14,7 +14,7 @@ use crate::domain::role::Role;
 use crate::engine::{self, Start};
 use crate::store::executions::{self, ExecutionRow, Filter, StepRow};
 use crate::store::workflows::{self};
-use crate::store::{changes, Db, OwnedTeam, Team};
+use crate::store::{changes, Db, Team};
 
 fn parse_json(text: Option<&str>) -> Value {
     text.and_then(|t| serde_json::from_str(t).ok())
@@ -174,8 +174,8 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
         None => executions::last_seq(&caller.team(&cx.db)).await?,
     };
     sse::polled(
-        cx.env.clone(),
-        OwnedTeam::of(&caller.team(&cx.db)),
+        cx,
+        &caller,
         String::new(),
         start_seq,
         1_000,
@@ -193,4 +193,5 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
             Ok((chunk, events.last().map_or(seq, |e| e.seq)))
         },
     )
+    .await
 }

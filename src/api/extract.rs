@@ -49,13 +49,49 @@ pub struct Caller {
 #[derive(Debug, Clone)]
 pub enum Via {
     Session { token_hash: String },
-    Token,
+    Token { token_hash: String },
 }
 
 impl Caller {
     /// The database scoped to the caller's team.
     pub fn team<'a>(&'a self, db: &'a Db) -> Team<'a> {
         Team::of_caller(db, &self.team_id)
+    }
+
+    /// What work that outlives this request (a live stream) needs to check the caller again.
+    pub fn recheck(&self) -> Recheck {
+        let (hash, token) = match &self.via {
+            Via::Session { token_hash } => (token_hash.clone(), false),
+            Via::Token { token_hash } => (token_hash.clone(), true),
+        };
+        Recheck {
+            hash,
+            token,
+            user_id: self.user_id.clone(),
+            team_id: self.team_id.clone(),
+        }
+    }
+}
+
+/// A caller to look up again later, with a fresh [`Db`]: still signed in (session or token not
+/// revoked or expired), still the same member of the same team.
+#[derive(Clone)]
+pub struct Recheck {
+    hash: String,
+    token: bool,
+    pub user_id: UserId,
+    team_id: TeamId,
+}
+
+impl Recheck {
+    pub async fn still_signed_in(&self, db: &Db, now: i64) -> worker::Result<bool> {
+        let lookup = if self.token {
+            identity::token_lookup(db, &self.hash, now)?
+        } else {
+            identity::session_lookup(db, &self.hash, now)?
+        };
+        let row = identity::caller(db, lookup).await?;
+        Ok(row.is_some_and(|r| r.user_id == self.user_id && r.team_id == self.team_id))
     }
 }
 
@@ -197,14 +233,18 @@ impl Ctx {
         if declared.is_some_and(|n| n > limit) {
             return Err(ApiError::PayloadTooLarge(limit));
         }
-        let bytes = self
-            .req
-            .bytes()
-            .await
-            .map_err(|_| ApiError::BadRequest("The body could not be read.".into()))?;
-        if bytes.len() > limit {
-            return Err(ApiError::PayloadTooLarge(limit));
-        }
+        let unreadable = |_| ApiError::BadRequest("The body could not be read.".into());
+        // A body-less request has no stream to read.
+        let bytes = match self.req.inner().body() {
+            None => Vec::new(),
+            Some(_) => match platform::read_capped(self.req.stream().map_err(unreadable)?, limit)
+                .await
+                .map_err(unreadable)?
+            {
+                platform::Capped::Whole(bytes) => bytes,
+                platform::Capped::Over => return Err(ApiError::PayloadTooLarge(limit)),
+            },
+        };
         Ok(bytes)
     }
 
@@ -256,14 +296,38 @@ impl Ctx {
             .filter(|t| !t.is_empty())
     }
 
+    /// A state change carried by the session cookie must come from the app itself. `SameSite=Lax`
+    /// still lets a sibling site (another subdomain) post, so what the browser says of the request's
+    /// source is checked: `Sec-Fetch-Site` `same-origin` or absent (non-browser clients), and an
+    /// `Origin`, when sent, equal to this one.
+    fn same_origin(&self) -> ApiResult<()> {
+        if matches!(self.method(), Method::Get | Method::Head | Method::Options) {
+            return Ok(());
+        }
+        let header = |name| self.req.headers().get(name).ok().flatten();
+        let site_ok = header("sec-fetch-site").is_none_or(|s| s == "same-origin");
+        let origin_ok = header("origin").is_none_or(|o| o == self.origin());
+        if site_ok && origin_ok {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(
+                "A change made with the session cookie must come from Beacon's own pages.".into(),
+            ))
+        }
+    }
+
     /// How this request authenticates: the hash of its bearer token or session cookie, and the
     /// statement that looks its caller up.
     async fn credential(&self) -> ApiResult<Option<Credential>> {
         let (hash, via, lookup) = if let Some(token) = self.bearer_token() {
             let hash = platform::sha256_hex(&token).await?;
-            let lookup = identity::token_lookup(&self.db, &hash)?;
-            (hash, Via::Token, lookup)
+            let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
+            let via = Via::Token {
+                token_hash: hash.clone(),
+            };
+            (hash, via, lookup)
         } else if let Some(token) = self.session_token() {
+            self.same_origin()?;
             let hash = platform::sha256_hex(&token).await?;
             let lookup = identity::session_lookup(&self.db, &hash, self.now)?;
             let via = Via::Session {

@@ -233,7 +233,13 @@ pub async fn test(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     let service = stored.service;
     let master = master_keys(cx)?;
     let secret = vault::open(&master, team.id().as_str(), &id, &stored.secret).await?;
-    let probe = probe_models(service, &stored.base_url, &secret).await;
+    let probe = probe_models(
+        service,
+        &stored.base_url,
+        &secret,
+        allow_private_upstreams(&cx.env),
+    )
+    .await;
     drop(secret);
 
     let (valid, new_status, message) = match &probe.verdict {

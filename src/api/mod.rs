@@ -76,6 +76,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     if headers.get("cache-control").ok().flatten().is_none() {
         let _ = headers.set("cache-control", "no-store");
     }
+    // The app's static files get theirs from frontend/public/_headers.
+    for (name, value) in SECURITY_HEADERS {
+        let _ = headers.set(name, value);
+    }
     // For the bench and the soak: what this request cost in D1 round trips, and how big the
     // instance's wasm memory has grown (it never shrinks, so a leak shows as steady growth).
     if debug_headers {
@@ -91,6 +95,17 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     );
     response
 }
+
+/// On every API answer: never sniffed into something executable, never framed, no referrer
+/// beyond the origin, and nothing it could load.
+const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("x-content-type-options", "nosniff"),
+    ("referrer-policy", "strict-origin-when-cross-origin"),
+    (
+        "content-security-policy",
+        "default-src 'none'; frame-ancestors 'none'",
+    ),
+];
 
 /// The size of this instance's wasm linear memory, in bytes.
 fn wasm_memory_bytes() -> u32 {

@@ -13,7 +13,7 @@ use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::notify::CATEGORIES;
 use crate::store::notifications::{self, Filter, Mark, Row};
-use crate::store::{Db, OwnedTeam};
+use crate::store::Db;
 
 fn category_error() -> String {
     format!("must be one of {}", CATEGORIES.join(", "))
@@ -193,8 +193,8 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
     let greeting = sse::event(None, "unread_count", &json!({"count": count}));
     let cursor = (caller.user_id.clone(), last);
     sse::polled(
-        cx.env.clone(),
-        OwnedTeam::of(&team),
+        cx,
+        &caller,
         greeting,
         cursor,
         1_500,
@@ -214,4 +214,5 @@ pub async fn stream(cx: &mut Ctx) -> ApiResult<Response> {
             Ok((chunk, (user_id, newest)))
         },
     )
+    .await
 }

@@ -1,18 +1,25 @@
 //! Server-Sent Events fed by polling: the one mechanism behind the live streams. Each
 //! connection polls an indexed query at an interval, sends what is new, proves it is alive with a
 //! heartbeat, and closes after five minutes (the browser reconnects with `Last-Event-ID`).
+//! A stream re-checks its caller every [`RECHECK_MS`] and ends once the session or token is
+//! revoked or the member removed; a user holds at most [`MAX_STREAMS`] at once (`429` beyond).
 
 use std::future::Future;
 use std::time::Duration;
 
 use worker::{Env, Headers, Response, ResponseBuilder};
 
-use super::error::ApiResult;
-use crate::platform::now_ms;
-use crate::store::OwnedTeam;
+use super::error::{ApiError, ApiResult};
+use super::extract::{Caller, Ctx, Recheck};
+use crate::platform::{new_id, now_ms};
+use crate::store::{streams, Db, OwnedTeam};
 
 const LIFETIME_MS: i64 = 5 * 60_000;
 const HEARTBEAT_MS: i64 = 15_000;
+/// How often a stream looks its caller up again (the spec: at most 30 s).
+const RECHECK_MS: i64 = 10_000;
+/// Open streams per user.
+const MAX_STREAMS: i64 = 10;
 
 /// One event's wire form.
 pub fn event(id: Option<&str>, name: &str, data: &serde_json::Value) -> String {
@@ -22,12 +29,12 @@ pub fn event(id: Option<&str>, name: &str, data: &serde_json::Value) -> String {
     }
 }
 
-/// A stream for one team: `poll(team, cursor)` answers the events newer than `cursor` (already
-/// in wire form, empty when nothing is new) and the cursor to continue from. `greeting` is sent
-/// first.
-pub fn polled<C, F, Fut>(
-    env: Env,
-    team: OwnedTeam,
+/// A stream for the caller's team: `poll(team, cursor)` answers the events newer than `cursor`
+/// (already in wire form, empty when nothing is new) and the cursor to continue from. `greeting`
+/// is sent first.
+pub async fn polled<C, F, Fut>(
+    cx: &Ctx,
+    caller: &Caller,
     greeting: String,
     cursor: C,
     every_ms: u64,
@@ -38,22 +45,24 @@ where
     F: Fn(Env, OwnedTeam, C) -> Fut + 'static,
     Fut: Future<Output = worker::Result<(String, C)>>,
 {
-    struct State<C> {
-        env: Env,
-        team: OwnedTeam,
-        cursor: Option<C>,
-        opened: i64,
-        last_write: i64,
-        greeting: Option<String>,
+    let stream_id = new_id()?;
+    let team = caller.team(&cx.db);
+    if !streams::open(&team, &stream_id, &caller.user_id, cx.now, MAX_STREAMS).await? {
+        return Err(ApiError::RateLimited {
+            retry_after_s: RECHECK_MS / 1000,
+        });
     }
     let opened = now_ms();
     let state = State {
-        env,
-        team,
+        env: cx.env.clone(),
+        team: OwnedTeam::of(&team),
         cursor: Some(cursor),
         opened,
         last_write: opened,
+        last_check: opened,
         greeting: Some(format!("retry: 2000\n\n{greeting}")),
+        recheck: caller.recheck(),
+        stream_id,
     };
     let events = futures_util::stream::unfold((state, poll), move |(mut st, poll)| async move {
         if let Some(greeting) = st.greeting.take() {
@@ -67,6 +76,16 @@ where
             let cursor = st.cursor.take()?;
             if now - st.opened > LIFETIME_MS {
                 return None;
+            }
+            if now - st.last_check >= RECHECK_MS {
+                match st.still_wanted(now).await {
+                    Ok(true) => st.last_check = now,
+                    Ok(false) => return None,
+                    Err(e) => {
+                        worker::console_error!("event stream: re-checking the caller: {e}");
+                        return None;
+                    }
+                }
             }
             match poll(st.env.clone(), st.team.clone(), cursor).await {
                 Ok((chunk, next)) => {
@@ -94,4 +113,46 @@ where
     Ok(ResponseBuilder::new()
         .with_headers(headers)
         .from_stream(events)?)
+}
+
+/// A live stream's state between polls.
+struct State<C> {
+    env: Env,
+    team: OwnedTeam,
+    cursor: Option<C>,
+    opened: i64,
+    last_write: i64,
+    last_check: i64,
+    greeting: Option<String>,
+    recheck: Recheck,
+    stream_id: String,
+}
+
+impl<C> State<C> {
+    /// Whether the caller may still hear this stream; if so its row is refreshed.
+    async fn still_wanted(&self, now: i64) -> worker::Result<bool> {
+        let db = Db::new(&self.env)?;
+        if !self.recheck.still_signed_in(&db, now).await? {
+            return Ok(false);
+        }
+        streams::refresh(&self.team.scope(&db), &self.stream_id, now).await?;
+        Ok(true)
+    }
+}
+
+/// However the stream ends (its lifetime, a revoked caller, the client going away), its row goes;
+/// if this never runs, the row goes stale and stops counting.
+impl<C> Drop for State<C> {
+    fn drop(&mut self) {
+        let (env, team, id) = (self.env.clone(), self.team.clone(), self.stream_id.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            let closed = match Db::new(&env) {
+                Ok(db) => streams::close(&team.scope(&db), &id).await,
+                Err(e) => Err(e),
+            };
+            if let Err(e) = closed {
+                worker::console_error!("event stream {id}: {e}");
+            }
+        });
+    }
 }

@@ -123,6 +123,21 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// An integer field that may be absent or null (`Some(None)`); when present it must be a whole
+    /// number in `min..=max`. `None` means it was invalid (the error is recorded).
+    pub fn optional_integer(&mut self, name: &str, min: i64, max: i64) -> Option<Option<i64>> {
+        let Some(value) = self.present(name) else {
+            return Some(None);
+        };
+        match value.as_i64().filter(|n| (min..=max).contains(n)) {
+            Some(n) => Some(Some(n)),
+            None => {
+                self.error(name, format!("must be a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+
     /// A required string field turned into a domain value by `parse`, whose error is the message.
     pub fn parsed<T>(
         &mut self,
@@ -201,6 +216,19 @@ mod tests {
                 ("password", "is required")
             ]
         );
+    }
+
+    #[test]
+    fn optional_integers_are_absent_or_in_range() {
+        let body = json!({"a": 5, "b": null, "c": 0, "d": 1.5, "e": "7"});
+        let mut f = Fields::new(&body).unwrap();
+        assert_eq!(f.optional_integer("a", 1, 365), Some(Some(5)));
+        assert_eq!(f.optional_integer("b", 1, 365), Some(None));
+        assert_eq!(f.optional_integer("missing", 1, 365), Some(None));
+        for bad in ["c", "d", "e"] {
+            assert_eq!(f.optional_integer(bad, 1, 365), None, "{bad}");
+        }
+        assert_eq!(f.error_count(), 3);
     }
 
     #[test]

@@ -111,16 +111,21 @@ fn is_private_v4(ip: Ipv4Addr) -> bool {
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // carrier-grade NAT
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
+        || a >= 240 // reserved (240.0.0.0/4) and broadcast
 }
 
+/// Only global unicast (2000::/3) is public, and not all of it: 6to4 (2002::/16) and Teredo
+/// (2001::/32) wrap an IPv4 address the check never sees, documentation (2001:db8::/32) is
+/// nobody's. Everything outside 2000::/3 is refused: loopback, unspecified, IPv4-mapped
+/// (::ffff:0:0/96) and -compatible (::a.b.c.d), NAT64 (64:ff9b::/96, 64:ff9b:1::/48),
+/// unique-local (fc00::/7), link-local (fe80::/10), site-local (fec0::/10), multicast.
 fn is_private_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
-    ip.is_loopback()
-        || ip.is_unspecified()
-        || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link-local
-        || ip.to_ipv4_mapped().is_some_and(is_private_v4)
+    let [first, second, ..] = ip.segments();
+    let global_unicast = (first & 0xe000) == 0x2000;
+    !global_unicast
+        || first == 0x2002
+        || (first == 0x2001 && second == 0)
+        || (first == 0x2001 && second == 0x0db8)
 }
 
 #[cfg(test)]
@@ -152,6 +157,21 @@ mod tests {
             "https://[fe80::1]",
             "https://[fd00::1]",
             "https://[::ffff:127.0.0.1]",
+            "https://[::ffff:8.8.8.8]",
+            "https://[::127.0.0.1]",
+            "https://[::8.8.8.8]",
+            "https://[64:ff9b::a00:1]",
+            "https://[64:ff9b::808:808]",
+            "https://[64:ff9b:1::1]",
+            "https://[2002:7f00:1::1]",
+            "https://[2001:0:4136:e378::1]",
+            "https://[2001:db8::1]",
+            "https://[fec0::1]",
+            "https://[feff::1]",
+            "https://[ff02::1]",
+            "https://240.0.0.1",
+            "https://255.255.255.254",
+            "https://250.1.2.3",
             "https://localhost",
             "https://db.internal",
             "https://printer.local",
@@ -168,6 +188,19 @@ mod tests {
                 parse_base_url(bad, false).is_err(),
                 "{bad} should be refused"
             );
+        }
+    }
+
+    #[test]
+    fn public_addresses_pass() {
+        for good in [
+            "https://8.8.8.8",
+            "https://239.255.255.255.example.com",
+            "https://223.255.255.1",
+            "https://[2606:4700:4700::1111]",
+            "https://[2a00:1450:4001::1]",
+        ] {
+            assert!(parse_base_url(good, false).is_ok(), "{good} should pass");
         }
     }
 

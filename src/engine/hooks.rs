@@ -97,7 +97,9 @@ async fn notify_outcome(
     notify::raise(team, None, note).await;
 }
 
-async fn schedule_result(
+/// A scheduled run's result: a success resets the streak, a failure (or a run that never
+/// started) counts toward disabling the schedule.
+pub async fn schedule_result(
     team: &Team<'_>,
     schedule_id: &str,
     succeeded: bool,

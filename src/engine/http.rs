@@ -1,13 +1,14 @@
-//! HTTP steps: the rendered URL must pass the same outbound safety check as provider keys, the
-//! call has a 60 s limit, and the response is capped at 1 MiB (stored output at 64 KiB).
+//! HTTP steps: the rendered URL (and every redirect) must pass the same outbound safety check as
+//! provider keys, the call has a 60 s limit, and the response is capped at 1 MiB as it streams in
+//! (stored output at 64 KiB).
 
 use serde_json::Value;
-use wasm_bindgen::JsValue;
-use worker::{Headers, Method, Request, RequestInit};
+use worker::{Headers, Method};
 
-use super::{fetch_with_timeout, Settings, StepError, StepOutput};
+use super::{Settings, StepError, StepOutput, STEP_TIMEOUT_MS};
 use crate::domain::upstream::check_url;
 use crate::domain::workflow::HttpStep;
+use crate::outbound::{self, Call, Failure};
 
 const RESPONSE_LIMIT: usize = 1024 * 1024;
 
@@ -36,7 +37,6 @@ pub async fn run(
     if !headers.has("traceparent").unwrap_or(false) {
         let _ = headers.set("traceparent", traceparent);
     }
-    let mut init = RequestInit::new();
     let method = match step.method.as_str() {
         "POST" => Method::Post,
         "PUT" => Method::Put,
@@ -44,42 +44,30 @@ pub async fn run(
         "DELETE" => Method::Delete,
         _ => Method::Get,
     };
-    if let Some(body) = &step.body {
-        init.with_body(Some(JsValue::from_str(
-            &body.render(input, earlier).map_err(template)?,
-        )));
-        if !headers.has("content-type").unwrap_or(false) {
-            let _ = headers.set("content-type", "application/json");
+    let body = match &step.body {
+        Some(body) => {
+            if !headers.has("content-type").unwrap_or(false) {
+                let _ = headers.set("content-type", "application/json");
+            }
+            Some(body.render(input, earlier).map_err(template)?)
         }
-    }
-    init.with_method(method).with_headers(headers);
+        None => None,
+    };
     let host = url.hostname.clone();
-    let request = Request::new_with_init(&url.href, &init)
-        .map_err(|_| StepError::new("network", format!("{host} could not be reached.")))?;
-    let mut response = fetch_with_timeout(request, &host).await?;
-    let status = response.status_code();
-    let declared = response
-        .headers()
-        .get("content-length")
-        .ok()
-        .flatten()
-        .and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > RESPONSE_LIMIT) {
-        return Err(StepError::new(
-            "response_too_large",
-            "The endpoint's response is over 1 MiB.",
-        ));
-    }
-    let bytes = response
-        .bytes()
+    let call = Call {
+        method,
+        url: url.href,
+        headers,
+        body,
+        timeout_ms: STEP_TIMEOUT_MS as u32,
+        allow_private: settings.allow_private,
+    };
+    let reply = outbound::send(call).await.map_err(|f| failed(f, &host))?;
+    let status = reply.status();
+    let bytes = reply
+        .body(RESPONSE_LIMIT)
         .await
-        .map_err(|_| StepError::new("network", format!("{host} broke off its answer.")))?;
-    if bytes.len() > RESPONSE_LIMIT {
-        return Err(StepError::new(
-            "response_too_large",
-            "The endpoint's response is over 1 MiB.",
-        ));
-    }
+        .map_err(|f| failed(f, &host))?;
     if !(200..300).contains(&status) {
         return Err(StepError {
             provider_status: Some(status),
@@ -90,4 +78,22 @@ pub async fn run(
         text: String::from_utf8_lossy(&bytes).into_owned(),
         usage: None,
     })
+}
+
+/// An outbound failure as the step's error; `who` names the other side.
+pub fn failed(failure: Failure, who: &str) -> StepError {
+    match failure {
+        Failure::Blocked(why) => {
+            StepError::new("blocked_url", format!("A redirect from {who} {why}."))
+        }
+        Failure::TooManyRedirects => {
+            StepError::new("network", format!("{who} redirected more than 5 times."))
+        }
+        Failure::Timeout => StepError::new("timeout", format!("{who} did not answer within 60 s.")),
+        Failure::Network => StepError::new("network", format!("{who} could not be reached.")),
+        Failure::TooLarge => StepError::new(
+            "response_too_large",
+            format!("The answer from {who} is over 1 MiB."),
+        ),
+    }
 }

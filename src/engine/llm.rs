@@ -3,22 +3,25 @@
 //! never stored whole (they can quote the key): only their error type or code.
 
 use serde_json::{json, Value};
-use wasm_bindgen::JsValue;
-use worker::{Delay, Env, Method, Request, RequestInit};
+use worker::{Delay, Env, Method};
 
+use super::http::failed;
 use super::keys::{use_key, UseKeyError};
-use super::{cost, fetch_with_timeout, Settings, StepError, StepOutput, Usage};
+use super::{cost, Settings, StepError, StepOutput, Usage, STEP_TIMEOUT_MS};
 use crate::domain::retry::{backoff_ms, is_retryable, MAX_RETRIES};
 use crate::domain::service::Service;
 use crate::domain::upstream::check_url;
 use crate::domain::usage::{from_anthropic, from_openai};
 use crate::domain::workflow::LlmStep;
+use crate::outbound::{self, Call};
 use crate::platform::now_ms;
 use crate::providers::auth_headers;
 use crate::store::Team;
 use crate::vault;
 
 const DEFAULT_ANTHROPIC_MAX_TOKENS: u32 = 1024;
+/// A provider's answer is read up to this much, as it streams in.
+const RESPONSE_LIMIT: usize = 1024 * 1024;
 
 pub async fn run(
     env: &Env,
@@ -166,7 +169,8 @@ async fn call_with_retries(
 ) -> Result<Value, StepError> {
     let mut retry = 0;
     loop {
-        let (status, retry_after, reply) = send(service, url, body, secret).await?;
+        let (status, retry_after, reply) =
+            send(service, url, body, secret, settings.allow_private).await?;
         if (200..300).contains(&status) {
             return reply.ok_or_else(|| {
                 provider_error(
@@ -247,6 +251,7 @@ async fn send(
     url: &str,
     body: &Value,
     secret: &vault::Secret,
+    allow_private: bool,
 ) -> Result<(u16, Option<String>, Option<Value>), StepError> {
     let network = |_| StepError::new("network", "The provider could not be reached.");
     let headers = auth_headers(service, secret)
@@ -254,14 +259,23 @@ async fn send(
     headers
         .set("content-type", "application/json")
         .map_err(network)?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(JsValue::from_str(&body.to_string())));
-    let request = Request::new_with_init(url, &init).map_err(network)?;
-    let mut response = fetch_with_timeout(request, "The provider").await?;
-    let status = response.status_code();
-    let retry_after = response.headers().get("retry-after").ok().flatten();
-    let reply = response.json::<Value>().await.ok();
+    let call = Call {
+        method: Method::Post,
+        url: url.to_string(),
+        headers,
+        body: Some(body.to_string()),
+        timeout_ms: STEP_TIMEOUT_MS as u32,
+        allow_private,
+    };
+    let reply = outbound::send(call)
+        .await
+        .map_err(|f| failed(f, "The provider"))?;
+    let status = reply.status();
+    let retry_after = reply.header("retry-after");
+    let bytes = reply
+        .body(RESPONSE_LIMIT)
+        .await
+        .map_err(|f| failed(f, "The provider"))?;
+    let reply = serde_json::from_slice::<Value>(&bytes).ok();
     Ok((status, retry_after, reply))
 }

@@ -30,7 +30,7 @@ pub mod sweep;
 
 pub use run::run;
 pub use start::{start, Job, Start};
-pub use step::{fetch_with_timeout, truncate, Settings, StepError, StepOutput, Usage};
+pub use step::{truncate, Settings, StepError, StepOutput, Usage};
 pub use sweep::sweep_stalled;
 
 /// A step's default time limit, and an execution's.

@@ -6,7 +6,7 @@
 use serde_json::Value;
 use worker::Env;
 
-use super::Start;
+use super::{hooks, Start};
 use crate::domain::schedule::{next_run, CronExpr};
 use crate::store::schedules::{self, ScheduleRow};
 use crate::store::{workflows, Db, Team};
@@ -49,16 +49,32 @@ async fn run_due(env: &Env, db: &Db, s: &ScheduleRow, now: i64) -> worker::Resul
         return Ok(false);
     }
     let team = Team::of_job(db, &s.team_id);
-    let Some(wf) = workflows::get(&team, &s.workflow_id).await? else {
-        schedules::record_outcome(db, &s.id, slot, "failed_to_start", None).await?;
-        return Ok(false);
+    let started = match workflows::get(&team, &s.workflow_id).await {
+        Ok(Some(wf)) => {
+            let input: Value = serde_json::from_str(&s.input).unwrap_or(Value::Null);
+            let start = Start {
+                schedule_id: Some(&s.id),
+                ..Start::current(&wf, &input)
+            };
+            super::start(env, &team, &start, now).await.map(Some)
+        }
+        Ok(None) => Ok(None),
+        Err(e) => Err(e),
     };
-    let input: Value = serde_json::from_str(&s.input).unwrap_or(Value::Null);
-    let start = Start {
-        schedule_id: Some(&s.id),
-        ..Start::current(&wf, &input)
-    };
-    let execution_id = super::start(env, &team, &start, now).await?;
-    schedules::record_outcome(db, &s.id, slot, "started", Some(&execution_id)).await?;
-    Ok(true)
+    match started {
+        Ok(Some(execution_id)) => {
+            schedules::record_outcome(db, &s.id, slot, "started", Some(&execution_id)).await?;
+            Ok(true)
+        }
+        // The slot is claimed either way: a run that could not start is recorded as such and
+        // counts toward disabling the schedule, never left looking started.
+        failed => {
+            if let Err(e) = &failed {
+                worker::console_error!("scheduler: schedule {} failed to start: {e}", s.id);
+            }
+            schedules::record_outcome(db, &s.id, slot, "failed_to_start", None).await?;
+            hooks::schedule_result(&team, &s.id, false).await?;
+            Ok(false)
+        }
+    }
 }

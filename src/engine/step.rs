@@ -1,12 +1,11 @@
 //! What a step gives back — its output and an LLM call's usage, or why it failed — and what both
-//! step kinds share: the deployment's tunables, outbound calls within the step time limit, and
-//! output truncation.
+//! step kinds share: the deployment's tunables and output truncation.
 
 use serde::Serialize;
 use serde_json::{json, Value};
 use worker::Env;
 
-use super::{cost, STEP_TIMEOUT_MS};
+use super::cost;
 use crate::domain::usage::Tokens;
 
 /// Why a step failed, as recorded on the step and the execution.
@@ -72,29 +71,6 @@ impl Settings {
 pub fn tokens_json(t: &Tokens) -> Value {
     json!({"input": t.input, "cache_read": t.cache_read, "cache_write": t.cache_write, "output": t.output,
            "reasoning": t.reasoning, "total": t.total()})
-}
-
-/// Sends an outbound request with the step time limit; `who` names the other side in errors.
-pub async fn fetch_with_timeout(
-    request: worker::Request,
-    who: &str,
-) -> Result<worker::Response, StepError> {
-    let signal: worker::AbortSignal =
-        web_sys::AbortSignal::timeout_with_u32(STEP_TIMEOUT_MS as u32).into();
-    match worker::Fetch::Request(request)
-        .send_with_signal(&signal)
-        .await
-    {
-        Ok(r) => Ok(r),
-        Err(_) if signal.aborted() => Err(StepError::new(
-            "timeout",
-            format!("{who} did not answer within 60 s."),
-        )),
-        Err(_) => Err(StepError::new(
-            "network",
-            format!("{who} could not be reached."),
-        )),
-    }
 }
 
 /// Cuts `text` to at most `limit` bytes on a character boundary.

@@ -40,14 +40,14 @@ pub fn session_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedS
     db.stmt(&sql, args![token_hash, now])
 }
 
-/// The statement that finds the caller of an access token (a [`CallerRow`], or no row).
-pub fn token_lookup(db: &Db, token_hash: &str) -> Result<D1PreparedStatement> {
+/// The statement that finds the caller of an unexpired access token (a [`CallerRow`], or no row).
+pub fn token_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
     let sql = format!(
         "SELECT {CALLER_COLUMNS}, k.id AS token_id, k.role AS token_role, k.last_used_at AS token_last_used_at
          FROM access_tokens k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = u.team_id
-         WHERE k.token_hash = ?"
+         WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)"
     );
-    db.stmt(&sql, args![token_hash])
+    db.stmt(&sql, args![token_hash, now])
 }
 
 /// Runs a lookup made by [`session_lookup`] or [`token_lookup`] on its own.
@@ -123,32 +123,34 @@ pub async fn email_registered(db: &Db, email: &str) -> Result<bool> {
     Ok(row.is_some())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Failures {
-    pub count: i64,
-    pub oldest: Option<i64>,
-}
-
-pub async fn recent_failures(db: &Db, email: &str, since: i64) -> Result<Failures> {
-    let row = db
+/// When the oldest failure still counted against `email` was made.
+pub async fn oldest_failure(db: &Db, email: &str, since: i64) -> Result<Option<i64>> {
+    #[derive(Deserialize)]
+    struct Oldest {
+        oldest: Option<i64>,
+    }
+    let row: Option<Oldest> = db
         .first(
-            "SELECT COUNT(*) AS count, MIN(attempted_at) AS oldest FROM login_failures WHERE email = ? AND attempted_at > ?",
+            "SELECT MIN(attempted_at) AS oldest FROM login_failures WHERE email = ? AND attempted_at > ?",
             args![email, since],
         )
         .await?;
-    Ok(row.unwrap_or(Failures {
-        count: 0,
-        oldest: None,
-    }))
+    Ok(row.and_then(|r| r.oldest))
 }
 
-pub async fn record_failure(db: &Db, email: &str, now: i64) -> Result<()> {
-    db.run(
-        "INSERT INTO login_failures (email, attempted_at) VALUES (?, ?)",
-        args![email, now],
-    )
-    .await?;
-    Ok(())
+/// Records a login attempt for `email` if fewer than `max` are on record since `since`, in one
+/// statement (SQLite runs it alone), so concurrent guesses cannot all pass the count: answers
+/// whether the attempt may go on. The row stays as a failure unless the password is right
+/// ([`clear_failures`]).
+pub async fn claim_attempt(db: &Db, email: &str, now: i64, since: i64, max: i64) -> Result<bool> {
+    let changed = db
+        .run(
+            "INSERT INTO login_failures (email, attempted_at) SELECT ?, ?
+             WHERE (SELECT COUNT(*) FROM login_failures WHERE email = ? AND attempted_at > ?) < ?",
+            args![email, now, email, since, max],
+        )
+        .await?;
+    Ok(changed > 0)
 }
 
 pub fn clear_failures(db: &Db, email: &str) -> Result<D1PreparedStatement> {

@@ -6,7 +6,7 @@
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed; [`transitions`]:
 //!   the engine's guarded moves of a run and its steps.
-//! - [`schedules`]: cron schedules and the runs they claimed.
+//! - [`schedules`]: cron schedules and the runs they claimed; [`streams`]: open live streams.
 //! - [`notifications`]: the team's notifications as each member sees them.
 //! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
 //! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
@@ -27,6 +27,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod pricing;
 pub mod schedules;
+pub mod streams;
 pub mod teams;
 pub mod telemetry;
 pub mod tokens;

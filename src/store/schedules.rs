@@ -126,8 +126,10 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<ScheduleRow>> {
     db.all(&sql, args![now, limit]).await
 }
 
-/// Claims one slot: the first tick to insert (schedule, scheduled time) owns it; the schedule
-/// moves to its next run in the same transaction, guarded on the slot it claimed.
+/// Claims one slot: the first tick to insert (schedule, scheduled time) owns it, and only while
+/// the schedule is still enabled, still due at that slot and unedited since `s` was read (so a
+/// schedule paused or changed meanwhile starts nothing from the old read); the schedule moves to
+/// its next run in the same transaction, guarded on the slot it claimed.
 pub async fn claim(
     db: &Db,
     s: &ScheduleRow,
@@ -139,12 +141,15 @@ pub async fn claim(
         .batch(vec![
             db.stmt(
                 "INSERT INTO schedule_runs (schedule_id, scheduled_for, team_id, outcome, created_at)
-                 VALUES (?, ?, ?, 'started', ?) ON CONFLICT DO NOTHING",
-                args![&s.id, slot, &s.team_id, now],
+                 SELECT ?, ?, ?, 'started', ? WHERE EXISTS (
+                   SELECT 1 FROM schedules WHERE team_id = ? AND id = ? AND enabled = 1
+                     AND next_run_at = ? AND updated_at = ?)
+                 ON CONFLICT DO NOTHING",
+                args![&s.id, slot, &s.team_id, now, &s.team_id, &s.id, slot, s.updated_at],
             )?,
             db.stmt(
-                "UPDATE schedules SET next_run_at = ?, last_run_at = ? WHERE id = ? AND next_run_at = ? AND changes() > 0",
-                args![next_run_at, slot, &s.id, slot],
+                "UPDATE schedules SET next_run_at = ?, last_run_at = ? WHERE team_id = ? AND id = ? AND next_run_at = ? AND changes() > 0",
+                args![next_run_at, slot, &s.team_id, &s.id, slot],
             )?,
         ])
         .await?;

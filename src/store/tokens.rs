@@ -17,9 +17,10 @@ pub struct AccessToken {
     pub user_id: UserId,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    pub expires_at: Option<i64>,
 }
 
-const COLUMNS: &str = "id, name, role, user_id, created_at, last_used_at";
+const COLUMNS: &str = "id, name, role, user_id, created_at, last_used_at, expires_at";
 
 pub struct NewToken<'a> {
     pub id: &'a str,
@@ -27,12 +28,13 @@ pub struct NewToken<'a> {
     pub name: &'a str,
     pub role: Role,
     pub token_hash: &'a str,
+    pub expires_at: Option<i64>,
 }
 
 pub fn insert(team: &Team, token: &NewToken, now: i64) -> Result<D1PreparedStatement> {
     team.db.stmt(
-        "INSERT INTO access_tokens (id, team_id, user_id, name, role, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        args![token.id, team.id, token.user_id, token.name, token.role, token.token_hash, now],
+        "INSERT INTO access_tokens (id, team_id, user_id, name, role, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        args![token.id, team.id, token.user_id, token.name, token.role, token.token_hash, now, token.expires_at],
     )
 }
 

@@ -195,11 +195,17 @@ pub async fn breakdown_json(
     Ok(row.and_then(|r| r.body).unwrap_or_default())
 }
 
-/// A text field as CSV: quoted when it holds a comma, quote or line break (RFC 4180).
+/// A text field as CSV: a cell that would start a spreadsheet formula (`=`, `+`, `-`, `@`, tab,
+/// CR) is prefixed with `'` (as `domain::csv` does), then quoted when it holds a comma, quote or
+/// line break (RFC 4180).
 fn csv_text(column: &str) -> String {
+    let neutral = format!(
+        "(CASE WHEN substr({column}, 1, 1) IN ('=', '+', '-', '@', char(9), char(13)) \
+               THEN '''' || {column} ELSE COALESCE({column}, '') END)"
+    );
     format!(
-        "CASE WHEN {column} GLOB '*[,\"'||char(10)||char(13)||']*' THEN '\"' || replace({column}, '\"', '\"\"') || '\"' \
-              ELSE COALESCE({column}, '') END"
+        "CASE WHEN {neutral} GLOB '*[,\"'||char(10)||char(13)||']*' THEN '\"' || replace({neutral}, '\"', '\"\"') || '\"' \
+              ELSE {neutral} END"
     )
 }
 

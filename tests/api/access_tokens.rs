@@ -132,3 +132,81 @@ fn an_unknown_token_role_or_empty_name_gets_422() {
         assert_eq!(resp.invalid_fields(), [field], "{resp}");
     }
 }
+
+#[test]
+fn access_tokens_are_created_and_revoked_only_from_a_session() {
+    let app = app();
+    let team = app.signup_team();
+    let owner_token = app.create_token(&team.owner.auth, "owner");
+    create(app, &owner_token.auth(), "viewer").assert_error(403, "forbidden");
+    let other = app.create_token(&team.owner.auth, "viewer");
+    delete(app, &owner_token.auth(), &other).assert_error(403, "forbidden");
+    delete(app, &owner_token.auth(), &owner_token).assert_error(403, "forbidden");
+    // The session still does both.
+    delete(app, &team.owner.auth, &other).expect(204);
+    app.get("/api/auth/me", &other.auth())
+        .assert_error(401, "unauthorized");
+}
+
+#[test]
+fn a_token_with_expires_in_days_stops_working_when_it_expires() {
+    let app = app();
+    let team = app.signup_team();
+    let body = json!({"name": unique("expiring"), "role": "viewer", "expires_in_days": 30});
+    let created = app
+        .post_json("/api/access-tokens", &body, &team.owner.auth)
+        .expect(201);
+    let expires_at = created["expires_at"].as_i64().unwrap_or(0);
+    let created_at = created["created_at"].as_i64().unwrap_or(0);
+    assert_eq!(expires_at - created_at, 30 * 86_400_000, "{created}");
+    let bearer = Auth::Bearer(string(&created["token"]));
+    app.get("/api/workflows", &bearer).expect(200);
+    app.sql(&format!(
+        "UPDATE access_tokens SET expires_at = {} WHERE id = '{}'",
+        created_at,
+        string(&created["id"])
+    ));
+    app.get("/api/workflows", &bearer)
+        .assert_error(401, "unauthorized");
+    app.get("/api/auth/me", &bearer)
+        .assert_error(401, "unauthorized");
+    // A token made without it never expires.
+    let forever = create(app, &team.owner.auth, "viewer").expect(201);
+    assert!(forever["expires_at"].is_null(), "{forever}");
+}
+
+#[test]
+fn expires_in_days_outside_1_to_365_gets_422() {
+    let app = app();
+    let team = app.signup_team();
+    for days in [json!(0), json!(366), json!(1.5), json!("7")] {
+        let body = json!({"name": unique("t"), "role": "viewer", "expires_in_days": days});
+        let resp = app.post_json("/api/access-tokens", &body, &team.owner.auth);
+        assert_eq!(resp.invalid_fields(), ["expires_in_days"], "{days}: {resp}");
+    }
+}
+
+#[test]
+fn the_list_shows_when_a_token_was_last_used() {
+    let app = app();
+    let team = app.signup_team();
+    let token = app.create_token(&team.owner.auth, "viewer");
+    app.get("/api/workflows", &token.auth()).expect(200);
+    let started = std::time::Instant::now();
+    loop {
+        let listed = app.get("/api/access-tokens", &team.owner.auth).expect(200);
+        let entry = listed["data"]
+            .as_array()
+            .and_then(|d| d.iter().find(|t| t["id"] == token.id.as_str()).cloned())
+            .unwrap_or_default();
+        if entry["last_used_at"].is_i64() {
+            assert!(entry.get("expires_at").is_some(), "{entry}");
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "never marked used: {entry}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}

@@ -168,3 +168,29 @@ fn login_is_rate_limited_after_10_failures_for_one_email() {
     app.login(&bystander.owner.email, &bystander.owner.password)
         .expect(200);
 }
+
+#[test]
+fn login_lockout_holds_under_concurrency_at_most_10_wrong_passwords_get_401() {
+    let app = app();
+    let team = app.signup_team();
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let guesses: Vec<_> = (0..30)
+            .map(|_| {
+                s.spawn(|| {
+                    app.login(&team.owner.email, "a wrong guess, in parallel")
+                        .status
+                })
+            })
+            .collect();
+        guesses.into_iter().map(|g| g.join().unwrap_or(0)).collect()
+    });
+    let unauthorized = statuses.iter().filter(|&&s| s == 401).count();
+    let limited = statuses.iter().filter(|&&s| s == 429).count();
+    assert!(
+        unauthorized <= 10,
+        "{unauthorized} answered 401: {statuses:?}"
+    );
+    assert_eq!(unauthorized + limited, 30, "{statuses:?}");
+    app.login(&team.owner.email, &team.owner.password)
+        .assert_error(429, "rate_limited");
+}

@@ -761,3 +761,114 @@ fn every_response_carries_a_request_id() {
         seen.push(id);
     }
 }
+
+#[test]
+fn every_response_carries_nosniff_and_a_referrer_policy_and_the_app_a_csp() {
+    let app = app();
+    let team = app.signup_team();
+    let answers = [
+        app.get("/api/health", &Auth::None),
+        app.get("/api/team", &team.owner.auth),
+        app.get("/api/nope", &Auth::None),
+        app.get("/", &Auth::None),
+        app.get("/workflows/some-page-of-the-app", &Auth::None),
+    ];
+    for resp in &answers {
+        assert_eq!(
+            resp.header("x-content-type-options"),
+            Some("nosniff"),
+            "{resp:?}"
+        );
+        assert!(resp.header("referrer-policy").is_some(), "{resp:?}");
+    }
+    for page in &answers[3..] {
+        assert!(
+            page.body.contains("<div id=\"app\">"),
+            "not the app: {page:?}"
+        );
+        let csp = page.header("content-security-policy").unwrap_or("");
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        let script_src = csp
+            .split(';')
+            .map(str::trim)
+            .find(|d| d.starts_with("script-src"))
+            .unwrap_or_else(|| panic!("no script-src: {csp}"));
+        assert!(!script_src.contains("unsafe"), "{csp}");
+        assert!(
+            !page.body.contains("<script>"),
+            "an inline script in the app"
+        );
+    }
+}
+
+/// A cookie-authenticated state change, with extra headers a browser would add.
+fn cookie_post(app: &TestApp, auth: &Auth, extra: &[(&str, &str)]) -> TestResponse {
+    let Auth::Cookie(token) = auth else {
+        panic!("a session is needed")
+    };
+    let cookie = format!("beacon_session={token}");
+    let mut headers = vec![("Cookie", cookie.as_str()), ("Content-Type", JSON)];
+    headers.extend_from_slice(extra);
+    let body = json!({"email": unique_email("csrf"), "role": "viewer"}).to_string();
+    app.request("POST", "/api/team/invites", &headers, Some(body.as_bytes()))
+}
+
+#[test]
+fn a_cookie_authenticated_state_change_from_another_origin_gets_403() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    for extra in [
+        vec![("Sec-Fetch-Site", "cross-site")],
+        vec![("Sec-Fetch-Site", "same-site")],
+        vec![("Origin", "https://evil.example")],
+        vec![("Sec-Fetch-Site", "same-origin"), ("Origin", "null")],
+    ] {
+        cookie_post(app, owner, &extra).assert_error(403, "forbidden");
+    }
+    // A body-less one too (logout).
+    let Auth::Cookie(token) = owner else {
+        unreachable!()
+    };
+    let cookie = format!("beacon_session={token}");
+    let logout = app.request(
+        "POST",
+        "/api/auth/logout",
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+        Some(b""),
+    );
+    logout.assert_error(403, "forbidden");
+    app.get("/api/auth/me", owner).expect(200);
+    // From the app itself, or from a client that says nothing (curl), it goes through.
+    let origin = app.address.clone();
+    cookie_post(
+        app,
+        owner,
+        &[("Sec-Fetch-Site", "same-origin"), ("Origin", &origin)],
+    )
+    .expect(201);
+    cookie_post(app, owner, &[]).expect(201);
+    // Reads are not state changes.
+    let read = app.request(
+        "GET",
+        "/api/team",
+        &[("Cookie", &cookie), ("Sec-Fetch-Site", "cross-site")],
+        None,
+    );
+    read.expect(200);
+    // A bearer token is not sent by browsers on their own: no origin rule for it.
+    let token = app.create_token(owner, "admin");
+    let bearer = format!("Bearer {}", token.token);
+    let body = json!({"email": unique_email("csrf"), "role": "viewer"}).to_string();
+    app.request(
+        "POST",
+        "/api/team/invites",
+        &[
+            ("Authorization", &bearer),
+            ("Content-Type", JSON),
+            ("Sec-Fetch-Site", "cross-site"),
+        ],
+        Some(body.as_bytes()),
+    )
+    .expect(201);
+}

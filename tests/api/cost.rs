@@ -508,3 +508,41 @@ fn bad_query_parameters_and_price_rows_get_422_naming_them() {
         json!([])
     );
 }
+
+#[test]
+fn the_token_export_neutralises_cells_that_begin_with_a_formula_character() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let key = app.openai_key(auth);
+    run(
+        app,
+        auth,
+        json!([
+            llm(
+                "a",
+                &key,
+                "=HYPERLINK(\"http://evil.example\",\"x\")",
+                "+agent"
+            ),
+            llm("b", &key, "@SUM(1)", "-2")
+        ]),
+    );
+    let csv = app.get("/api/tokens/export.csv?range=7d", auth).body;
+    for cell in [
+        "\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\"",
+        "'+agent",
+        "'@SUM(1)",
+        "'-2",
+    ] {
+        assert!(
+            csv.contains(&format!(",{cell},")),
+            "{cell} not neutralised: {csv}"
+        );
+    }
+    for line in csv.lines() {
+        for raw in line.split(',') {
+            assert!(!raw.starts_with(['=', '+', '-', '@']), "{raw} in {line}");
+        }
+    }
+}

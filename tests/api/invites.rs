@@ -175,3 +175,26 @@ fn an_invalid_invite_role_or_email_gets_422() {
         assert_eq!(resp.invalid_fields(), [field], "{resp}");
     }
 }
+
+#[test]
+fn the_log_mailer_keeps_no_usable_link_in_the_outbox() {
+    let app = app();
+    let team = app.signup_team();
+    let email = unique_email("logged");
+    let invite = app.invite(&team.owner.auth, &email, "viewer");
+    let out = app.sql(&format!(
+        "SELECT body, sent_at FROM outbox WHERE to_email = '{email}'"
+    ));
+    let row = &out[0]["results"][0];
+    let body = row["body"].as_str().unwrap_or_default();
+    assert!(row["sent_at"].is_i64(), "{row}");
+    assert!(body.contains("invited you"), "{row}");
+    assert!(
+        !body.contains(&invite.token),
+        "the stored body holds the link: {body}"
+    );
+    assert!(!body.contains("token="), "{body}");
+    // The invite itself still works.
+    app.accept_invite(&invite.token, &unique_password())
+        .expect(200);
+}

@@ -15,6 +15,7 @@
 //! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
 //! - `faults`: SIGKILL of the whole server mid-ingest and mid-execution, then a restart on the
 //!   same state (servers of their own).
+//! - `outbound`: bodies capped while they stream in, both ways; redirects checked hop by hop.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
 
 mod access_tokens;
@@ -36,6 +37,7 @@ mod members;
 mod notifications;
 mod openapi;
 mod otel_exporters;
+mod outbound;
 mod round_trips;
 mod schedules;
 mod secrets;

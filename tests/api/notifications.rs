@@ -311,3 +311,58 @@ fn the_stream_delivers_new_notifications_and_resumes_after_last_event_id() {
     let missed = resumed.until(|e| e.event.as_deref() == Some("notification"));
     assert_eq!(missed.data["type"], "key.deleted");
 }
+
+#[test]
+fn a_stream_ends_when_its_token_is_revoked() {
+    let app = app();
+    let team = app.signup_team();
+    let token = app.create_token(&team.owner.auth, "viewer");
+    let opened = std::time::Instant::now();
+    let mut stream = app.open_stream("/api/notifications/stream", &token.auth(), None);
+    stream.next_event();
+    app.delete(
+        &format!("/api/access-tokens/{}", token.id),
+        &team.owner.auth,
+    )
+    .expect(204);
+    assert!(stream.ends(), "the stream outlived its token");
+    assert!(opened.elapsed().as_secs() <= 30, "{:?}", opened.elapsed());
+}
+
+#[test]
+fn a_stream_ends_when_its_member_is_removed() {
+    let app = app();
+    let team = app.signup_team();
+    let member = team.member(app, "viewer");
+    let mut stream = app.open_stream("/api/executions/stream", &member.auth, None);
+    app.delete(
+        &format!("/api/team/members/{}", member.user_id),
+        &team.owner.auth,
+    )
+    .expect(204);
+    assert!(stream.ends(), "the stream outlived the membership");
+}
+
+#[test]
+fn a_user_holds_at_most_10_open_streams() {
+    let app = app();
+    let team = app.signup_team();
+    let watcher = team.member(app, "viewer");
+    let open: Vec<_> = (0..10)
+        .map(|i| {
+            let path = if i % 2 == 0 {
+                "/api/notifications/stream"
+            } else {
+                "/api/executions/stream"
+            };
+            app.open_stream(path, &watcher.auth, None)
+        })
+        .collect();
+    let refused = app.get("/api/notifications/stream", &watcher.auth);
+    refused.assert_error(429, "rate_limited");
+    assert!(refused.header("retry-after").is_some(), "{refused:?}");
+    // Another user of the same team is not affected.
+    let mut theirs = app.open_stream("/api/notifications/stream", &team.owner.auth, None);
+    theirs.next_event();
+    drop(open);
+}

@@ -464,3 +464,64 @@ fn viewers_read_schedules_members_change_them_other_teams_see_404() {
         .unwrap()
         .is_empty());
 }
+
+#[test]
+fn a_run_that_fails_to_start_is_recorded_and_counts_toward_disabling() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let wf = app.hook_workflow(auth, "/hook");
+    let id = string(
+        &create(
+            app,
+            auth,
+            json!({"workflow_id": wf, "cron": YEARLY, "overlap": "allow"}),
+        )["id"],
+    );
+    // The workflow goes from under the schedule (a real edit): its runs cannot start.
+    app.sql(&format!("DELETE FROM workflows WHERE id = '{wf}'"));
+    for round in 1..=5 {
+        make_due(app, &id, 1_000);
+        tick(app);
+        let s = app.get(&format!("/api/schedules/{id}"), auth).expect(200);
+        assert_eq!(s["consecutive_failures"], round, "{s}");
+    }
+    let s = app.get(&format!("/api/schedules/{id}"), auth).expect(200);
+    assert_eq!(s["enabled"], false, "{s}");
+    let outcomes = app.sql(&format!(
+        "SELECT outcome FROM schedule_runs WHERE schedule_id = '{id}'"
+    ));
+    let outcomes = outcomes[0]["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(outcomes.len(), 5, "every slot is recorded: {outcomes:?}");
+    assert!(
+        outcomes.iter().all(|o| o["outcome"] == "failed_to_start"),
+        "{outcomes:?}"
+    );
+}
+
+#[test]
+fn a_paused_schedule_made_due_starts_nothing() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let wf = app.hook_workflow(auth, "/hook");
+    let id = string(
+        &create(
+            app,
+            auth,
+            json!({"workflow_id": wf, "cron": YEARLY, "overlap": "allow"}),
+        )["id"],
+    );
+    app.patch_json(
+        &format!("/api/schedules/{id}"),
+        &json!({"enabled": false}),
+        auth,
+    )
+    .expect(200);
+    make_due(app, &id, 1_000);
+    tick(app);
+    assert_eq!(runs(app, auth, &id).len(), 0);
+}

@@ -108,6 +108,8 @@ export interface Execution {
   error: unknown;
   retry_of: string | null;
   schedule_id?: string | null;
+  /** The run's trace (32 hex); older servers leave it out and it is the id without dashes. */
+  trace_id?: string | null;
   created_at: number;
   started_at: number | null;
   completed_at: number | null;
@@ -259,6 +261,9 @@ export interface ErrorOccurrence {
   message?: string;
   stack?: string | null;
   execution_id?: string | null;
+  /** Set on occurrences raised by a trace's span. */
+  trace_id?: string | null;
+  span_id?: string | null;
   agent?: string | null;
   provider_status?: number | null;
   created_at?: number;
@@ -280,4 +285,66 @@ export interface Notification {
   link: string | null;
   created_at: number;
   read: boolean;
+}
+
+export type TraceStatus = 'ok' | 'error' | 'unset';
+
+export interface TraceSummary {
+  /** The 32-hex trace id. */
+  id: string;
+  name: string;
+  service: string | null;
+  started_at: number;
+  duration_ms: number;
+  span_count: number;
+  llm_calls: number;
+  tokens: Tokens | null;
+  cost_nusd: number | null;
+  cost_usd: number | null;
+  status: TraceStatus;
+  agents: string[];
+  models: string[];
+  execution_id: string | null;
+}
+
+export interface SpanEvent {
+  name: string;
+  /** Epoch ms (`time`; some servers say `time_ms`). */
+  time?: number;
+  time_ms?: number;
+  attributes?: Record<string, unknown> | null;
+}
+
+export interface Span {
+  span_id: string;
+  parent_span_id: string | null;
+  name: string;
+  kind: string;
+  /** Epoch ms, possibly fractional. */
+  started_at: number;
+  /** Milliseconds since the trace's start, when the server sends it (sub-ms precision). */
+  offset_ms?: number;
+  duration_ms: number;
+  status: TraceStatus;
+  status_message: string | null;
+  service?: string | null;
+  operation: string | null;
+  provider: string | null;
+  model: string | null;
+  agent: string | null;
+  tool: string | null;
+  tokens: Tokens | null;
+  cost_nusd: number | null;
+  cost_usd: number | null;
+  attributes: Record<string, unknown> | null;
+  events: SpanEvent[] | null;
+  /** GenAI messages as sent: `{role, parts}` or `{role, content}`; rendered through lib/trace.ts. */
+  input_messages: unknown[] | null;
+  output_messages: unknown[] | null;
+  truncated: boolean;
+}
+
+export interface TraceDetail extends TraceSummary {
+  spans: Span[];
+  spans_truncated: boolean;
 }

@@ -14,6 +14,15 @@ import { Field, FormError, useAction } from '../ui/form';
 import { Async, Empty } from '../ui/states';
 import { toast } from '../ui/toast';
 
+/** The waterfall of the span that raised an occurrence (from a trace), when it names one. */
+function traceLink(o: ErrorOccurrence): string | null {
+  const ctx = o.context && typeof o.context === 'object' ? (o.context as Record<string, unknown>) : {};
+  const trace = o.trace_id ?? ctx.trace_id;
+  const span = o.span_id ?? ctx.span_id;
+  if (typeof trace !== 'string' || !/^[0-9a-f]{32}$/i.test(trace)) return null;
+  return `/traces/${trace.toLowerCase()}${typeof span === 'string' && span ? `?span=${encodeURIComponent(span)}` : ''}`;
+}
+
 function occurrences(d: Detail): ErrorOccurrence[] {
   const o = d as unknown as Record<string, unknown>;
   const list = d.occurrences ?? o.recent ?? o.recent_occurrences;
@@ -122,6 +131,12 @@ export default function ErrorDetail({ params }: PageProps) {
                         <>
                           {' '}
                           · <a href={`/executions/${o.execution_id}`}>execution</a>
+                        </>
+                      )}
+                      {traceLink(o) && (
+                        <>
+                          {' '}
+                          · <a href={traceLink(o) as string}>trace</a>
                         </>
                       )}
                     </header>

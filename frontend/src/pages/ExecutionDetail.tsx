@@ -7,6 +7,7 @@ import { dateTime, duration, errorText, json, num, usd } from '../lib/format';
 import { LiveIndicator, useEventStream } from '../lib/live';
 import { useInterval, useResource } from '../lib/resource';
 import { useCan } from '../lib/session';
+import { traceIdFor } from '../lib/trace';
 import type { PageProps } from '../routes';
 import { PageHead, StatusBadge } from '../ui/bits';
 import { Async } from '../ui/states';
@@ -66,6 +67,14 @@ export default function ExecutionDetail({ params }: PageProps) {
                 <dt>Workflow</dt>
                 <dd>
                   <a href={`/workflows/${e.workflow_id}`}>{e.workflow_name ?? 'open'}</a>
+                </dd>
+              </div>
+              <div>
+                <dt>Trace</dt>
+                <dd>
+                  <a href={`/traces/${traceIdFor(e)}`} data-trace-link>
+                    Open the waterfall
+                  </a>
                 </dd>
               </div>
             </dl>

@@ -141,6 +141,13 @@ impl EventStream {
         }
     }
 
+    /// Reads on until the server ends the stream: `true` if it did (before the request's 30 s
+    /// timeout), `false` if reading failed first.
+    pub fn ends(&mut self) -> bool {
+        let mut rest = Vec::new();
+        self.reader.read_to_end(&mut rest).is_ok()
+    }
+
     /// Reads events until one satisfies `wanted` (at most 200 events).
     pub fn until(&mut self, wanted: impl Fn(&Sse) -> bool) -> Sse {
         for _ in 0..200 {

@@ -1,7 +1,9 @@
 //! Stand-ins for services outside the product, as small local HTTP servers that speak their real
 //! wire formats: an LLM provider (OpenAI `GET /v1/models` and `POST /v1/chat/completions`,
 //! Anthropic `GET /v1/models` and `POST /v1/messages`), an email API (Resend's `POST /emails`)
-//! and a plain HTTP endpoint (`/hook`).
+//! and a plain HTTP endpoint (`/hook`; `/hook/headers` echoes the request's headers,
+//! `/hook/redirect-to/<host:port/path>` redirects to `http://<host:port/path>`, `/hook/endless`
+//! streams a body that never ends). [`other_origin`] is the same server on a second port.
 //!
 //! The provider accepts one known key per service and refuses others the way the real ones do
 //! (401 with a body that quotes the key — which Beacon must never relay). The model name picks a
@@ -142,6 +144,7 @@ struct Reply {
     status: u16,
     body: String,
     retry_after: Option<&'static str>,
+    location: Option<String>,
 }
 
 fn reply(status: u16, body: impl Into<String>) -> Reply {
@@ -149,6 +152,41 @@ fn reply(status: u16, body: impl Into<String>) -> Reply {
         status,
         body: body.into(),
         retry_after: None,
+        location: None,
+    }
+}
+
+/// The stand-in services on a second port: another origin for redirect tests.
+pub fn other_origin() -> &'static str {
+    static OTHER: OnceLock<String> = OnceLock::new();
+    OTHER.get_or_init(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the second stand-in");
+        let address = format!(
+            "127.0.0.1:{}",
+            listener.local_addr().expect("address").port()
+        );
+        thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                thread::spawn(move || serve(stream));
+            }
+        });
+        address
+    })
+}
+
+/// A chunked body that goes on (a chunk every few ms) until the reader hangs up or 2 minutes pass.
+fn endless(mut stream: TcpStream) {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+    let started = std::time::Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        if stream.write_all(chunk.as_bytes()).is_err() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(5));
     }
 }
 
@@ -162,42 +200,64 @@ fn serve(mut stream: TcpStream) {
         .unwrap_or_else(|e| e.into_inner())
         .push(request.clone());
     let header = |name: &str| request.header(name);
-    let r = match (request.method.as_str(), request.path.as_str()) {
-        ("GET", "/v1/models") => match header("x-api-key") {
-            Some(key) => anthropic_models(key, header("anthropic-version")),
-            None => openai_models(header("authorization").and_then(|a| a.strip_prefix("Bearer "))),
-        },
-        ("POST", "/v1/chat/completions") => {
-            let key = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
-            if key != Some(OPENAI_KEY) {
-                openai_models(key)
-            } else {
-                generate(me, &request.body, openai_reply)
-            }
+    if request.path == "/hook/endless" {
+        return endless(stream);
+    }
+    let r = if let Some(target) = request.path.strip_prefix("/hook/redirect-to/") {
+        Reply {
+            location: Some(format!("http://{target}")),
+            ..reply(302, "{}")
         }
-        ("POST", "/v1/messages") => {
-            if header("x-api-key") != Some(ANTHROPIC_KEY) || header("anthropic-version").is_none() {
-                anthropic_models(
-                    header("x-api-key").unwrap_or(""),
-                    header("anthropic-version"),
-                )
-            } else {
-                generate(me, &request.body, anthropic_reply)
+    } else if request.path == "/hook/headers" {
+        let headers: serde_json::Map<String, Value> = request
+            .headers
+            .iter()
+            .map(|(n, v)| (n.clone(), json!(v)))
+            .collect();
+        reply(200, Value::Object(headers).to_string())
+    } else {
+        match (request.method.as_str(), request.path.as_str()) {
+            ("GET", "/v1/models") => match header("x-api-key") {
+                Some(key) => anthropic_models(key, header("anthropic-version")),
+                None => {
+                    openai_models(header("authorization").and_then(|a| a.strip_prefix("Bearer ")))
+                }
+            },
+            ("POST", "/v1/chat/completions") => {
+                let key = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+                if key != Some(OPENAI_KEY) {
+                    openai_models(key)
+                } else {
+                    generate(me, &request.body, openai_reply)
+                }
             }
+            ("POST", "/v1/messages") => {
+                if header("x-api-key") != Some(ANTHROPIC_KEY)
+                    || header("anthropic-version").is_none()
+                {
+                    anthropic_models(
+                        header("x-api-key").unwrap_or(""),
+                        header("anthropic-version"),
+                    )
+                } else {
+                    generate(me, &request.body, anthropic_reply)
+                }
+            }
+            ("POST", "/emails") => resend_reply(me, &request),
+            (_, "/hook") => reply(
+                200,
+                json!({"received": request.body, "method": request.method}).to_string(),
+            ),
+            (_, "/hook/fail") => reply(503, r#"{"error":"unavailable"}"#),
+            _ => reply(
+                404,
+                r#"{"error":{"message":"Unknown request URL","type":"invalid_request_error"}}"#,
+            ),
         }
-        ("POST", "/emails") => resend_reply(me, &request),
-        (_, "/hook") => reply(
-            200,
-            json!({"received": request.body, "method": request.method}).to_string(),
-        ),
-        (_, "/hook/fail") => reply(503, r#"{"error":"unavailable"}"#),
-        _ => reply(
-            404,
-            r#"{"error":{"message":"Unknown request URL","type":"invalid_request_error"}}"#,
-        ),
     };
     let reason = match r.status {
         200 => "OK",
+        302 => "Found",
         400 => "Bad Request",
         401 => "Unauthorized",
         429 => "Too Many Requests",
@@ -208,7 +268,10 @@ fn serve(mut stream: TcpStream) {
     let retry_after = r
         .retry_after
         .map(|s| format!("retry-after: {s}\r\n"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+        + &r.location
+            .map(|l| format!("location: {l}\r\n"))
+            .unwrap_or_default();
     let response = format!(
         "HTTP/1.1 {} {reason}\r\ncontent-type: application/json\r\n{retry_after}content-length: {}\r\nconnection: close\r\n\r\n{}",
         r.status,
