@@ -48,8 +48,8 @@ dev: tools deps .dev.vars frontend build migrate
 test: tools deps .dev.vars frontend build schemathesis
 	cd frontend && npm run -s test:unit
 	cargo test --lib --test schema
-	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults::
-	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults::
+	cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults:: --skip quotas::
+	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults:: quotas::
 	@$(MAKE) --no-print-directory test-sdk
 	FUZZ_EXAMPLES=2 FUZZ_MAX_TIME= FUZZ_PHASES=examples,fuzzing cargo run --example fuzz
 	@$(MAKE) --no-print-directory test-browser
