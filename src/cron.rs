@@ -1,8 +1,9 @@
 //! The scheduled handler, fired every minute. It records the tick (the health check reports it),
 //! starts due scheduled runs, and does bounded housekeeping: re-sending stalled executions,
-//! expired sessions and old login failures, rows of dead live streams, re-wrapping provider keys under the active master
-//! key, retrying queued mail and re-pricing usage rows after a price correction. Each task runs
-//! and reports on its own: one that fails does not stop the others.
+//! expired sessions and old login failures, rows of dead live streams, quota windows long past,
+//! re-wrapping provider keys under the active master key, retrying queued mail and re-pricing
+//! usage rows after a price correction. Each task runs and reports on its own: one that fails
+//! does not stop the others.
 
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use worker::{Env, ScheduledEvent};
@@ -11,7 +12,7 @@ use crate::domain::password::FAILURE_WINDOW_MS;
 use crate::engine::{cost, scheduler, sweep_stalled};
 use crate::mailer;
 use crate::platform::now_ms;
-use crate::store::{health, identity, keys, streams, Db};
+use crate::store::{health, identity, keys, quota, streams, Db};
 use crate::vault::{self, VaultError};
 
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
@@ -36,7 +37,7 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
     };
     let (env, db, now) = (&env, &db, now_ms());
     // (name, what its count counts, the work): run in this order, each on its own.
-    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 8] = [
+    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 9] = [
         (
             "tick",
             "",
@@ -66,6 +67,11 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
             "streams",
             "",
             async move { streams::prune(db, now).await.map(|()| 0) }.boxed_local(),
+        ),
+        (
+            "quotas",
+            "",
+            async move { quota::prune(db, now).await.map(|()| 0) }.boxed_local(),
         ),
         (
             "re-wrap",

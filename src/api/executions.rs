@@ -6,6 +6,7 @@ use worker::Response;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx};
+use super::quota::{self, Kind};
 use super::respond;
 use super::sse;
 use crate::domain::execution::ExecutionStatus;
@@ -146,6 +147,7 @@ pub async fn retry(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         .await?
         .ok_or(ApiError::NotFound)?;
     let input = parse_json(Some(&e.input));
+    quota::take(&cx.env, &team, Kind::Executions, 1).await?;
     let start = Start {
         workflow_id: &e.workflow_id,
         version: e.workflow_version,

@@ -7,6 +7,7 @@ use worker::Response;
 use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx, BODY_LIMIT};
+use super::quota::{self, Kind};
 use super::respond;
 use super::session::{self, email_taken, new_session, with_cookie, Profile};
 use crate::domain::email::Email;
@@ -52,6 +53,7 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
         &invite_url,
     );
     let team = caller.team(&cx.db);
+    quota::take(&cx.env, &team, Kind::Invites, 1).await?;
     let new = NewInvite {
         id: &id,
         email: email.as_str(),

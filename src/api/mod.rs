@@ -9,7 +9,7 @@
 //! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
 //! [`errors`] (error tracking), [`traces`] (the OTLP receiver and the trace explorer), [`health`], [`openapi`] (the document describing the API).
 //! Shared pieces: [`error`] (the envelope), [`extract`] (the caller, the one `authorize`, bodies,
-//! queries), [`respond`], [`sse`] (live streams), [`audit`] (a change with its activity entry,
+//! queries), [`respond`], [`sse`] (live streams), [`quota`] (per-team quotas), [`audit`] (a change with its activity entry,
 //! team notes), [`session`] (signing a person in). Resource files import only these, never
 //! each other.
 
@@ -28,6 +28,7 @@ pub mod keys;
 pub mod notifications;
 pub mod openapi;
 pub mod pricing;
+pub mod quota;
 pub mod respond;
 pub mod schedules;
 pub mod session;

@@ -8,6 +8,7 @@ use worker::Response;
 use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx, BODY_LIMIT};
+use super::quota::{self, Kind};
 use super::respond;
 use crate::domain::fields::Fields;
 use crate::domain::ids::parse_uuid;
@@ -191,15 +192,26 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     let o = read_settings(&team, &body, None).await?;
     let next = next_after(&o.cron, &o.timezone, o.enabled, cx.now)?;
     let id = new_id()?;
+    let max = quota::limit(&cx.env, Kind::Schedules);
     let change = vec![schedules::insert(
         &team,
         &id,
         &settings(&o, next),
         &caller.user_id,
+        max,
         cx.now,
     )?];
     let created = event("schedule.created", &id, &o);
-    audit::commit(cx, &caller, change, created, Logged::Always).await?;
+    let results = audit::commit(cx, &caller, change, created, Logged::IfChanged).await?;
+    if changes(&results[0]) == 0 {
+        return Err(ApiError::field(
+            "body",
+            format!(
+                "The team already has {} schedules, the most it may hold; delete one first.",
+                max.unwrap_or_default()
+            ),
+        ));
+    }
     let s = schedules::get(&team, &id)
         .await?
         .ok_or(ApiError::NotFound)?;

@@ -10,6 +10,7 @@ use worker::Response;
 
 use super::error::{ApiError, ApiResult};
 use super::extract::{Ctx, BATCH_BODY_LIMIT, BODY_LIMIT};
+use super::quota::{self, Kind};
 use super::respond;
 use crate::domain::paging::paginate;
 use crate::domain::range::parse_instant;
@@ -54,7 +55,9 @@ pub async fn track(cx: &mut Ctx) -> ApiResult<Response> {
     let mut event = parse_event(&body, cx.now)?;
     let id = event.id.clone().map_or_else(new_id, Ok)?;
     event.id = Some(id.clone());
-    let stored = store(&caller.team(&cx.db), &[event], cx.now).await?;
+    let team = caller.team(&cx.db);
+    quota::take(&cx.env, &team, Kind::TelemetryEvents, 1).await?;
+    let stored = store(&team, &[event], cx.now).await?;
     Ok(respond::json(
         202,
         &json!({"id": id, "duplicate": stored == 0}),
@@ -81,7 +84,9 @@ pub async fn batch(cx: &mut Ctx) -> ApiResult<Response> {
             })),
         }
     }
-    let accepted = store(&caller.team(&cx.db), &valid, cx.now).await?;
+    let team = caller.team(&cx.db);
+    quota::take(&cx.env, &team, Kind::TelemetryEvents, valid.len() as i64).await?;
+    let accepted = store(&team, &valid, cx.now).await?;
     Ok(respond::ok(&json!({
         "accepted": accepted,
         "duplicates": valid.len().saturating_sub(accepted),
@@ -95,7 +100,9 @@ pub async fn record_metric(cx: &mut Ctx) -> ApiResult<Response> {
     let body = cx.json(BODY_LIMIT).await?;
     let metric = parse_metric(&body)?;
     let id = new_id()?;
-    telemetry::insert_metric(&caller.team(&cx.db), &id, &metric, cx.now).await?;
+    let team = caller.team(&cx.db);
+    quota::take(&cx.env, &team, Kind::TelemetryEvents, 1).await?;
+    telemetry::insert_metric(&team, &id, &metric, cx.now).await?;
     Ok(respond::json(202, &json!({ "id": id })))
 }
 

@@ -7,6 +7,7 @@ use worker::Response;
 use super::audit::{self, Logged};
 use super::error::{ApiError, ApiResult};
 use super::extract::{path_id, Ctx, BODY_LIMIT};
+use super::quota::{self, Kind};
 use super::respond;
 use crate::domain::fields::{FieldError, Fields};
 use crate::domain::paging::paginate;
@@ -210,6 +211,7 @@ pub async fn execute(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         f.error("Idempotency-Key", "must be 1 to 200 characters");
     }
     let (input,) = f.finish((input,))?;
+    quota::take(&cx.env, &team, Kind::Executions, 1).await?;
     let start = Start {
         triggered_by: Some(&caller.user_id),
         idempotency_key: key.as_deref(),

@@ -12,13 +12,17 @@ use crate::store::schedules::{self, ScheduleRow};
 use crate::store::{workflows, Db, Team};
 use crate::tz;
 
-/// Due schedules handled per tick.
+/// Due schedules handled per tick, unless the deployment says otherwise (`SCHEDULES_PER_TICK`).
 const DUE_PER_TICK: u32 = 100;
 
 /// Answers how many runs it started.
 pub async fn tick(env: &Env, db: &Db, now: i64) -> worker::Result<usize> {
+    let per_tick = crate::platform::setting(env, "SCHEDULES_PER_TICK")
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DUE_PER_TICK);
     let mut started = 0;
-    for s in schedules::due(db, now, DUE_PER_TICK).await? {
+    for s in schedules::due(db, now, per_tick).await? {
         match run_due(env, db, &s, now).await {
             Ok(true) => started += 1,
             Ok(false) => {}

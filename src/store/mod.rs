@@ -6,7 +6,8 @@
 //! - [`members`], [`invites`], [`tokens`], [`activity`], [`teams`], [`keys`]: team-scoped tables.
 //! - [`workflows`], [`executions`]: definitions, runs, steps and the status feed; [`transitions`]:
 //!   the engine's guarded moves of a run and its steps.
-//! - [`schedules`]: cron schedules and the runs they claimed; [`streams`]: open live streams.
+//! - [`schedules`]: cron schedules and the runs they claimed; [`streams`]: open live streams;
+//!   [`quota`]: per-team quota counters.
 //! - [`notifications`]: the team's notifications as each member sees them.
 //! - [`telemetry`]: raw events and metrics; [`analytics`]: reading them back through the rollups.
 //! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
@@ -26,6 +27,7 @@ pub mod members;
 pub mod notifications;
 pub mod outbox;
 pub mod pricing;
+pub mod quota;
 pub mod schedules;
 pub mod streams;
 pub mod teams;

@@ -62,17 +62,21 @@ pub struct Settings<'a> {
     pub next_run_at: Option<i64>,
 }
 
+/// Inserts a schedule unless the team already holds `max` (the quota; `None`: no limit), decided
+/// in the statement itself so concurrent creates cannot overshoot. Changes no row when refused.
 pub fn insert(
     team: &Team,
     id: &str,
     s: &Settings,
     created_by: &UserId,
+    max: Option<i64>,
     now: i64,
 ) -> Result<D1PreparedStatement> {
     team.db.stmt(
         "INSERT INTO schedules (id, team_id, workflow_id, cron, timezone, enabled, input, overlap, next_run_at, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        args![id, team.id, s.workflow_id, s.cron, s.timezone, i64::from(s.enabled), s.input, s.overlap, s.next_run_at, created_by, now, now],
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE ? IS NULL OR (SELECT COUNT(*) FROM schedules WHERE team_id = ?) < ?",
+        args![id, team.id, s.workflow_id, s.cron, s.timezone, i64::from(s.enabled), s.input, s.overlap, s.next_run_at, created_by, now, now, max, team.id, max],
     )
 }
 
@@ -121,8 +125,16 @@ pub fn delete(team: &Team, id: &str) -> Result<D1PreparedStatement> {
 
 // --- the tick (cross-team housekeeping) -----------------------------------------------------------
 
+/// Up to `limit` due schedules, shared fairly between teams: every team's oldest due one first,
+/// then every team's second, and so on (round-robin), so one team's hundreds of due schedules
+/// cannot push the others' to a later tick.
 pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<ScheduleRow>> {
-    let sql = format!("SELECT {COLUMNS} FROM schedules WHERE enabled = 1 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?");
+    let sql = format!(
+        "SELECT {COLUMNS} FROM (
+           SELECT {COLUMNS}, ROW_NUMBER() OVER (PARTITION BY team_id ORDER BY next_run_at, id) AS turn
+           FROM schedules WHERE enabled = 1 AND next_run_at <= ?)
+         ORDER BY turn, next_run_at LIMIT ?"
+    );
     db.all(&sql, args![now, limit]).await
 }
 

@@ -12,6 +12,7 @@
 //! - `otel_exporters`: the real OpenTelemetry exporters (Python protobuf, JS JSON) as clients.
 //! - `openapi`: the served OpenAPI document, and every operation in it reaching a handler.
 //! - `master_keys`: vault master-key rotation and upstream safety, on servers of their own.
+//! - `quotas`: per-team quotas and the fair tick, on a server of its own with small limits.
 //! - `mail_delivery`: invites through an HTTP email API (the stand-in's), on a server of its own.
 //! - `faults`: SIGKILL of the whole server mid-ingest and mid-execution, then a restart on the
 //!   same state (servers of their own).
@@ -38,6 +39,7 @@ mod notifications;
 mod openapi;
 mod otel_exporters;
 mod outbound;
+mod quotas;
 mod round_trips;
 mod schedules;
 mod secrets;

@@ -48,6 +48,11 @@ fn default_vars() -> Vec<(String, String)> {
         ("RETRY_BASE_MS", "20"),
         // Every answer says how many D1 round trips it made (x-d1-calls).
         ("DEBUG_HEADERS", "true"),
+        // The per-minute quotas off, as `make dev` has them: load drivers measure Beacon, not its
+        // quotas. tests/api/quotas.rs turns them on, on a server of its own.
+        ("QUOTA_EXECUTIONS_PER_MINUTE", "0"),
+        ("QUOTA_TELEMETRY_EVENTS_PER_MINUTE", "0"),
+        ("QUOTA_SPANS_PER_MINUTE", "0"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

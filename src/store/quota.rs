@@ -1,0 +1,37 @@
+//! Per-team quota counters: how much of a kind a team used in one fixed window.
+
+use worker::Result;
+
+use super::{Db, Team};
+use crate::args;
+
+/// Adds `n` to the team's count of `kind` in the window starting at `window_start`, only if that
+/// keeps it at most `max`, in one statement; answers whether it was added.
+pub async fn take(
+    team: &Team<'_>,
+    kind: &str,
+    window_start: i64,
+    n: i64,
+    max: i64,
+) -> Result<bool> {
+    let changed = team
+        .db
+        .run(
+            "INSERT INTO quota_usage (team_id, kind, window_start, used) VALUES (?, ?, ?, ?)
+             ON CONFLICT (team_id, kind, window_start) DO UPDATE SET used = used + excluded.used
+             WHERE used + excluded.used <= ?",
+            args![team.id, kind, window_start, n, max],
+        )
+        .await?;
+    Ok(changed > 0)
+}
+
+/// Bounded housekeeping for the cron tick: windows that ended over a day ago.
+pub async fn prune(db: &Db, now: i64) -> Result<()> {
+    db.run(
+        "DELETE FROM quota_usage WHERE rowid IN (SELECT rowid FROM quota_usage WHERE window_start < ? LIMIT 500)",
+        args![now - 2 * 86_400_000],
+    )
+    .await?;
+    Ok(())
+}
