@@ -9,6 +9,7 @@ use worker::{Response, ResponseBuilder};
 
 use super::error::{ApiError, ApiResult};
 use super::extract::Ctx;
+use super::quota::{self, Kind};
 use super::respond;
 use crate::domain::errors::fingerprint;
 use crate::domain::otlp::{self, Encoding, ReceiveError, Span};
@@ -73,7 +74,10 @@ pub async fn receive(cx: &mut Ctx) -> ApiResult<Response> {
     };
     drop(body);
     let partial = batch.partial_success();
-    store(cx, &caller.team(&cx.db), batch.spans).await?;
+    let team = caller.team(&cx.db);
+    // Every span counts toward the team's per-minute quota (429 with Retry-After past it).
+    quota::take(&cx.env, &team, Kind::Spans, batch.spans.len() as i64).await?;
+    store(cx, &team, batch.spans).await?;
     Ok(answer(
         encoding,
         200,

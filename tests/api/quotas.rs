@@ -14,6 +14,7 @@ fn quota_app() -> &'static TestApp {
             &[
                 ("QUOTA_EXECUTIONS_PER_MINUTE", "3"),
                 ("QUOTA_TELEMETRY_EVENTS_PER_MINUTE", "10"),
+                ("QUOTA_SPANS_PER_MINUTE", "5"),
                 ("QUOTA_INVITES_PER_DAY", "2"),
                 ("QUOTA_SCHEDULES", "4"),
                 ("SCHEDULES_PER_TICK", "3"),
@@ -163,4 +164,39 @@ fn the_tick_shares_its_work_between_teams_round_robin() {
         Some(1),
         "the quiet team waited behind the busy one: {runs}"
     );
+}
+
+/// An OTLP/JSON request of `n` root spans of fresh traces.
+fn spans_request(n: usize) -> Value {
+    let base = now_millis() as u64 * 1_000_000;
+    let spans: Vec<Value> = (0..n)
+        .map(|i| {
+            json!({"traceId": format!("{:016x}{:016x}", base, i + 1), "spanId": format!("{:016x}", i + 1),
+                   "name": "work", "startTimeUnixNano": base.to_string(),
+                   "endTimeUnixNano": (base + 1_000_000).to_string()})
+        })
+        .collect();
+    json!({"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]})
+}
+
+#[test]
+fn spans_past_the_per_minute_quota_get_429_with_retry_after_and_are_not_stored() {
+    let app = quota_app();
+    let team = app.signup_team();
+    let other = app.signup_team();
+    let auth = &team.owner.auth;
+    fresh_minute();
+    app.post_json("/api/otlp/v1/traces", &spans_request(4), auth)
+        .expect(200);
+    let refused = app.post_json("/api/otlp/v1/traces", &spans_request(2), auth);
+    assert_rate_limited(&refused);
+    let listed = app.get("/api/traces", auth).expect(200);
+    assert_eq!(
+        listed["data"].as_array().unwrap().len(),
+        4,
+        "the refused spans were not stored"
+    );
+    // Another team's quota is its own.
+    app.post_json("/api/otlp/v1/traces", &spans_request(5), &other.owner.auth)
+        .expect(200);
 }
