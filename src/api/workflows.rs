@@ -211,6 +211,9 @@ pub async fn execute(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         f.error("Idempotency-Key", "must be 1 to 200 characters");
     }
     let (input,) = f.finish((input,))?;
+    // A key names a run of this workflow: stored with the workflow's id, so the same key sent to
+    // another workflow starts that one instead of answering this one's execution.
+    let key = key.map(|k| format!("{id}:{k}"));
     quota::take(&cx.env, &team, Kind::Executions, 1).await?;
     let start = Start {
         triggered_by: Some(&caller.user_id),

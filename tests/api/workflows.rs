@@ -289,14 +289,14 @@ fn an_idempotency_key_answers_the_same_execution() {
     let path = format!("/api/workflows/{}/execute", string(&wf["id"]));
     let body = json!({"input": {}}).to_string();
     let key = unique("idem");
-    let send = |k: &str| {
+    let send = |path: &str, k: &str| {
         let (name, value) = match auth {
             Auth::Cookie(t) => ("Cookie", format!("beacon_session={t}")),
             _ => unreachable!(),
         };
         let resp = app.request(
             "POST",
-            &path,
+            path,
             &[
                 (name, &value),
                 ("Content-Type", JSON),
@@ -306,9 +306,47 @@ fn an_idempotency_key_answers_the_same_execution() {
         );
         string(&resp.expect(202)["execution_id"])
     };
-    let first = send(&key);
-    assert_eq!(send(&key), first);
-    assert_ne!(send(&unique("idem")), first);
+    let first = send(&path, &key);
+    assert_eq!(send(&path, &key), first);
+    assert_ne!(send(&path, &unique("idem")), first);
+}
+
+#[test]
+fn an_idempotency_key_is_tied_to_its_workflow() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let first_wf = string(&app.create_workflow(auth, json!([hook("a", "x")]))["id"]);
+    let second_wf = string(&app.create_workflow(auth, json!([hook("a", "y")]))["id"]);
+    let key = unique("idem");
+    let send = |wf: &str| {
+        let Auth::Cookie(t) = auth else {
+            unreachable!()
+        };
+        let cookie = format!("beacon_session={t}");
+        let resp = app.request(
+            "POST",
+            &format!("/api/workflows/{wf}/execute"),
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", JSON),
+                ("Idempotency-Key", &key),
+            ],
+            Some(json!({"input": {}}).to_string().as_bytes()),
+        );
+        string(&resp.expect(202)["execution_id"])
+    };
+    let first = send(&first_wf);
+    let second = send(&second_wf);
+    assert_ne!(
+        first, second,
+        "the key answered another workflow's execution"
+    );
+    let detail = app
+        .get(&format!("/api/executions/{second}"), auth)
+        .expect(200);
+    assert_eq!(detail["workflow_id"], second_wf.as_str());
+    assert_eq!(send(&second_wf), second);
 }
 
 #[test]
