@@ -6,7 +6,7 @@ use serde_json::Value;
 use worker::{D1PreparedStatement, Response};
 
 use super::error::{ApiError, ApiResult};
-use super::extract::{authorize, path_id, Ctx, Via, BODY_LIMIT};
+use super::extract::{path_id, Ctx, BODY_LIMIT};
 use super::respond;
 use crate::domain::errors::{derive_severity, fingerprint, Severity, SEVERITIES};
 use crate::domain::fields::Fields;
@@ -23,12 +23,10 @@ use crate::store::{changes, workflows, Team};
 const RECENT_OCCURRENCES: u32 = 20;
 
 /// POST /api/errors {type, message, severity?, stack?, workflow_id?, step_id?, context?} — by a
-/// member or above, or with any access token (SDKs report with a viewer token).
+/// member or above, signed in or with an access token: a viewer token is read-only, as it is for
+/// telemetry.
 pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
-    let caller = cx.require(Role::Viewer).await?;
-    if !matches!(caller.via, Via::Token { .. }) {
-        authorize(&caller, Role::Member)?;
-    }
+    let caller = cx.require(Role::Member).await?;
     let body = cx.json(BODY_LIMIT).await?;
     let team = caller.team(&cx.db);
     let mut f = Fields::new(&body)?;

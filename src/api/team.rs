@@ -12,7 +12,8 @@ use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::rules::{self, RoleChangeDenied};
 use crate::store::activity::{self, Event};
-use crate::store::{changes, members, teams};
+use crate::store::members::Decided;
+use crate::store::{changes, members, teams, Team};
 
 fn denied(reason: RoleChangeDenied) -> ApiError {
     match reason {
@@ -25,6 +26,37 @@ fn denied(reason: RoleChangeDenied) -> ApiError {
 
 fn last_owner() -> ApiError {
     ApiError::conflict("last_owner", "A team must keep at least one owner.")
+}
+
+/// The role an actor needs to change a member from `current` (to `new`): only owners touch owners.
+fn needed(current: Role, new: Option<Role>) -> Role {
+    if current == Role::Owner || new == Some(Role::Owner) {
+        Role::Owner
+    } else {
+        Role::Admin
+    }
+}
+
+/// Why a guarded role change or removal changed nothing: the member changed or went meanwhile,
+/// the actor lost the role it needed, or (all else holding) the last-owner guard refused it.
+async fn why_unchanged(team: &Team<'_>, id: &str, d: &Decided<'_>) -> ApiError {
+    let (member, actor) = match (
+        members::get(team, id).await,
+        members::get(team, d.actor.as_str()).await,
+    ) {
+        (Ok(member), Ok(actor)) => (member, actor),
+        (Err(e), _) | (_, Err(e)) => return e.into(),
+    };
+    match (member, actor) {
+        (None, _) => ApiError::NotFound,
+        (_, None) => ApiError::Unauthorized,
+        (_, Some(a)) if !a.role.allows(d.actor_needs) => ApiError::forbidden_role(d.actor_needs),
+        (Some(m), _) if m.role != d.current => ApiError::conflict(
+            "role_changed",
+            "The member's role changed meanwhile; reload and try again.",
+        ),
+        _ => last_owner(),
+    }
 }
 
 /// GET /api/team
@@ -100,17 +132,21 @@ pub async fn change_role(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"email": member.email, "from": current.as_str(), "to": role.as_str()}),
     };
+    let decided = Decided {
+        current,
+        actor: &caller.user_id,
+        actor_needs: needed(current, Some(role)),
+    };
     let results = audit::commit(
         cx,
         &caller,
-        vec![members::set_role(&team, &id, role)?],
+        vec![members::set_role(&team, &id, role, &decided)?],
         event,
         Logged::IfChanged,
     )
     .await?;
     if changes(&results[0]) == 0 {
-        // The row exists (read above), so only the last-owner guard can have refused it.
-        return Err(last_owner());
+        return Err(why_unchanged(&team, &id, &decided).await);
     }
     let title = format!("{} is now {}", member.name, role.as_str());
     audit::tell_team(cx, &caller, "member.role_changed", title).await;
@@ -130,16 +166,21 @@ pub async fn remove_member(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         target_id: Some(&id),
         detail: json!({"email": member.email, "role": current.as_str()}),
     };
+    let decided = Decided {
+        current,
+        actor: &caller.user_id,
+        actor_needs: needed(current, None),
+    };
     let results = audit::commit(
         cx,
         &caller,
-        vec![members::remove(&team, &id)?],
+        vec![members::remove(&team, &id, &decided)?],
         event,
         Logged::IfChanged,
     )
     .await?;
     if changes(&results[0]) == 0 {
-        return Err(last_owner());
+        return Err(why_unchanged(&team, &id, &decided).await);
     }
     audit::tell_team(
         cx,

@@ -13,6 +13,7 @@ use crate::domain::fields::{FieldError, Fields};
 use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::domain::workflow::{key_ids, parse_steps, Step};
+use crate::engine::headers::{self, SealError};
 use crate::engine::{self, Start};
 use crate::platform::new_id;
 use crate::store::activity::Event;
@@ -53,8 +54,29 @@ async fn read_steps(
     })
 }
 
-fn steps_json(steps: &[Step]) -> String {
-    Value::Array(steps.iter().map(Step::to_json).collect()).to_string()
+/// The definition as stored: header values sealed (a `"<redacted>"` one keeps what `current`,
+/// the stored definition being edited, holds).
+async fn stored_steps(
+    cx: &Ctx,
+    team: &Team<'_>,
+    workflow_id: &str,
+    steps: &[Step],
+    current: Option<&str>,
+) -> ApiResult<String> {
+    let mut value = Value::Array(steps.iter().map(Step::to_json).collect());
+    let current: Option<Value> = current.and_then(|c| serde_json::from_str(c).ok());
+    let sealed = headers::seal(
+        &cx.env,
+        team.id().as_str(),
+        workflow_id,
+        &mut value,
+        current.as_ref(),
+    );
+    match sealed.await {
+        Ok(()) => Ok(value.to_string()),
+        Err(SealError::Invalid(errors)) => Err(ApiError::Validation(errors)),
+        Err(SealError::Vault(e)) => Err(e.into()),
+    }
 }
 
 fn event<'a>(action: &'a str, id: &'a str, detail: Value) -> Event<'a> {
@@ -102,11 +124,12 @@ pub async fn create(cx: &mut Ctx) -> ApiResult<Response> {
     };
     let (name, steps) = f.finish((name, steps))?;
     let id = new_id()?;
+    let steps = stored_steps(cx, &team, &id, &steps, None).await?;
     let new = NewWorkflow {
         id: &id,
         name: &name,
         description: description.as_deref(),
-        steps: &steps_json(&steps),
+        steps: &steps,
         created_by: &caller.user_id,
     };
     let created = event("workflow.created", &id, json!({"name": name, "version": 1}));
@@ -143,16 +166,20 @@ pub async fn update(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
     };
     let steps = if f.has("steps") {
         match read_steps(cx, &team, f.value("steps")).await? {
-            Ok(steps) => Some(steps_json(&steps)),
+            Ok(steps) => Some(Some(steps)),
             Err(errors) => {
                 f.extend(errors);
                 None
             }
         }
     } else {
-        Some(current.steps.clone())
+        Some(None)
     };
     let (name, steps) = f.finish((name, steps))?;
+    let steps = match steps {
+        Some(steps) => stored_steps(cx, &team, &id, &steps, Some(&current.steps)).await?,
+        None => current.steps.clone(),
+    };
     let change = workflows::update(&team, &id, &name, description.as_deref(), &steps, cx.now)?;
     // The version this edit makes; the entry is written only if the edit was.
     let detail = json!({"name": name, "version": current.version + 1});
@@ -211,6 +238,9 @@ pub async fn execute(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         f.error("Idempotency-Key", "must be 1 to 200 characters");
     }
     let (input,) = f.finish((input,))?;
+    // A key names a run of this workflow: stored with the workflow's id, so the same key sent to
+    // another workflow starts that one instead of answering this one's execution.
+    let key = key.map(|k| format!("{id}:{k}"));
     quota::take(&cx.env, &team, Kind::Executions, 1).await?;
     let start = Start {
         triggered_by: Some(&caller.user_id),

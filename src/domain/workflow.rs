@@ -340,6 +340,47 @@ pub fn key_ids(steps: &[Step]) -> Vec<(usize, &str)> {
         .collect()
 }
 
+/// What a stored http-step header value shows in place of itself: its value is a secret.
+pub const REDACTED: &str = "<redacted>";
+/// How a stored header value says it is sealed by the vault (the envelope follows).
+pub const SEALED_PREFIX: &str = "sealed:";
+
+/// Every http step's header values in a definition (a JSON array of steps), with the step's id
+/// and the header's name, for sealing, opening or redacting in place.
+pub fn header_values(steps: &mut Value) -> Vec<(String, String, &mut Value)> {
+    let Some(steps) = steps.as_array_mut() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for step in steps {
+        let id = step["id"].as_str().unwrap_or_default().to_string();
+        if let Some(Value::Object(headers)) = step.get_mut("headers") {
+            for (name, value) in headers.iter_mut() {
+                found.push((id.clone(), name.clone(), value));
+            }
+        }
+    }
+    found
+}
+
+/// A definition as readers see it: every header value `"<redacted>"`.
+pub fn redact_headers(steps: &mut Value) {
+    for (_, _, value) in header_values(steps) {
+        *value = json!(REDACTED);
+    }
+}
+
+/// The stored value of step `step_id`'s header `name` in a stored definition, if it has one.
+pub fn stored_header<'a>(steps: &'a Value, step_id: &str, name: &str) -> Option<&'a str> {
+    steps
+        .as_array()?
+        .iter()
+        .find(|s| s["id"] == step_id)?
+        .get("headers")?
+        .get(name)?
+        .as_str()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +468,25 @@ mod tests {
             json!([{"id": "a", "kind": "http", "method": "GET", "url": "http://127.0.0.1:9/x"}]);
         assert!(parse_steps(Some(&steps), true).is_ok());
         assert!(parse_steps(Some(&steps), false).is_err());
+    }
+
+    #[test]
+    fn header_values_are_found_redacted_and_looked_up_by_step_and_name() {
+        let mut steps = json!([
+            {"id": "a", "kind": "llm", "prompt": "x"},
+            {"id": "b", "kind": "http", "url": "https://x.example", "headers": {"authorization": "Bearer s3cret", "x-n": "1"}}
+        ]);
+        assert_eq!(
+            stored_header(&steps, "b", "authorization"),
+            Some("Bearer s3cret")
+        );
+        assert_eq!(stored_header(&steps, "a", "authorization"), None);
+        assert_eq!(header_values(&mut steps).len(), 2);
+        redact_headers(&mut steps);
+        assert_eq!(
+            steps[1]["headers"],
+            json!({"authorization": REDACTED, "x-n": REDACTED})
+        );
+        assert_eq!(steps[0], json!({"id": "a", "kind": "llm", "prompt": "x"}));
     }
 }

@@ -105,16 +105,24 @@ pub async fn schedule_result(
     succeeded: bool,
 ) -> worker::Result<()> {
     let now = now_ms();
-    if schedules::record_result(team, schedule_id, succeeded, MAX_SCHEDULE_FAILURES, now).await? {
-        let event = Event {
-            action: "schedule.disabled",
-            target_type: "schedule",
-            target_id: Some(schedule_id),
-            detail: json!({"reason": format!("{MAX_SCHEDULE_FAILURES} failed runs in a row")}),
-        };
-        team.db()
-            .batch(vec![activity::record(team, &new_id()?, None, event, now)?])
-            .await?;
+    // The activity entry goes in the same batch as the disabling, written only if it disabled.
+    let disabled = Event {
+        action: "schedule.disabled",
+        target_type: "schedule",
+        target_id: Some(schedule_id),
+        detail: json!({"reason": format!("{MAX_SCHEDULE_FAILURES} failed runs in a row")}),
+    };
+    let entry = activity::record_if_changed(team, &new_id()?, None, disabled, now)?;
+    if schedules::record_result(
+        team,
+        schedule_id,
+        succeeded,
+        MAX_SCHEDULE_FAILURES,
+        now,
+        entry,
+    )
+    .await?
+    {
         let note = Note {
             category: "workflow",
             kind: "schedule.disabled",

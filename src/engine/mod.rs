@@ -12,12 +12,14 @@
 //!   both step kinds share; [`llm`] (OpenAI, Anthropic and OpenAI-compatible calls with retries)
 //!   and [`http`] (HTTP steps with URL safety, a timeout and a size cap) are the kinds.
 //! - [`cost`]: each call's price, budget reservation and settlement; re-pricing history.
-//! - [`keys`]: provider keys opened from the vault for one call, and counted.
+//! - [`keys`]: provider keys opened from the vault for one call, and counted; [`headers`]: http
+//!   steps' header values sealed for storage and opened to run.
 //! - [`hooks`]: what other features subscribe to when an execution finishes.
 //! - [`scheduler`]: starting scheduled runs from the cron tick; [`sweep`]: re-sending runs whose
 //!   queue message may have been lost.
 
 pub mod cost;
+pub mod headers;
 pub mod hooks;
 pub mod http;
 pub mod keys;

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use worker::Env;
 
 use super::step::{tokens_json, truncate, Settings, StepError, StepOutput, Usage};
-use super::{cost, hooks, http, llm, EXECUTION_TIMEOUT_MS, OUTPUT_LIMIT};
+use super::{cost, headers, hooks, http, llm, EXECUTION_TIMEOUT_MS, OUTPUT_LIMIT};
 use crate::domain::execution::{ExecutionStatus, StepStatus};
 use crate::domain::otlp::run::{self as trace, Ended};
 use crate::domain::workflow::{parse_steps, Step, StepKind};
@@ -45,7 +45,16 @@ pub async fn run(env: &Env, job: &super::Job) -> worker::Result<()> {
         );
         return finish(env, &team, &exec, ExecutionStatus::Failed, Some(&error)).await;
     };
-    let definition: Value = serde_json::from_str(&version.steps).unwrap_or(Value::Null);
+    let mut definition: Value = serde_json::from_str(&version.steps).unwrap_or(Value::Null);
+    if let Err(e) = headers::open(env, team.id().as_str(), &exec.workflow_id, &mut definition).await
+    {
+        worker::console_error!("engine: execution {}: opening header values: {e}", exec.id);
+        let error = StepError::new(
+            "key_unavailable",
+            "The workflow's http header values cannot be decrypted; save the workflow again with them.",
+        );
+        return finish(env, &team, &exec, ExecutionStatus::Failed, Some(&error)).await;
+    }
     // Saved definitions were validated; URL safety is enforced again when each step runs.
     let steps = match parse_steps(Some(&definition), true) {
         Ok(steps) => steps,

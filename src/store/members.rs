@@ -71,14 +71,50 @@ pub async fn owner_count(team: &Team<'_>) -> Result<u32> {
     Ok(row.map_or(0, |c| c.n))
 }
 
-/// Changes a role unless that would leave the team without an owner; the change count says which.
-pub fn set_role(team: &Team, id: &str, role: Role) -> Result<D1PreparedStatement> {
-    let sql = format!("UPDATE users SET role = ?1 WHERE team_id = ?2 AND id = ?3 AND (?1 = 'owner' OR {NOT_LAST_OWNER})");
-    team.db.stmt(&sql, args![role, team.id, id])
+/// What a role change or removal was decided on, re-checked by the write itself: the member still
+/// holds `current`, and the actor still holds a role allowing `actor_needs`. A change made
+/// meanwhile (the member promoted, the actor demoted) makes the write change nothing.
+pub struct Decided<'a> {
+    pub current: Role,
+    pub actor: &'a UserId,
+    pub actor_needs: Role,
 }
 
-/// Removes a member unless they are the last owner; their sessions and tokens cascade.
-pub fn remove(team: &Team, id: &str) -> Result<D1PreparedStatement> {
-    let sql = format!("DELETE FROM users WHERE team_id = ? AND id = ? AND {NOT_LAST_OWNER}");
-    team.db.stmt(&sql, args![team.id, id])
+impl Decided<'_> {
+    /// `role = ? AND <the actor still qualifies>`, with its three binds (team, actor, current).
+    fn guard(&self) -> String {
+        let allowed: Vec<String> = Role::ALL
+            .iter()
+            .filter(|r| r.allows(self.actor_needs))
+            .map(|r| format!("'{}'", r.as_str()))
+            .collect();
+        format!(
+            "role = ? AND (SELECT a.role FROM users a WHERE a.team_id = ? AND a.id = ?) IN ({})",
+            allowed.join(", ")
+        )
+    }
+}
+
+/// Changes a role unless that would leave the team without an owner or the decision no longer
+/// holds ([`Decided`]); the change count says whether it happened.
+pub fn set_role(team: &Team, id: &str, role: Role, d: &Decided) -> Result<D1PreparedStatement> {
+    let sql = format!(
+        "UPDATE users SET role = ? WHERE team_id = ? AND id = ? AND (? = 'owner' OR {NOT_LAST_OWNER}) AND {}",
+        d.guard()
+    );
+    team.db.stmt(
+        &sql,
+        args![role, team.id, id, role, d.current, team.id, d.actor],
+    )
+}
+
+/// Removes a member unless they are the last owner or the decision no longer holds; their
+/// sessions and tokens cascade.
+pub fn remove(team: &Team, id: &str, d: &Decided) -> Result<D1PreparedStatement> {
+    let sql = format!(
+        "DELETE FROM users WHERE team_id = ? AND id = ? AND {NOT_LAST_OWNER} AND {}",
+        d.guard()
+    );
+    team.db
+        .stmt(&sql, args![team.id, id, d.current, team.id, d.actor])
 }

@@ -195,13 +195,15 @@ pub async fn has_unfinished_run(db: &Db, s: &ScheduleRow) -> Result<bool> {
 }
 
 /// After a scheduled run ends: a success resets the failure streak; the fifth failure in a row
-/// disables the schedule, with the reason recorded. Answers whether this call disabled it.
+/// disables the schedule, with the reason recorded and `disabled_entry` (an activity entry guarded
+/// on the statement before it) in the same batch. Answers whether this call disabled it.
 pub async fn record_result(
     team: &Team<'_>,
     schedule_id: &str,
     succeeded: bool,
     max_failures: i64,
     now: i64,
+    disabled_entry: D1PreparedStatement,
 ) -> Result<bool> {
     if succeeded {
         team.db
@@ -225,6 +227,7 @@ pub async fn record_result(
                  WHERE team_id = ? AND id = ? AND enabled = 1 AND consecutive_failures >= ?",
                 args![reason, now, team.id, schedule_id, max_failures],
             )?,
+            disabled_entry,
         ])
         .await?;
     Ok(super::changes(&results[1]) > 0)

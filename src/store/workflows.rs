@@ -32,14 +32,16 @@ pub struct WorkflowRow {
 }
 
 impl WorkflowRow {
-    /// The API shape: the stored steps as JSON.
+    /// The API shape: the stored steps as JSON, every http-step header value `"<redacted>"`.
     pub fn to_json(&self) -> Value {
+        let mut steps = serde_json::from_str::<Value>(&self.steps).unwrap_or(Value::Null);
+        crate::domain::workflow::redact_headers(&mut steps);
         serde_json::json!({
             "id": self.id,
             "name": self.name,
             "description": self.description,
             "version": self.version,
-            "steps": serde_json::from_str::<Value>(&self.steps).unwrap_or(Value::Null),
+            "steps": steps,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
         })

@@ -233,14 +233,17 @@ fn reports_are_validated_and_severity_is_derived_unless_given() {
 }
 
 #[test]
-fn members_and_any_access_token_report_viewers_signed_in_do_not() {
+fn members_report_errors_signed_in_or_with_a_token_viewers_and_viewer_tokens_do_not() {
     let app = app();
     let team = app.signup_team();
     let body = json!({"type": "E", "message": "from an SDK"});
     let viewer = team.member(app, "viewer");
     app.post_json("/api/errors", &body, &viewer.auth)
         .assert_error(403, "forbidden");
-    let token = app.create_token(&team.owner.auth, "viewer");
+    let read_only = app.create_token(&team.owner.auth, "viewer");
+    app.post_json("/api/errors", &body, &read_only.auth())
+        .assert_error(403, "forbidden");
+    let token = app.create_token(&team.owner.auth, "member");
     report(app, &token.auth(), body.clone());
     let member = team.member(app, "member");
     let id = string(&report(app, &member.auth, body)["issue_id"]);

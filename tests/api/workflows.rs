@@ -289,14 +289,14 @@ fn an_idempotency_key_answers_the_same_execution() {
     let path = format!("/api/workflows/{}/execute", string(&wf["id"]));
     let body = json!({"input": {}}).to_string();
     let key = unique("idem");
-    let send = |k: &str| {
+    let send = |path: &str, k: &str| {
         let (name, value) = match auth {
             Auth::Cookie(t) => ("Cookie", format!("beacon_session={t}")),
             _ => unreachable!(),
         };
         let resp = app.request(
             "POST",
-            &path,
+            path,
             &[
                 (name, &value),
                 ("Content-Type", JSON),
@@ -306,9 +306,47 @@ fn an_idempotency_key_answers_the_same_execution() {
         );
         string(&resp.expect(202)["execution_id"])
     };
-    let first = send(&key);
-    assert_eq!(send(&key), first);
-    assert_ne!(send(&unique("idem")), first);
+    let first = send(&path, &key);
+    assert_eq!(send(&path, &key), first);
+    assert_ne!(send(&path, &unique("idem")), first);
+}
+
+#[test]
+fn an_idempotency_key_is_tied_to_its_workflow() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let first_wf = string(&app.create_workflow(auth, json!([hook("a", "x")]))["id"]);
+    let second_wf = string(&app.create_workflow(auth, json!([hook("a", "y")]))["id"]);
+    let key = unique("idem");
+    let send = |wf: &str| {
+        let Auth::Cookie(t) = auth else {
+            unreachable!()
+        };
+        let cookie = format!("beacon_session={t}");
+        let resp = app.request(
+            "POST",
+            &format!("/api/workflows/{wf}/execute"),
+            &[
+                ("Cookie", &cookie),
+                ("Content-Type", JSON),
+                ("Idempotency-Key", &key),
+            ],
+            Some(json!({"input": {}}).to_string().as_bytes()),
+        );
+        string(&resp.expect(202)["execution_id"])
+    };
+    let first = send(&first_wf);
+    let second = send(&second_wf);
+    assert_ne!(
+        first, second,
+        "the key answered another workflow's execution"
+    );
+    let detail = app
+        .get(&format!("/api/executions/{second}"), auth)
+        .expect(200);
+    assert_eq!(detail["workflow_id"], second_wf.as_str());
+    assert_eq!(send(&second_wf), second);
 }
 
 #[test]
@@ -448,5 +486,87 @@ fn deleting_a_workflow_keeps_its_executions() {
     assert_eq!(
         app.get(&format!("/api/executions/{id}"), auth).expect(200)["status"],
         "succeeded"
+    );
+}
+
+/// An http step to the stand-in's header echo, with one secret header.
+fn echo_headers(secret: &str) -> Value {
+    json!([{"id": "call", "kind": "http", "method": "GET",
+            "url": format!("{}/hook/headers", stand_in().base_url),
+            "headers": {"x-service-token": secret, "x-plain": "{{input.n}}"}}])
+}
+
+#[test]
+fn http_step_header_values_are_stored_sealed_and_read_back_redacted() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let secret = unique("s3cret");
+    let wf = app.create_workflow(auth, echo_headers(&secret));
+    let id = string(&wf["id"]);
+    assert_eq!(
+        wf["steps"][0]["headers"]["x-service-token"], "<redacted>",
+        "{wf}"
+    );
+    let viewer = team.member(app, "viewer");
+    let read = app.get(&format!("/api/workflows/{id}"), &viewer.auth);
+    assert!(!read.body.contains(&secret), "{read}");
+    assert_eq!(read.json()["steps"][0]["headers"]["x-plain"], "<redacted>");
+    let stored = app.sql(&format!(
+        "SELECT steps FROM workflow_versions WHERE workflow_id = '{id}'"
+    ));
+    assert!(
+        !stored.to_string().contains(&secret),
+        "stored in plaintext: {stored}"
+    );
+    // The step still sends the real value.
+    let execution = app.execute(auth, &id, json!({"n": "7"}));
+    let detail = app.wait_finished(auth, &execution);
+    assert_eq!(detail["status"], "succeeded", "{detail}");
+    let output = detail["steps"][0]["output"].as_str().unwrap_or_default();
+    assert!(
+        output.contains(&secret) && output.contains("\"x-plain\":\"7\""),
+        "{output}"
+    );
+}
+
+#[test]
+fn an_update_that_sends_redacted_keeps_the_stored_header_value() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let secret = unique("kept");
+    let wf = app.create_workflow(auth, echo_headers(&secret));
+    let id = string(&wf["id"]);
+    // The steps exactly as read, redacted values and all, with a new header beside them.
+    let mut steps = wf["steps"].clone();
+    steps[0]["headers"]["x-new"] = json!("fresh");
+    let edited = app
+        .patch_json(
+            &format!("/api/workflows/{id}"),
+            &json!({"steps": steps}),
+            auth,
+        )
+        .expect(200);
+    assert_eq!(edited["version"], 2);
+    let execution = app.execute(auth, &id, json!({"n": "1"}));
+    let detail = app.wait_finished(auth, &execution);
+    let output = detail["steps"][0]["output"].as_str().unwrap_or_default();
+    assert!(
+        output.contains(&secret) && output.contains("fresh"),
+        "{detail}"
+    );
+    // "<redacted>" with nothing stored to keep is refused.
+    let mut unknown = wf["steps"].clone();
+    unknown[0]["headers"]["x-other"] = json!("<redacted>");
+    let resp = app.patch_json(
+        &format!("/api/workflows/{id}"),
+        &json!({"steps": unknown}),
+        auth,
+    );
+    assert_eq!(
+        resp.invalid_fields(),
+        ["steps.call.headers.x-other"],
+        "{resp}"
     );
 }
