@@ -4,7 +4,7 @@
 // arrows move, Left/Right fold. A recent trace is polled, since spans keep arriving for a while.
 
 import type { ComponentChildren } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/client';
 import type { TraceDetail } from '../api/types';
 import { tokenTotal } from '../api/types';
@@ -157,7 +157,7 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
   const tree = useRef<HTMLDivElement>(null);
   const [focusKey, setFocusKey] = useState<string | null>(null);
   // The focused row follows the selection when the keys moved it.
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!focusKey) return;
     tree.current?.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
     setFocusKey(null);
@@ -167,7 +167,9 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
-    const current = (e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? selected;
+    // The selection, not the focus, is where a move starts: keys pressed faster than the focus
+    // follows still move one row each.
+    const current = rows.some((r) => r.key === selected) ? selected : ((e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? null);
     if ((e.key === 'Enter' || e.key === ' ') && current) {
       e.preventDefault();
       onSelect(current, 'enter');
@@ -313,7 +315,7 @@ function SpanDetail({ row }: { row: SpanRow }) {
       <header class="span-head">
         <span class={`wf-dot cat-${category}`} aria-hidden="true" />
         <h2>{s.name || '(unnamed)'}</h2>
-        <StatusBadge status={s.status} />
+        {s.status !== 'unset' && <StatusBadge status={s.status} />}
       </header>
       {s.status === 'error' && <p class="form-error">{s.status_message || 'This span ended with an error.'}</p>}
       <dl class="kv">
