@@ -344,16 +344,16 @@ function SpanDetail({ row }: { row: SpanRow }) {
           <h3>Tokens</h3>
           <table class="token-table" data-span-token-table>
             <tbody>
-              <TokenRow label="Input" n={t.input} />
-              <TokenRow label="Cache read" n={t.cache_read} />
-              <TokenRow label="Cache write" n={t.cache_write} />
-              <TokenRow label="Output" n={t.output} />
-              <TokenRow label="Reasoning" n={t.reasoning} />
-              <tr class="total">
+              <TokenRow bucket="input" label="Input" n={t.input} />
+              <TokenRow bucket="cache_read" label="Cache read" n={t.cache_read} />
+              <TokenRow bucket="cache_write" label="Cache write" n={t.cache_write} />
+              <TokenRow bucket="output" label="Output" n={t.output} />
+              <TokenRow bucket="reasoning" label="Reasoning" n={t.reasoning} />
+              <tr class="total" data-bucket="total">
                 <th scope="row">Total</th>
                 <td>{num(tokenTotal(t))}</td>
               </tr>
-              <tr>
+              <tr data-bucket="cost">
                 <th scope="row">Cost</th>
                 <td>{s.cost_usd === null ? <span class="muted">no price for this model</span> : usd(s.cost_usd)}</td>
               </tr>
@@ -400,9 +400,9 @@ function KV({ label, children }: { label: string; children: ComponentChildren })
   );
 }
 
-function TokenRow({ label, n }: { label: string; n: number | undefined }) {
+function TokenRow({ bucket, label, n }: { bucket: string; label: string; n: number | undefined }) {
   return (
-    <tr>
+    <tr data-bucket={bucket}>
       <th scope="row">{label}</th>
       <td>{num(n ?? 0)}</td>
     </tr>
