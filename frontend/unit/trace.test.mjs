@@ -151,7 +151,8 @@ describe('the time axis', () => {
     assert.equal(formatMs(1250), '1.25 s');
     assert.equal(formatMs(12_540), '12.5 s');
     assert.equal(formatMs(125_000), '2 min 5 s');
-    assert.equal(formatMs(-3), '0.00 ms');
+    assert.equal(formatMs(0), '0 ms');
+    assert.equal(formatMs(-3), '0 ms');
     assert.equal(formatMs(null), '—');
   });
 });

@@ -209,6 +209,7 @@ export function spanCategory(span: Pick<Span, 'operation' | 'tokens' | 'tool' | 
 export function formatMs(ms: number | null | undefined): string {
   if (!finite(ms)) return '—';
   const v = Math.max(0, ms);
+  if (v === 0) return '0 ms';
   if (v < 1) return `${v.toFixed(2)} ms`;
   if (v < 10) return `${v.toFixed(1)} ms`;
   if (v < 999.5) return `${Math.round(v)} ms`;

@@ -4,7 +4,7 @@
 // arrows move, Left/Right fold. A recent trace is polled, since spans keep arriving for a while.
 
 import type { ComponentChildren } from 'preact';
-import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/client';
 import type { TraceDetail } from '../api/types';
 import { tokenTotal } from '../api/types';
@@ -157,7 +157,7 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
   const tree = useRef<HTMLDivElement>(null);
   const [focusKey, setFocusKey] = useState<string | null>(null);
   // The focused row follows the selection when the keys moved it.
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!focusKey) return;
     tree.current?.querySelector<HTMLElement>(`[data-key="${CSS.escape(focusKey)}"]`)?.focus();
     setFocusKey(null);
@@ -167,7 +167,9 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
 
   const onKeyDown = (e: KeyboardEvent) => {
     if (e.altKey || e.ctrlKey || e.metaKey) return;
-    const current = (e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? selected;
+    // The selection, not the focus, is where a move starts: keys pressed faster than the focus
+    // follows still move one row each.
+    const current = rows.some((r) => r.key === selected) ? selected : ((e.target as HTMLElement).closest<HTMLElement>('[data-key]')?.dataset.key ?? null);
     if ((e.key === 'Enter' || e.key === ' ') && current) {
       e.preventDefault();
       onSelect(current, 'enter');
@@ -313,7 +315,7 @@ function SpanDetail({ row }: { row: SpanRow }) {
       <header class="span-head">
         <span class={`wf-dot cat-${category}`} aria-hidden="true" />
         <h2>{s.name || '(unnamed)'}</h2>
-        <StatusBadge status={s.status} />
+        {s.status !== 'unset' && <StatusBadge status={s.status} />}
       </header>
       {s.status === 'error' && <p class="form-error">{s.status_message || 'This span ended with an error.'}</p>}
       <dl class="kv">
@@ -342,16 +344,16 @@ function SpanDetail({ row }: { row: SpanRow }) {
           <h3>Tokens</h3>
           <table class="token-table" data-span-token-table>
             <tbody>
-              <TokenRow label="Input" n={t.input} />
-              <TokenRow label="Cache read" n={t.cache_read} />
-              <TokenRow label="Cache write" n={t.cache_write} />
-              <TokenRow label="Output" n={t.output} />
-              <TokenRow label="Reasoning" n={t.reasoning} />
-              <tr class="total">
+              <TokenRow bucket="input" label="Input" n={t.input} />
+              <TokenRow bucket="cache_read" label="Cache read" n={t.cache_read} />
+              <TokenRow bucket="cache_write" label="Cache write" n={t.cache_write} />
+              <TokenRow bucket="output" label="Output" n={t.output} />
+              <TokenRow bucket="reasoning" label="Reasoning" n={t.reasoning} />
+              <tr class="total" data-bucket="total">
                 <th scope="row">Total</th>
                 <td>{num(tokenTotal(t))}</td>
               </tr>
-              <tr>
+              <tr data-bucket="cost">
                 <th scope="row">Cost</th>
                 <td>{s.cost_usd === null ? <span class="muted">no price for this model</span> : usd(s.cost_usd)}</td>
               </tr>
@@ -398,9 +400,9 @@ function KV({ label, children }: { label: string; children: ComponentChildren })
   );
 }
 
-function TokenRow({ label, n }: { label: string; n: number | undefined }) {
+function TokenRow({ bucket, label, n }: { bucket: string; label: string; n: number | undefined }) {
   return (
-    <tr>
+    <tr data-bucket={bucket}>
       <th scope="row">{label}</th>
       <td>{num(n ?? 0)}</td>
     </tr>
