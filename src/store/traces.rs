@@ -80,6 +80,9 @@ fn text_at(row: &Value, i: usize) -> Option<String> {
     row.get(i).and_then(Value::as_str).map(str::to_string)
 }
 
+/// (`CROSS JOIN` keeps the keys as the outer loop: one primary-key probe per key, where the
+/// planner would otherwise walk all of the team's spans.)
+///
 /// Looks up, in one round trip, which of `spans` are stored already, the stored parents of those
 /// whose agent is not known yet, the stored spans without an agent of the traces whose new spans
 /// have one, and (when `prices` is set) the price rows that can price the team's calls.
@@ -103,7 +106,7 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         statements.push(team.db.stmt(
             "SELECT json_group_array(json_array(s.trace_id, s.span_id, s.agent)) AS body FROM json_each(?2) k \
-             JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.value ->> 0 AND s.span_id = k.value ->> 1",
+             CROSS JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.value ->> 0 AND s.span_id = k.value ->> 1",
             args![team.id, Value::Array(chunk.to_vec()).to_string()],
         )?);
     }
@@ -488,7 +491,8 @@ pub fn record_run(
     Ok(statements)
 }
 
-/// Gives stored spans the agent they learnt from an ancestor that arrived later: `(trace id,
+/// Gives stored spans the agent they learnt from an ancestor that arrived later (each statement
+/// probes by key, the usage rows along their time index): `(trace id,
 /// span id, agent)` each, on the span and on its usage row (made at or after `since`, when the
 /// call started; the usage index bounds the search).
 pub fn adopt(
@@ -499,15 +503,17 @@ pub fn adopt(
     let rows = json!(adopted).to_string();
     Ok(vec![
         team.db.stmt(
-            "UPDATE spans SET agent = j.value ->> 2 FROM json_each(?2) j \
-             WHERE spans.team_id = ?1 AND spans.trace_id = j.value ->> 0 AND spans.span_id = j.value ->> 1 \
-               AND spans.agent IS NULL",
+            "UPDATE spans SET agent = (SELECT j.value ->> 2 FROM json_each(?2) j \
+                                       WHERE j.value ->> 0 = spans.trace_id AND j.value ->> 1 = spans.span_id) \
+             WHERE team_id = ?1 AND (trace_id, span_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) \
+               AND agent IS NULL",
             args![team.id, rows],
         )?,
         team.db.stmt(
-            "UPDATE llm_usage SET agent = j.value ->> 2 FROM json_each(?2) j \
-             WHERE llm_usage.team_id = ?1 AND llm_usage.created_at >= ?3 \
-               AND llm_usage.trace_id = j.value ->> 0 AND llm_usage.span_id = j.value ->> 1 AND llm_usage.agent IS NULL",
+            "UPDATE llm_usage SET agent = (SELECT j.value ->> 2 FROM json_each(?2) j \
+                                           WHERE j.value ->> 0 = llm_usage.trace_id AND j.value ->> 1 = llm_usage.span_id) \
+             WHERE team_id = ?1 AND created_at >= ?3 \
+               AND (trace_id, span_id) IN (SELECT value ->> 0, value ->> 1 FROM json_each(?2)) AND agent IS NULL",
             args![team.id, rows, since],
         )?,
     ])
