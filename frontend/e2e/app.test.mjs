@@ -684,6 +684,17 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     await owner.waitForTimeout(600); // the panel's smooth scroll into view, done
     await owner.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
     await shot(owner, 'phone-trace');
+
+    // The failed span became an error issue, whose occurrence opens the trace at that span.
+    await owner.setViewportSize(LAPTOP);
+    await visit(owner, '/errors');
+    await owner.click('main a:has-text("HTTPError")');
+    await owner.waitForURL(/\/errors\/[0-9a-f-]{36}$/);
+    await settle(owner);
+    await owner.click('.occurrences a:has-text("trace")');
+    await owner.waitForURL((u) => u.pathname === `/traces/${traceId}` && u.searchParams.get('span') === ids.http);
+    await owner.locator(`[data-span-detail="${ids.http}"]`).waitFor();
+    assert.equal(await owner.locator(`[role="treeitem"][data-span-id="${ids.http}"]`).getAttribute('aria-selected'), 'true');
   });
 
   test('traces: a workflow run is a trace, linked from its execution page, its steps spans under the run', async (t) => {
