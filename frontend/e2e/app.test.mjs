@@ -17,6 +17,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertNoErrorState, settle, signUp, tableRows, visit } from './helpers/app.mjs';
 import { LAPTOP, PHONE, launch, newContext, screenshotter } from './helpers/browser.mjs';
 import { REPO, startWorker } from './helpers/server.mjs';
+import { agentTrace, CHAT_INPUT, exportTrace, memberToken } from './helpers/otlp.mjs';
 import { startStandIn, VALID_KEY } from './helpers/stand-in.mjs';
 import {
   RETRY,
@@ -143,6 +144,7 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     const pages = [
       ['/usage', 'usage'],
       ['/executions', 'executions'],
+      ['/traces', 'traces'],
       ['/workflows', 'workflows'],
       ['/schedules', 'schedules'],
       ['/errors', 'errors'],
@@ -595,6 +597,127 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     assert.ok(readFileSync(/** @type {string} */ (await download.path()), 'utf8').trim().length > 0, 'the analytics export is empty');
   });
 
+  test('traces: an agent’s OTLP export appears in the live list, filters, and opens as a waterfall with the chat span’s tokens and conversation', async (t) => {
+    const { page: owner, api } = await team(t);
+    const token = await memberToken(api);
+    const service = `support-bot-${randomUUID().slice(0, 6)}`;
+    const { traceId, ids, body } = agentTrace(service);
+    await visit(owner, '/traces');
+    assert.equal(await owner.locator('[data-state="empty"]').count(), 1, 'a fresh team has no traces');
+    // Exported while the page is open: the list picks it up without a reload.
+    await exportTrace(address, token, body);
+    const row = owner.locator(`[data-trace-id="${traceId}"]`);
+    await row.waitFor();
+    const text = (await row.textContent()) ?? '';
+    for (const part of ['invoke_agent support', service, 'agent support', 'gpt-4o-mini']) assert.ok(text.includes(part), `the row lacks ${part}: ${text}`);
+    assert.equal(await row.locator('[data-status]').getAttribute('data-status'), 'error');
+    await shot(owner, 'traces');
+
+    // Filters: status, agent and model narrow the list; clearing them brings it back.
+    await owner.selectOption('#filter-status', 'ok');
+    await row.waitFor({ state: 'detached' });
+    await owner.waitForSelector('text=No traces match these filters.');
+    await owner.selectOption('#filter-status', 'error');
+    await row.waitFor();
+    await owner.fill('#filter-model', 'no-such-model');
+    await row.waitFor({ state: 'detached' });
+    await owner.fill('#filter-model', '');
+    await owner.fill('#filter-agent', 'support');
+    await owner.waitForURL((u) => u.searchParams.get('agent') === 'support' && !u.searchParams.has('model'));
+    await row.waitFor();
+    await owner.click('button:has-text("Clear filters")');
+    await owner.waitForURL((u) => u.search === '');
+    await row.waitFor();
+
+    // The waterfall: four spans nested agent → chat → tool → HTTP call, the failed one marked.
+    await row.locator('a').click();
+    await owner.waitForURL(`**/traces/${traceId}`);
+    await owner.waitForSelector('[data-waterfall]');
+    await settle(owner);
+    const tree = await owner.locator('[role="treeitem"]').evaluateAll((els) => els.map((e) => [/** @type {HTMLElement} */ (e).dataset.spanId, e.getAttribute('aria-level')]));
+    assert.deepEqual(tree, [
+      [ids.agent, '1'],
+      [ids.chat, '2'],
+      [ids.tool, '3'],
+      [ids.http, '4'],
+    ]);
+    assert.equal(await owner.locator(`[role="treeitem"][data-span-id="${ids.http}"] [data-status="error"]`).count(), 1);
+    assert.equal(await owner.locator('[role="treeitem"] [data-status="error"]').count(), 1, 'only the failed span is marked');
+
+    // The chat span: its tokens in disjoint buckets (1,200 input of which 800 cached) and its
+    // messages as a conversation.
+    await owner.click(`[role="treeitem"][data-span-id="${ids.chat}"]`);
+    const panel = owner.locator(`[data-span-detail="${ids.chat}"]`);
+    await panel.waitFor();
+    const bucket = (/** @type {string} */ name) => panel.locator(`[data-bucket="${name}"] td`).textContent();
+    assert.equal(await bucket('input'), '400');
+    assert.equal(await bucket('cache_read'), '800');
+    assert.equal(await bucket('output'), '210');
+    assert.equal(await bucket('total'), '1,410');
+    const roles = await panel.locator('[data-conversation] > li').evaluateAll((els) => els.map((e) => e.getAttribute('data-role')));
+    assert.deepEqual(roles, ['system', 'user', 'assistant']);
+    const said = (await panel.locator('[data-conversation]').textContent()) ?? '';
+    assert.ok(said.includes(CHAT_INPUT[1]?.parts[0]?.content ?? '?'), `the user's message is missing: ${said}`);
+    assert.ok(said.includes('lookup_order'), `the tool call is missing: ${said}`);
+    await shot(owner, 'trace-waterfall');
+
+    // Keyboard: the arrows walk the tree; the failed span shows its message and exception.
+    await owner.locator(`[role="treeitem"][data-span-id="${ids.chat}"]`).focus();
+    await owner.keyboard.press('ArrowDown');
+    await owner.locator(`[data-span-detail="${ids.tool}"]`).waitFor();
+    await owner.keyboard.press('ArrowDown');
+    const failed = owner.locator(`[data-span-detail="${ids.http}"]`);
+    await failed.waitFor();
+    assert.equal(await owner.evaluate(() => /** @type {HTMLElement | null} */ (document.activeElement)?.dataset.spanId), ids.http);
+    assert.match((await failed.textContent()) ?? '', /orders service answered 503/);
+    assert.match((await failed.textContent()) ?? '', /exception/);
+    await shot(owner, 'trace-error-span');
+
+    // At phone width the panel stacks below the waterfall, and nothing is wider than the phone.
+    await owner.setViewportSize(PHONE);
+    await owner.click(`[role="treeitem"][data-span-id="${ids.chat}"]`);
+    await panel.waitFor();
+    const width = await owner.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(width <= PHONE.width, `the trace page is ${width} px wide on a ${PHONE.width} px phone`);
+    const [tree_, side] = await Promise.all([owner.locator('[data-waterfall]').boundingBox(), owner.locator('[data-span-panel]').boundingBox()]);
+    assert.ok(tree_ && side && side.y >= tree_.y + tree_.height, 'the span panel is not below the waterfall');
+    await owner.waitForTimeout(600); // the panel's smooth scroll into view, done
+    await owner.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
+    await shot(owner, 'phone-trace');
+
+    // The failed span became an error issue, whose occurrence opens the trace at that span.
+    await owner.setViewportSize(LAPTOP);
+    await visit(owner, '/errors');
+    await owner.click('main a:has-text("HTTPError")');
+    await owner.waitForURL(/\/errors\/[0-9a-f-]{36}$/);
+    await settle(owner);
+    await owner.click('.occurrences a:has-text("trace")');
+    await owner.waitForURL((u) => u.pathname === `/traces/${traceId}` && u.searchParams.get('span') === ids.http);
+    await owner.locator(`[data-span-detail="${ids.http}"]`).waitFor();
+    assert.equal(await owner.locator(`[role="treeitem"][data-span-id="${ids.http}"]`).getAttribute('aria-selected'), 'true');
+  });
+
+  test('traces: a workflow run is a trace, linked from its execution page, its steps spans under the run', async (t) => {
+    const { page: owner, api, workflowId } = await teamWithWorkflow(t);
+    const executionId = await run(api, workflowId, { topic: 'tracing' }, 'succeeded');
+    await visit(owner, `/executions/${executionId}`);
+    await owner.click('[data-trace-link]');
+    await owner.waitForURL(/\/traces\/[0-9a-f]{32}$/);
+    await owner.waitForSelector('[data-waterfall]');
+    await settle(owner);
+    const levels = await owner.locator('[role="treeitem"]').evaluateAll((els) => els.map((e) => Number(e.getAttribute('aria-level'))));
+    assert.ok(levels.length >= 3, `the run's trace has ${levels.length} spans; the run and its two steps were expected`);
+    assert.equal(levels[0], 1, 'the run is the root');
+    assert.ok(levels.slice(1).every((l) => l >= 2), `every step nests under the run: ${levels}`);
+    // The LLM step carries its tokens; the trace leads back to its run.
+    assert.ok((await owner.locator('[role="treeitem"] [data-span-tokens]').count()) >= 1, 'no span shows the LLM step’s tokens');
+    await owner.click('a:has-text("Open the run")');
+    await owner.waitForURL(`**/executions/${executionId}`);
+    await owner.goBack();
+    await owner.waitForSelector('[data-waterfall]');
+    await shot(owner, 'execution-trace');
+  });
+
   test('every page, with a team’s data, has a screenshot', async (t) => {
     const { page: owner, api, keyId, workflowId } = await teamWithWorkflow(t);
     const failing = await addFailingWorkflow(api, keyId);
@@ -607,6 +730,7 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
       ['/analytics', 'page-analytics'],
       ['/usage', 'page-usage'],
       ['/executions', 'page-executions'],
+      ['/traces', 'page-traces'],
       ['/workflows', 'page-workflows'],
       ['/schedules', 'page-schedules'],
       ['/errors', 'page-errors'],

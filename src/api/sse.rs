@@ -4,8 +4,13 @@
 //! A stream re-checks its caller every [`RECHECK_MS`] and ends once the session or token is
 //! revoked or the member removed; a user holds at most [`MAX_STREAMS`] at once (`429` beyond).
 
+use std::cell::RefCell;
 use std::future::Future;
+use std::rc::Rc;
+use std::task::{Poll, Waker};
 use std::time::Duration;
+
+use futures_util::future::poll_fn;
 
 use worker::{Env, Headers, Response, ResponseBuilder};
 
@@ -62,7 +67,7 @@ where
         last_check: opened,
         greeting: Some(format!("retry: 2000\n\n{greeting}")),
         recheck: caller.recheck(),
-        stream_id,
+        row: Row::close_when_dropped(cx, OwnedTeam::of(&team), stream_id),
     };
     let events = futures_util::stream::unfold((state, poll), move |(mut st, poll)| async move {
         if let Some(greeting) = st.greeting.take() {
@@ -125,7 +130,7 @@ struct State<C> {
     last_check: i64,
     greeting: Option<String>,
     recheck: Recheck,
-    stream_id: String,
+    row: Row,
 }
 
 impl<C> State<C> {
@@ -135,24 +140,53 @@ impl<C> State<C> {
         if !self.recheck.still_signed_in(&db, now).await? {
             return Ok(false);
         }
-        streams::refresh(&self.team.scope(&db), &self.stream_id, now).await?;
+        streams::refresh(&self.team.scope(&db), &self.row.id, now).await?;
         Ok(true)
     }
 }
 
-/// However the stream ends (its lifetime, a revoked caller, the client going away), its row goes;
-/// if this never runs, the row goes stale and stops counting.
-impl<C> Drop for State<C> {
-    fn drop(&mut self) {
-        let (env, team, id) = (self.env.clone(), self.team.clone(), self.stream_id.clone());
-        wasm_bindgen_futures::spawn_local(async move {
+/// The stream's row in `open_streams`. However the stream ends (its lifetime, a revoked caller,
+/// the client going away), dropping this wakes a task the request registered with `wait_until`
+/// (so it still runs in the request's context), which deletes the row; if even that never runs,
+/// the row goes stale and stops counting.
+struct Row {
+    id: String,
+    ended: Rc<RefCell<(bool, Option<Waker>)>>,
+}
+
+impl Row {
+    fn close_when_dropped(cx: &Ctx, team: OwnedTeam, id: String) -> Row {
+        let ended = Rc::new(RefCell::new((false, None::<Waker>)));
+        let (signal, env, row_id) = (ended.clone(), cx.env.clone(), id.clone());
+        cx.ctx.wait_until(async move {
+            poll_fn(|task| {
+                let mut state = signal.borrow_mut();
+                if state.0 {
+                    Poll::Ready(())
+                } else {
+                    state.1 = Some(task.waker().clone());
+                    Poll::Pending
+                }
+            })
+            .await;
             let closed = match Db::new(&env) {
-                Ok(db) => streams::close(&team.scope(&db), &id).await,
+                Ok(db) => streams::close(&team.scope(&db), &row_id).await,
                 Err(e) => Err(e),
             };
             if let Err(e) = closed {
-                worker::console_error!("event stream {id}: {e}");
+                worker::console_error!("event stream {row_id}: {e}");
             }
         });
+        Row { id, ended }
+    }
+}
+
+impl Drop for Row {
+    fn drop(&mut self) {
+        let mut state = self.ended.borrow_mut();
+        state.0 = true;
+        if let Some(waker) = state.1.take() {
+            waker.wake();
+        }
     }
 }

@@ -8,8 +8,8 @@ use super::Team;
 use crate::args;
 use crate::domain::ids::UserId;
 
-/// Longer than a live stream ever goes between refreshes (its re-check interval).
-pub const STALE_MS: i64 = 45_000;
+/// Three times as long as a live stream goes between refreshes (its 10 s re-check interval).
+pub const STALE_MS: i64 = 30_000;
 
 /// Records stream `id` for `user_id` unless they already hold `max` live ones, in one statement
 /// (so concurrent opens cannot all pass the count); answers whether it was recorded.

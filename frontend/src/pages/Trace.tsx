@@ -3,8 +3,8 @@
 // messages as a conversation, events and attributes. The tree is a WAI-ARIA tree: one tab stop,
 // arrows move, Left/Right fold. A recent trace is polled, since spans keep arriving for a while.
 
-import type { ComponentChildren } from 'preact';
-import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { Component, type ComponentChildren } from 'preact';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, ApiError } from '../api/client';
 import type { TraceDetail } from '../api/types';
 import { tokenTotal } from '../api/types';
@@ -88,6 +88,12 @@ function TraceBody({ t, selectedKey, polling }: { t: TraceDetail; selectedKey: s
     else next.add(key);
     setCollapsed(next);
   };
+  // Stable handlers, so a row re-renders only when its own props change (2,000 rows per key press
+  // otherwise).
+  const handlers = useRef({ select, toggle });
+  handlers.current = { select, toggle };
+  const onSelect = useCallback((key: string, how: 'click' | 'key' | 'enter') => handlers.current.select(key, how), []);
+  const onToggle = useCallback((key: string) => handlers.current.toggle(key), []);
 
   return (
     <>
@@ -124,7 +130,7 @@ function TraceBody({ t, selectedKey, polling }: { t: TraceDetail; selectedKey: s
         <Empty title="No spans in this trace yet." />
       ) : (
         <div class="trace-layout">
-          <Waterfall rows={visible} totalMs={w.totalMs} selected={selected?.key ?? null} collapsed={collapsed} onSelect={select} onToggle={toggle} />
+          <Waterfall rows={visible} totalMs={w.totalMs} selected={selected?.key ?? null} collapsed={collapsed} onSelect={onSelect} onToggle={onToggle} />
           <aside class="span-panel" ref={panelRef} aria-label="Selected span" data-span-panel tabIndex={-1}>
             {selected && <SpanDetail row={selected} />}
           </aside>
@@ -197,9 +203,9 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
           ))}
         </div>
       </div>
-      <div role="tree" aria-label="Spans, nested by parent" ref={tree} onKeyDown={onKeyDown}>
+      <div role="tree" aria-label="Spans, nested by parent" ref={tree} onKeyDown={onKeyDown} style={{ '--tick': `${ticks[1]?.pct ?? 100}%` }}>
         {rows.map((row) => (
-          <WaterfallRow key={row.key} row={row} ticks={ticks} selected={row.key === selected} tabStop={row.key === tabStop} collapsed={collapsed.has(row.key)} onSelect={onSelect} onToggle={onToggle} />
+          <PureRow key={row.key} row={row} selected={row.key === selected} tabStop={row.key === tabStop} collapsed={collapsed.has(row.key)} onSelect={onSelect} onToggle={onToggle} />
         ))}
       </div>
       <div class="legend" aria-hidden="true">
@@ -219,7 +225,6 @@ function Waterfall({ rows, totalMs, selected, collapsed, onSelect, onToggle }: W
 
 interface RowProps {
   row: SpanRow;
-  ticks: { ms: number; pct: number }[];
   selected: boolean;
   tabStop: boolean;
   collapsed: boolean;
@@ -227,7 +232,18 @@ interface RowProps {
   onToggle: (key: string) => void;
 }
 
-function WaterfallRow({ row, ticks, selected, tabStop, collapsed, onSelect, onToggle }: RowProps) {
+/** A row that re-renders only when its span, selection, tab stop or fold changes. */
+class PureRow extends Component<RowProps> {
+  override shouldComponentUpdate(next: RowProps): boolean {
+    const p = this.props;
+    return p.row !== next.row || p.selected !== next.selected || p.tabStop !== next.tabStop || p.collapsed !== next.collapsed || p.onSelect !== next.onSelect || p.onToggle !== next.onToggle;
+  }
+  override render(props: RowProps) {
+    return <WaterfallRow {...props} />;
+  }
+}
+
+function WaterfallRow({ row, selected, tabStop, collapsed, onSelect, onToggle }: RowProps) {
   const s = row.span;
   const category = spanCategory(s);
   const error = s.status === 'error';
@@ -291,9 +307,6 @@ function WaterfallRow({ row, ticks, selected, tabStop, collapsed, onSelect, onTo
         </span>
       </div>
       <div class="wf-track">
-        {ticks.slice(1).map((t) => (
-          <span key={t.ms} class="wf-grid" style={{ left: `${t.pct}%` }} aria-hidden="true" />
-        ))}
         <span class={`wf-bar cat-${category}${error ? ' error' : ''}`} style={{ left: `${row.left}%`, width: `${row.width}%` }} />
         <span class={`wf-dur${label.cls}`} style={label.style}>
           {formatMs(s.duration_ms)}

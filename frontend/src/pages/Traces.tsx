@@ -106,6 +106,11 @@ export default function Traces({ query }: PageProps) {
   };
 
   const filtered = range !== 'all' || status !== '' || TEXT_FILTERS.some((k) => applied[k] !== '');
+  const filterBy = (field: 'service' | 'agent' | 'model', value: string) => {
+    track('app.traces', 'filter_tag', { field });
+    setTyped({ ...typed, [field]: value });
+    setQuery({ [field]: value });
+  };
   const setRange = (r: string) => {
     track('app.traces', 'range', { range: r });
     setQuery({ range: r === 'all' ? null : r });
@@ -200,10 +205,10 @@ export default function Traces({ query }: PageProps) {
                     <td>
                       <a href={`/traces/${t.id}`}>{t.name || '(unnamed)'}</a>
                       <div class="muted small trace-tags">
-                        {t.service && <span title="Service">{t.service}</span>}
-                        {t.agents?.length > 0 && <span title="Agents">agent {t.agents.join(', ')}</span>}
-                        {t.models?.length > 0 && <span title="Models">{t.models.join(', ')}</span>}
-                        {t.execution_id && <span>workflow run</span>}
+                        {t.service && <FilterTag field="service" value={t.service} onPick={filterBy} />}
+                        {t.agents?.map((a) => <FilterTag key={a} field="agent" value={a} label={`agent ${a}`} onPick={filterBy} />)}
+                        {t.models?.map((m) => <FilterTag key={m} field="model" value={m} onPick={filterBy} />)}
+                        {t.execution_id && <a href={`/executions/${t.execution_id}`}>workflow run</a>}
                       </div>
                     </td>
                     <td>
@@ -230,6 +235,15 @@ export default function Traces({ query }: PageProps) {
         )}
       </Async>
     </section>
+  );
+}
+
+/** A trace's service, agent or model in the list; a click shows only the traces that share it. */
+function FilterTag({ field, value, label, onPick }: { field: 'service' | 'agent' | 'model'; value: string; label?: string; onPick: (field: 'service' | 'agent' | 'model', value: string) => void }) {
+  return (
+    <button type="button" class="filter-tag" title={`Only traces with ${field} ${value}`} onClick={() => onPick(field, value)}>
+      {label ?? value}
+    </button>
   );
 }
 
