@@ -400,10 +400,8 @@ impl Ctx {
             self.db.guard(
                 c.lookup,
                 Box::new(move |result| {
-                    let fresh: Option<identity::CallerRow> = result
-                        .results()
-                        .ok()
-                        .and_then(|rows| rows.into_iter().next());
+                    let fresh: Option<identity::CallerRow> =
+                        crate::store::first_row(result).ok().flatten();
                     let Some(fresh) = fresh.filter(|f| f.user_id == user && f.team_id == team)
                     else {
                         seen::forget(&hash);

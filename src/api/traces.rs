@@ -252,7 +252,7 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
     if let Some(at) = crossings_at {
         let crossed: Vec<Text> = results
             .get(at)
-            .and_then(|r| r.results().ok())
+            .and_then(|r| crate::store::rows(r).ok())
             .unwrap_or_default();
         for alert in &crossed {
             let detail = alert.body.as_deref().unwrap_or("{}");

@@ -86,6 +86,15 @@ pub enum StepStatus {
 }
 
 impl StepStatus {
+    pub const ALL: [StepStatus; 6] = [
+        StepStatus::Pending,
+        StepStatus::Running,
+        StepStatus::Succeeded,
+        StepStatus::Failed,
+        StepStatus::Skipped,
+        StepStatus::Cancelled,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StepStatus::Pending => "pending",
@@ -95,6 +104,10 @@ impl StepStatus {
             StepStatus::Skipped => "skipped",
             StepStatus::Cancelled => "cancelled",
         }
+    }
+
+    pub fn parse(s: &str) -> Option<StepStatus> {
+        StepStatus::ALL.into_iter().find(|v| v.as_str() == s)
     }
 
     pub fn is_terminal(self) -> bool {
@@ -137,6 +150,11 @@ mod tests {
             assert_eq!(serde_json::from_str::<ExecutionStatus>(&json).unwrap(), s);
         }
         assert_eq!(ExecutionStatus::parse("done"), None);
+        for s in StepStatus::ALL {
+            assert_eq!(StepStatus::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(serde_json::from_str::<StepStatus>(&json).unwrap(), s);
+        }
         let step: StepStatus = serde_json::from_str("\"skipped\"").unwrap();
         assert!(step.is_terminal() && step.ends_the_run());
         assert!(!StepStatus::Running.is_terminal());

@@ -13,8 +13,6 @@
 //! the newest `effective_from`; then the most recently written row (a correction). No row: the
 //! cost is unknown, never zero.
 
-use serde::Deserialize;
-
 use super::usage::Tokens;
 
 /// Token count a rate is quoted for.
@@ -23,7 +21,7 @@ const PER_TOKENS: i128 = 1_000_000;
 pub const MAX_RATE_NUSD: i64 = 1_000_000 * 1_000_000_000;
 
 /// A price row as stored (rates in nano-USD per million tokens).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Price {
     pub id: String,
     /// `None` for the default table; a team's override otherwise.
@@ -37,7 +35,6 @@ pub struct Price {
     pub effective_from: i64,
     pub updated_at: i64,
     /// Where the rates come from (a pricing page), for people.
-    #[serde(default)]
     pub source: Option<String>,
 }
 

@@ -157,7 +157,9 @@ pub async fn announce(team: &Team<'_>, charge: &Charge, last: Option<&D1Result>)
     if charge.cost_nusd.is_none() {
         return;
     }
-    let crossed: Vec<Text> = last.and_then(|r| r.results().ok()).unwrap_or_default();
+    let crossed: Vec<Text> = last
+        .and_then(|r| crate::store::rows(r).ok())
+        .unwrap_or_default();
     for alert in &crossed {
         let detail = alert.body.as_deref().unwrap_or("{}");
         hooks::budget_threshold_crossed(team, &charge.month, alert.n, detail).await;

@@ -1,10 +1,10 @@
 //! The team's audit log: who did what to what, and when.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
@@ -75,16 +75,18 @@ fn insert(
     )
 }
 
-#[derive(Debug, Deserialize)]
-struct Row {
-    id: String,
-    actor_id: Option<String>,
-    actor_email: Option<String>,
-    action: String,
-    target_type: String,
-    target_id: Option<String>,
-    detail: Option<String>,
-    created_at: i64,
+row! {
+    #[derive(Debug)]
+    struct Row {
+        id: String,
+        actor_id: Option<String>,
+        actor_email: Option<String>,
+        action: String,
+        target_type: String,
+        target_id: Option<String>,
+        detail: Option<String>,
+        created_at: i64,
+    }
 }
 
 #[derive(Debug, Serialize)]

@@ -6,11 +6,10 @@
 //! The window's numbers are written into the SQL text rather than bound: they are integers this
 //! code computed. Only the team id and caller-supplied text are bound.
 
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use wasm_bindgen::JsCast;
 use worker::Result;
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::range::{TimeRange, DAY_MS};
 use crate::domain::rollup::{
@@ -184,27 +183,29 @@ fn both_sums() -> String {
         .join(", ")
 }
 
-/// Both periods' figures as the columns of one row.
-#[derive(Debug, Deserialize)]
-struct Periods {
-    actions: i64,
-    unique_users: i64,
-    sessions: i64,
-    executions: i64,
-    succeeded: i64,
-    finished: i64,
-    tokens: i64,
-    cost_nusd: i64,
-    errors: i64,
-    prev_actions: i64,
-    prev_unique_users: i64,
-    prev_sessions: i64,
-    prev_executions: i64,
-    prev_succeeded: i64,
-    prev_finished: i64,
-    prev_tokens: i64,
-    prev_cost_nusd: i64,
-    prev_errors: i64,
+row! {
+    /// Both periods' figures as the columns of one row.
+    #[derive(Debug)]
+    struct Periods {
+        actions: i64,
+        unique_users: i64,
+        sessions: i64,
+        executions: i64,
+        succeeded: i64,
+        finished: i64,
+        tokens: i64,
+        cost_nusd: i64,
+        errors: i64,
+        prev_actions: i64,
+        prev_unique_users: i64,
+        prev_sessions: i64,
+        prev_executions: i64,
+        prev_succeeded: i64,
+        prev_finished: i64,
+        prev_tokens: i64,
+        prev_cost_nusd: i64,
+        prev_errors: i64,
+    }
 }
 
 /// The figures of two periods in one statement (one round trip): sums over `team_hours` (actions,
@@ -274,22 +275,26 @@ pub async fn summary(
     ))
 }
 
-/// One component's figures in a window.
-#[derive(Debug, Deserialize)]
-pub struct ComponentRow {
-    pub component: String,
-    pub actions: i64,
-    pub users: i64,
+row! {
+    /// One component's figures in a window.
+    #[derive(Debug)]
+    pub struct ComponentRow {
+        pub component: String,
+        pub actions: i64,
+        pub users: i64,
+    }
 }
 
-/// A metric's average over a window.
-#[derive(Debug, Deserialize)]
-pub struct MetricAverage {
-    pub component: String,
-    pub name: String,
-    /// `None` when the sum overflows a double (samples near `f64::MAX`): SQLite's infinity
-    /// reaches us as null.
-    pub average: Option<f64>,
+row! {
+    /// A metric's average over a window.
+    #[derive(Debug)]
+    pub struct MetricAverage {
+        pub component: String,
+        pub name: String,
+        /// `None` when the sum overflows a double (samples near `f64::MAX`): SQLite's infinity
+        /// reaches us as null.
+        pub average: Option<f64>,
+    }
 }
 
 /// The page of registered components (by name, after `after`), each with its figures in `range`,
@@ -328,18 +333,20 @@ pub async fn components(
         ])
         .await?;
     match results.as_slice() {
-        [figures, averages] => Ok((figures.results()?, averages.results()?)),
+        [figures, averages] => Ok((super::rows(figures)?, super::rows(averages)?)),
         _ => Err(worker::Error::RustError(
             "components: expected two results".into(),
         )),
     }
 }
 
-/// A trend value at the start of its bucket.
-#[derive(Debug, Deserialize)]
-pub struct Point {
-    pub ts: i64,
-    pub value: i64,
+row! {
+    /// A trend value at the start of its bucket.
+    #[derive(Debug)]
+    pub struct Point {
+        pub ts: i64,
+        pub value: i64,
+    }
 }
 
 /// A `team_hours` figure per bucket over whole buckets `span`: the rollup answers every trend
@@ -415,13 +422,21 @@ pub async fn user_trend(
     };
     let mut points = Vec::new();
     for result in team.db.read_batch(statements).await? {
-        for row in result.results::<Map<String, Value>>()? {
-            let Some(base) = row.get("row").and_then(Value::as_i64) else {
+        for row in super::raw_rows(&result)? {
+            let Ok(base) = super::column::<i64>(&row, "row") else {
                 continue;
             };
-            for (name, value) in &row {
+            // In name order, as the points were always made.
+            let mut names: Vec<String> =
+                js_sys::Object::keys(row.unchecked_ref::<js_sys::Object>())
+                    .iter()
+                    .filter_map(|k| k.as_string())
+                    .collect();
+            names.sort();
+            for name in &names {
                 let bit = name.strip_prefix('b').and_then(|k| k.parse::<i64>().ok());
-                if let (Some(bit), Some(value)) = (bit, value.as_i64()) {
+                let value = super::column::<i64>(&row, name).ok();
+                if let (Some(bit), Some(value)) = (bit, value) {
                     points.push(Point {
                         ts: base * row_ms + bit * bit_ms,
                         value,
@@ -433,17 +448,19 @@ pub async fn user_trend(
     Ok(points)
 }
 
-/// An event as exported; `seq` orders events with the same timestamp.
-#[derive(Debug, Deserialize)]
-pub struct ExportRow {
-    pub seq: i64,
-    pub ts: i64,
-    pub id: String,
-    pub component: String,
-    pub action: String,
-    pub user_id: Option<String>,
-    pub session_id: Option<String>,
-    pub properties: Option<String>,
+row! {
+    /// An event as exported; `seq` orders events with the same timestamp.
+    #[derive(Debug)]
+    pub struct ExportRow {
+        pub seq: i64,
+        pub ts: i64,
+        pub id: String,
+        pub component: String,
+        pub action: String,
+        pub user_id: Option<String>,
+        pub session_id: Option<String>,
+        pub properties: Option<String>,
+    }
 }
 
 /// Up to `limit` events of `range` after position `after` (`(ts, seq)`), oldest first.

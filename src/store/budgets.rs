@@ -2,19 +2,20 @@
 //! calls in flight), and the thresholds crossed. Reserving is one guarded upsert, so two calls
 //! racing for the last of a budget cannot both get it.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 
 /// Percentages of the budget that raise a notification, once each per month.
 pub const THRESHOLDS: &str = "[50, 80, 100]";
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Budget {
-    pub monthly_nusd: i64,
-    pub enforce: i64,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct Budget {
+        pub monthly_nusd: i64,
+        pub enforce: i64,
+    }
 }
 
 pub async fn get(team: &Team<'_>) -> Result<Option<Budget>> {

@@ -126,7 +126,7 @@ pub fn outcome(results: &[worker::D1Result]) -> Result<Option<Outcome>> {
     let Some(upsert) = results.get(1) else {
         return Ok(None);
     };
-    let row: Option<Text> = upsert.results()?.into_iter().next();
+    let row: Option<Text> = super::first_row(upsert)?;
     Ok(row.and_then(|r| {
         Some(Outcome {
             id: r.body?,

@@ -2,10 +2,9 @@
 //! (`WHERE status IN (...)`), so concurrent consumers, cancels and redeliveries cannot move an
 //! execution or step backwards or run a step twice.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::execution::{ExecutionStatus, StepStatus};
 use crate::domain::ids::UserId;
@@ -88,9 +87,10 @@ pub(super) fn event(
 }
 
 pub async fn by_idempotency_key(team: &Team<'_>, key: &str) -> Result<Option<String>> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
+    row! {
+        struct Id {
+            id: String,
+        }
     }
     let row: Option<Id> = team
         .db
@@ -102,21 +102,23 @@ pub async fn by_idempotency_key(team: &Team<'_>, key: &str) -> Result<Option<Str
     Ok(row.map(|r| r.id))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ExecutionRow {
-    pub id: String,
-    pub workflow_id: String,
-    pub workflow_name: String,
-    pub workflow_version: i64,
-    pub status: ExecutionStatus,
-    pub input: String,
-    pub error: Option<String>,
-    pub retry_of: Option<String>,
-    pub schedule_id: Option<String>,
-    pub created_at: i64,
-    pub started_at: Option<i64>,
-    pub completed_at: Option<i64>,
-    pub deadline_at: Option<i64>,
+row! {
+    #[derive(Debug)]
+    pub struct ExecutionRow {
+        pub id: String,
+        pub workflow_id: String,
+        pub workflow_name: String,
+        pub workflow_version: i64,
+        pub status: ExecutionStatus,
+        pub input: String,
+        pub error: Option<String>,
+        pub retry_of: Option<String>,
+        pub schedule_id: Option<String>,
+        pub created_at: i64,
+        pub started_at: Option<i64>,
+        pub completed_at: Option<i64>,
+        pub deadline_at: Option<i64>,
+    }
 }
 
 const COLUMNS: &str =
@@ -173,19 +175,21 @@ pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<ExecutionRow>> {
     team.db.first(&sql, args![team.id, id]).await
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct StepRow {
-    pub step_id: String,
-    pub kind: String,
-    pub agent: Option<String>,
-    pub status: StepStatus,
-    pub attempts: i64,
-    pub started_at: Option<i64>,
-    pub completed_at: Option<i64>,
-    pub output: Option<String>,
-    pub error: Option<String>,
-    pub tokens: Option<String>,
-    pub cost_nusd: Option<i64>,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct StepRow {
+        pub step_id: String,
+        pub kind: String,
+        pub agent: Option<String>,
+        pub status: StepStatus,
+        pub attempts: i64,
+        pub started_at: Option<i64>,
+        pub completed_at: Option<i64>,
+        pub output: Option<String>,
+        pub error: Option<String>,
+        pub tokens: Option<String>,
+        pub cost_nusd: Option<i64>,
+    }
 }
 
 const STEPS: &str = "SELECT s.step_id, s.kind, s.agent, s.status, s.attempts, s.started_at,
@@ -213,9 +217,9 @@ pub async fn get_with_steps(
     let (Some(execution), Some(steps)) = (results.first(), results.get(1)) else {
         return Ok(None);
     };
-    let execution: Option<ExecutionRow> = execution.results()?.into_iter().next();
+    let execution: Option<ExecutionRow> = super::first_row(execution)?;
     Ok(match execution {
-        Some(e) => Some((e, steps.results()?)),
+        Some(e) => Some((e, super::rows(steps)?)),
         None => None,
     })
 }
@@ -238,14 +242,16 @@ pub fn cancel(team: &Team, id: &str, now: i64) -> Result<Vec<D1PreparedStatement
     ])
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Event {
-    pub seq: i64,
-    pub execution_id: String,
-    pub status: ExecutionStatus,
-    pub created_at: i64,
-    pub workflow_id: String,
-    pub workflow_name: String,
+row! {
+    #[derive(Debug)]
+    pub struct Event {
+        pub seq: i64,
+        pub execution_id: String,
+        pub status: ExecutionStatus,
+        pub created_at: i64,
+        pub workflow_id: String,
+        pub workflow_name: String,
+    }
 }
 
 /// Status changes after `after_seq`, oldest first, each with its run's workflow (so a client
@@ -262,9 +268,10 @@ pub async fn events_since(team: &Team<'_>, after_seq: i64, limit: u32) -> Result
 }
 
 pub async fn last_seq(team: &Team<'_>) -> Result<i64> {
-    #[derive(Deserialize)]
-    struct Seq {
-        seq: Option<i64>,
+    row! {
+        struct Seq {
+            seq: Option<i64>,
+        }
     }
     let row: Option<Seq> = team
         .db

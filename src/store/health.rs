@@ -1,10 +1,9 @@
 //! What the health check and the cron tick read and write about the deployment itself: the last
 //! tick (in `app_state`) and a team's execution backlog.
 
-use serde::Deserialize;
 use worker::Result;
 
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 
 /// Records that the cron tick ran at `now`.
@@ -19,9 +18,10 @@ pub async fn record_tick(db: &Db, now: i64) -> Result<()> {
 
 /// The last cron tick; also the health check's proof that D1 answers (one query for both).
 pub async fn last_tick(db: &Db) -> Result<Option<i64>> {
-    #[derive(Deserialize)]
-    struct Tick {
-        value: Option<String>,
+    row! {
+        struct Tick {
+            value: Option<String>,
+        }
     }
     let row: Option<Tick> = db
         .first(
@@ -32,12 +32,14 @@ pub async fn last_tick(db: &Db) -> Result<Option<i64>> {
     Ok(row.and_then(|r| r.value).and_then(|v| v.parse().ok()))
 }
 
-/// Runs accepted and not yet picked up, runs going, and when the oldest waiting one was made.
-#[derive(Debug, Deserialize)]
-pub struct Backlog {
-    pub pending: i64,
-    pub running: i64,
-    pub oldest: Option<i64>,
+row! {
+    /// Runs accepted and not yet picked up, runs going, and when the oldest waiting one was made.
+    #[derive(Debug)]
+    pub struct Backlog {
+        pub pending: i64,
+        pub running: i64,
+        pub oldest: Option<i64>,
+    }
 }
 
 /// The team's backlog, from the runs themselves (`executions_team_status`): the platform does

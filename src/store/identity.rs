@@ -1,30 +1,31 @@
 //! Who is calling: sessions, access tokens and login bookkeeping. These lookups run before the
 //! caller's team is known, so they key on secrets' hashes and emails, never on a team.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
 
 pub const SESSION_TTL_MS: i64 = 30 * 86_400_000;
 
-/// A signed-in person or token, as read from D1 for one request.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CallerRow {
-    pub user_id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub team_id: TeamId,
-    pub team_name: String,
-    pub last_active_at: Option<i64>,
-    /// Set when the caller is an access token: its id and role.
-    pub token_id: Option<String>,
-    pub token_role: Option<Role>,
-    pub token_last_used_at: Option<i64>,
+row! {
+    /// A signed-in person or token, as read from D1 for one request.
+    #[derive(Debug, Clone)]
+    pub struct CallerRow {
+        pub user_id: UserId,
+        pub email: String,
+        pub name: String,
+        pub role: Role,
+        pub team_id: TeamId,
+        pub team_name: String,
+        pub last_active_at: Option<i64>,
+        /// Set when the caller is an access token: its id and role.
+        pub token_id: Option<String>,
+        pub token_role: Option<Role>,
+        pub token_last_used_at: Option<i64>,
+    }
 }
 
 const CALLER_COLUMNS: &str =
@@ -96,15 +97,17 @@ impl Touch {
     }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct LoginRow {
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub team_id: TeamId,
-    pub team_name: String,
-    pub password_hash: String,
+row! {
+    #[derive(Debug)]
+    pub struct LoginRow {
+        pub id: UserId,
+        pub email: String,
+        pub name: String,
+        pub role: Role,
+        pub team_id: TeamId,
+        pub team_name: String,
+        pub password_hash: String,
+    }
 }
 
 pub async fn login_row(db: &Db, email: &str) -> Result<Option<LoginRow>> {
@@ -117,7 +120,7 @@ pub async fn login_row(db: &Db, email: &str) -> Result<Option<LoginRow>> {
 }
 
 pub async fn email_registered(db: &Db, email: &str) -> Result<bool> {
-    let row: Option<serde_json::Value> = db
+    let row: Option<()> = db
         .first("SELECT 1 AS one FROM users WHERE email = ?", args![email])
         .await?;
     Ok(row.is_some())
@@ -125,9 +128,10 @@ pub async fn email_registered(db: &Db, email: &str) -> Result<bool> {
 
 /// When the oldest failure still counted against `email` was made.
 pub async fn oldest_failure(db: &Db, email: &str, since: i64) -> Result<Option<i64>> {
-    #[derive(Deserialize)]
-    struct Oldest {
-        oldest: Option<i64>,
+    row! {
+        struct Oldest {
+            oldest: Option<i64>,
+        }
     }
     let row: Option<Oldest> = db
         .first(

@@ -1,11 +1,11 @@
 //! Invitations. Only the SHA-256 of an invite's token is stored; accepting one is a single
 //! transaction that marks it used and creates the member, so a token works exactly once.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1PreparedStatement, Result};
 
 use super::members::NewUser;
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::paging::Page;
@@ -13,13 +13,15 @@ use crate::domain::role::Role;
 
 pub const INVITE_TTL_MS: i64 = 7 * 86_400_000;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Invite {
-    pub id: String,
-    pub email: String,
-    pub role: Role,
-    pub created_at: i64,
-    pub expires_at: i64,
+row! {
+    #[derive(Debug, Serialize)]
+    pub struct Invite {
+        pub id: String,
+        pub email: String,
+        pub role: Role,
+        pub created_at: i64,
+        pub expires_at: i64,
+    }
 }
 
 pub struct NewInvite<'a> {
@@ -66,16 +68,18 @@ pub fn revoke(team: &Team, id: &str, now: i64) -> Result<D1PreparedStatement> {
     )
 }
 
-/// An invite found by its token, whatever its state; the caller decides 404 vs 410.
-#[derive(Debug, Deserialize)]
-pub struct ByToken {
-    pub id: String,
-    pub team_id: TeamId,
-    pub email: String,
-    pub role: Role,
-    pub expires_at: i64,
-    pub accepted_at: Option<i64>,
-    pub revoked_at: Option<i64>,
+row! {
+    /// An invite found by its token, whatever its state; the caller decides 404 vs 410.
+    #[derive(Debug)]
+    pub struct ByToken {
+        pub id: String,
+        pub team_id: TeamId,
+        pub email: String,
+        pub role: Role,
+        pub expires_at: i64,
+        pub accepted_at: Option<i64>,
+        pub revoked_at: Option<i64>,
+    }
 }
 
 pub async fn find_by_token(db: &Db, token_hash: &str) -> Result<Option<ByToken>> {

@@ -1,27 +1,29 @@
 //! Provider keys as stored: metadata for lists, the sealed secret only for the vault.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 use crate::domain::ids::TeamId;
 use crate::domain::paging::Page;
 use crate::domain::service::Service;
 
-/// What anyone on the team may see of a key. Never the secret.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct KeyView {
-    pub id: String,
-    pub name: String,
-    pub service: String,
-    pub base_url: String,
-    pub last4: String,
-    pub status: String,
-    pub usage_count: i64,
-    pub last_used_at: Option<i64>,
-    pub created_at: i64,
-    pub rotated_at: Option<i64>,
+row! {
+    /// What anyone on the team may see of a key. Never the secret.
+    #[derive(Debug, Serialize)]
+    pub struct KeyView {
+        pub id: String,
+        pub name: String,
+        pub service: String,
+        pub base_url: String,
+        pub last4: String,
+        pub status: String,
+        pub usage_count: i64,
+        pub last_used_at: Option<i64>,
+        pub created_at: i64,
+        pub rotated_at: Option<i64>,
+    }
 }
 
 const VIEW: &str =
@@ -62,12 +64,14 @@ pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<KeyView>> {
     team.db.first(&sql, args![team.id, id]).await
 }
 
-/// The sealed secret and where to use it.
-#[derive(Debug, Deserialize)]
-pub struct Sealed {
-    pub service: Service,
-    pub base_url: String,
-    pub secret: String,
+row! {
+    /// The sealed secret and where to use it.
+    #[derive(Debug)]
+    pub struct Sealed {
+        pub service: Service,
+        pub base_url: String,
+        pub secret: String,
+    }
 }
 
 pub async fn sealed(team: &Team<'_>, id: &str) -> Result<Option<Sealed>> {
@@ -123,13 +127,15 @@ pub async fn record_use(team: &Team<'_>, id: &str, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// A secret sealed with a master key other than the active one, for the re-wrap task (which
-/// works across teams, as the deployment's housekeeping).
-#[derive(Debug, Deserialize)]
-pub struct Stale {
-    pub id: String,
-    pub team_id: TeamId,
-    pub secret: String,
+row! {
+    /// A secret sealed with a master key other than the active one, for the re-wrap task (which
+    /// works across teams, as the deployment's housekeeping).
+    #[derive(Debug)]
+    pub struct Stale {
+        pub id: String,
+        pub team_id: TeamId,
+        pub secret: String,
+    }
 }
 
 pub async fn stale(db: &Db, active_master_key_id: &str, limit: u32) -> Result<Vec<Stale>> {

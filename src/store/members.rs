@@ -1,23 +1,25 @@
 //! A team's members (users). The last-owner rule is re-checked inside the writes themselves, so
 //! two concurrent demotions cannot both succeed.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 use crate::domain::role::Role;
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Member {
-    pub id: UserId,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub joined_at: i64,
-    pub last_active_at: Option<i64>,
+row! {
+    #[derive(Debug, Clone, Serialize)]
+    pub struct Member {
+        pub id: UserId,
+        pub email: String,
+        pub name: String,
+        pub role: Role,
+        pub joined_at: i64,
+        pub last_active_at: Option<i64>,
+    }
 }
 
 const COLUMNS: &str = "id, email, name, role, created_at AS joined_at, last_active_at";
@@ -57,9 +59,10 @@ pub async fn get(team: &Team<'_>, id: &str) -> Result<Option<Member>> {
 }
 
 pub async fn owner_count(team: &Team<'_>) -> Result<u32> {
-    #[derive(Deserialize)]
-    struct Count {
-        n: u32,
+    row! {
+        struct Count {
+            n: u32,
+        }
     }
     let row: Option<Count> = team
         .db

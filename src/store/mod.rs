@@ -40,13 +40,14 @@ pub mod workflows;
 
 use std::cell::{Cell, RefCell};
 
-use serde::de::DeserializeOwned;
+use js_sys::{Number, Reflect};
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, D1Result, Env, Result};
 
-use crate::domain::execution::ExecutionStatus;
+use crate::domain::execution::{ExecutionStatus, StepStatus};
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::role::Role;
+use crate::domain::service::Service;
 
 /// A value that can be bound to a D1 statement parameter.
 pub trait Arg {
@@ -107,14 +108,261 @@ macro_rules! args {
     ($($a:expr),* $(,)?) => { &[$($crate::store::Arg::js(&$a)),*] };
 }
 
+/// A type read from one D1 row (a JS object of column name to value). Row structs get theirs
+/// from [`row!`], which reads each field by its name through [`Column`]: one small reader per
+/// column type, shared by every struct. (serde's derive made a deserializer per struct, about
+/// 100 KB of the wasm for some 40 structs.)
+pub trait FromRow: Sized {
+    fn from_row(row: &JsValue) -> Result<Self>;
+}
+
+/// A value read from one column; an error names the column when its value has the wrong type.
+/// `None` for SQL NULL or a missing column, as serde read an `Option` field.
+pub trait Column: Sized {
+    fn from_js(value: JsValue, name: &str) -> Result<Self>;
+    /// A placeholder where a column could not be read (the row is refused anyway).
+    fn fallback() -> Self;
+}
+
+/// The value of column `name` in `row`.
+pub fn column<T: Column>(row: &JsValue, name: &str) -> Result<T> {
+    let value = Reflect::get(row, &JsValue::from_str(name))
+        .map_err(|_| worker::Error::RustError(format!("D1 row: no column {name}")))?;
+    T::from_js(value, name)
+}
+
+/// Reads a row's columns one by one, keeping the first error: a struct is built from every field
+/// and refused afterwards, so a row type's reader has no error path per field (each one grew the
+/// wasm with its own early return and drops).
+pub struct Reader<'a> {
+    row: &'a JsValue,
+    error: Option<worker::Error>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(row: &'a JsValue) -> Reader<'a> {
+        Reader { row, error: None }
+    }
+
+    /// Column `name`, or a placeholder and the error kept.
+    pub fn get<T: Column>(&mut self, name: &str) -> T {
+        column(self.row, name).unwrap_or_else(|e| {
+            self.error.get_or_insert(e);
+            T::fallback()
+        })
+    }
+
+    /// `value` if every column read, else the first error.
+    pub fn finish<T>(self, value: T) -> Result<T> {
+        match self.error {
+            None => Ok(value),
+            Some(e) => Err(e),
+        }
+    }
+}
+
+fn wrong_type(name: &str, expected: &str) -> worker::Error {
+    worker::Error::RustError(format!("D1 column {name}: expected {expected}"))
+}
+
+impl Column for String {
+    fn from_js(value: JsValue, name: &str) -> Result<String> {
+        value.as_string().ok_or_else(|| wrong_type(name, "text"))
+    }
+    fn fallback() -> String {
+        String::new()
+    }
+}
+
+impl Column for i64 {
+    // Integers arrive as JS numbers; like serde, anything but a safe integer is refused.
+    fn from_js(value: JsValue, name: &str) -> Result<i64> {
+        match value.as_f64() {
+            Some(v) if Number::is_safe_integer(&value) => Ok(v as i64),
+            _ => Err(wrong_type(name, "an integer")),
+        }
+    }
+    fn fallback() -> i64 {
+        0
+    }
+}
+
+impl Column for u32 {
+    fn from_js(value: JsValue, name: &str) -> Result<u32> {
+        let n = i64::from_js(value, name)?;
+        u32::try_from(n).map_err(|_| wrong_type(name, "a count"))
+    }
+    fn fallback() -> u32 {
+        0
+    }
+}
+
+impl Column for f64 {
+    fn from_js(value: JsValue, name: &str) -> Result<f64> {
+        value.as_f64().ok_or_else(|| wrong_type(name, "a number"))
+    }
+    fn fallback() -> f64 {
+        0.0
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn from_js(value: JsValue, name: &str) -> Result<Option<T>> {
+        if value.is_null() || value.is_undefined() {
+            return Ok(None);
+        }
+        T::from_js(value, name).map(Some)
+    }
+    fn fallback() -> Option<T> {
+        None
+    }
+}
+
+/// A value stored as its name, read back through its parser.
+fn parsed<T>(value: JsValue, name: &str, parse: impl FnOnce(&str) -> Option<T>) -> Result<T> {
+    let text = String::from_js(value, name)?;
+    parse(&text).ok_or_else(|| {
+        worker::Error::RustError(format!("D1 column {name}: unknown value {text:?}"))
+    })
+}
+
+impl Column for Role {
+    fn from_js(value: JsValue, name: &str) -> Result<Role> {
+        parsed(value, name, Role::parse)
+    }
+    fn fallback() -> Role {
+        Role::Viewer
+    }
+}
+impl Column for ExecutionStatus {
+    fn from_js(value: JsValue, name: &str) -> Result<ExecutionStatus> {
+        parsed(value, name, ExecutionStatus::parse)
+    }
+    fn fallback() -> ExecutionStatus {
+        ExecutionStatus::Pending
+    }
+}
+impl Column for StepStatus {
+    fn from_js(value: JsValue, name: &str) -> Result<StepStatus> {
+        parsed(value, name, StepStatus::parse)
+    }
+    fn fallback() -> StepStatus {
+        StepStatus::Pending
+    }
+}
+impl Column for Service {
+    fn from_js(value: JsValue, name: &str) -> Result<Service> {
+        parsed(value, name, |s| Service::parse(s).ok())
+    }
+    fn fallback() -> Service {
+        Service::OpenAi
+    }
+}
+impl Column for TeamId {
+    fn from_js(value: JsValue, name: &str) -> Result<TeamId> {
+        String::from_js(value, name).map(TeamId::new)
+    }
+    fn fallback() -> TeamId {
+        TeamId::new(String::new())
+    }
+}
+impl Column for UserId {
+    fn from_js(value: JsValue, name: &str) -> Result<UserId> {
+        String::from_js(value, name).map(UserId::new)
+    }
+    fn fallback() -> UserId {
+        UserId::new(String::new())
+    }
+}
+
+/// Defines a row struct and its [`FromRow`]: each field is read from the column of its name.
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),*
+        }
+
+        impl $crate::store::FromRow for $name {
+            fn from_row(row: &::wasm_bindgen::JsValue) -> ::worker::Result<$name> {
+                let mut r = $crate::store::Reader::new(row);
+                let value = $name {
+                    $($field: r.get(stringify!($field))),*
+                };
+                r.finish(value)
+            }
+        }
+    };
+}
+pub(crate) use row;
+
+/// A row read only for whether it is there (`SELECT 1 ...`, `RETURNING 1`).
+impl FromRow for () {
+    fn from_row(_: &JsValue) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// One row as the runtime handed it over: `D1Result::results` only deserializes through serde,
+/// so every row passes through this one type and [`FromRow`] reads it from there.
+#[derive(serde::Deserialize)]
+struct Raw(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
+
+/// The rows of a result, each read as a `T`.
+pub fn rows<T: FromRow>(result: &D1Result) -> Result<Vec<T>> {
+    let raw = raw_rows(result)?;
+    let mut rows = Vec::with_capacity(raw.len());
+    for row in &raw {
+        rows.push(T::from_row(row)?);
+    }
+    Ok(rows)
+}
+
+/// The first row of a result, if it has one.
+pub fn first_row<T: FromRow>(result: &D1Result) -> Result<Option<T>> {
+    match first_raw(result)? {
+        Some(row) => T::from_row(&row).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn first_raw(result: &D1Result) -> Result<Option<JsValue>> {
+    Ok(raw_rows(result)?.into_iter().next())
+}
+
+/// The rows of a result as the JS objects D1 made.
+pub fn raw_rows(result: &D1Result) -> Result<Vec<JsValue>> {
+    Ok(result.results::<Raw>()?.into_iter().map(|r| r.0).collect())
+}
+
 /// A row whose `body` SQLite built as JSON (or CSV) text: aggregates and documents leave the
 /// database ready to send, with no Rust type per shape (each one costs the Worker size). `n` is
 /// a count beside it, where a query needs one.
-#[derive(Debug, Default, serde::Deserialize)]
+#[derive(Debug, Default)]
 pub struct Text {
     pub body: Option<String>,
-    #[serde(default)]
     pub n: i64,
+}
+
+impl FromRow for Text {
+    fn from_row(row: &JsValue) -> Result<Text> {
+        // `n` is 0 when the query has no such column (but, as before, not when it is NULL).
+        let n = Reflect::get(row, &JsValue::from_str("n")).unwrap_or_default();
+        let n = if n.is_undefined() {
+            0
+        } else {
+            i64::from_js(n, "n")?
+        };
+        Ok(Text {
+            body: column(row, "body")?,
+            n,
+        })
+    }
 }
 
 /// Why a caller checked late (see [`Db::guard`]) was refused.
@@ -202,16 +450,13 @@ impl Db {
         results.map(|r| self.checked(r)).collect()
     }
 
-    /// The rows of one read made with [`Db::stmt`].
-    pub async fn first_of<T: DeserializeOwned>(
-        &self,
-        statement: D1PreparedStatement,
-    ) -> Result<Option<T>> {
+    /// The first row of one read made with [`Db::stmt`].
+    pub async fn first_of<T: FromRow>(&self, statement: D1PreparedStatement) -> Result<Option<T>> {
         let result = self.read(vec![statement]).await?;
-        Ok(match result.first() {
-            Some(r) => r.results::<T>()?.into_iter().next(),
-            None => None,
-        })
+        match result.first() {
+            Some(r) => first_row(r),
+            None => Ok(None),
+        }
     }
 
     /// Reads in one round trip (and one snapshot), a pending guard in front.
@@ -253,30 +498,26 @@ impl Db {
         self.d1.prepare(sql).bind(args)
     }
 
-    pub async fn all<T: DeserializeOwned>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+    pub async fn all<T: FromRow>(&self, sql: &str, args: &[JsValue]) -> Result<Vec<T>> {
+        rows(&self.query(sql, args).await?)
+    }
+
+    pub async fn first<T: FromRow>(&self, sql: &str, args: &[JsValue]) -> Result<Option<T>> {
+        first_row(&self.query(sql, args).await?)
+    }
+
+    /// Runs one read (with a pending guard in front, in the same round trip).
+    async fn query(&self, sql: &str, args: &[JsValue]) -> Result<D1Result> {
         if self.guard.borrow().is_some() {
-            let result = self.read(vec![self.stmt(sql, args)?]).await?;
-            return match result.first() {
-                Some(r) => r.results(),
-                None => Ok(Vec::new()),
-            };
+            let mut results = self.read(vec![self.stmt(sql, args)?]).await?;
+            return results
+                .pop()
+                .ok_or_else(|| worker::Error::RustError("D1: no result for the read".into()));
         }
         self.count_call();
         let result = self.stmt(sql, args)?.all().await?;
         self.tally(&result)?;
-        result.results()
-    }
-
-    pub async fn first<T: DeserializeOwned>(
-        &self,
-        sql: &str,
-        args: &[JsValue],
-    ) -> Result<Option<T>> {
-        if self.guard.borrow().is_some() {
-            return self.first_of(self.stmt(sql, args)?).await;
-        }
-        self.count_call();
-        self.stmt(sql, args)?.first(None).await
+        Ok(result)
     }
 
     /// Runs a write; answers how many rows it changed.

@@ -2,11 +2,10 @@
 //! every query: the caller's team, created after they joined, not caused by them, not hidden by
 //! them, in a category they have not muted, and successes only those since they asked for them.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::Result;
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
@@ -22,17 +21,19 @@ const VISIBLE: &str = "FROM notifications n
        AND (n.type != 'execution.succeeded'
             OR n.created_at >= (SELECT notify_success_since FROM notification_preferences WHERE user_id = ?2))";
 
-#[derive(Debug, Deserialize)]
-pub struct Row {
-    pub id: String,
-    pub category: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub title: String,
-    pub message: String,
-    pub link: Option<String>,
-    pub created_at: i64,
-    pub read: i64,
+row! {
+    #[derive(Debug)]
+    pub struct Row {
+        pub id: String,
+        pub category: String,
+        /// The `type` column (read as `kind`).
+        pub kind: String,
+        pub title: String,
+        pub message: String,
+        pub link: Option<String>,
+        pub created_at: i64,
+        pub read: i64,
+    }
 }
 
 impl Row {
@@ -45,7 +46,7 @@ impl Row {
 }
 
 const COLUMNS: &str =
-    "n.id, n.category, n.type, n.title, n.message, n.link, n.created_at, (s.read_at IS NOT NULL) AS read";
+    "n.id, n.category, n.type AS kind, n.title, n.message, n.link, n.created_at, (s.read_at IS NOT NULL) AS read";
 
 pub struct NewNote<'a> {
     pub id: &'a str,
@@ -122,9 +123,10 @@ pub async fn get(team: &Team<'_>, user_id: &UserId, id: &str) -> Result<Option<R
 }
 
 pub async fn unread_count(team: &Team<'_>, user_id: &UserId) -> Result<i64> {
-    #[derive(Deserialize)]
-    struct Count {
-        count: i64,
+    row! {
+        struct Count {
+            count: i64,
+        }
     }
     let sql = format!("SELECT COUNT(*) AS count {VISIBLE} AND s.read_at IS NULL");
     let row: Option<Count> = team.db.first(&sql, args![team.id, user_id]).await?;
@@ -133,9 +135,10 @@ pub async fn unread_count(team: &Team<'_>, user_id: &UserId) -> Result<i64> {
 
 /// The newest id the caller can see (`""` when none), where a live stream starts.
 pub async fn newest_id(team: &Team<'_>, user_id: &UserId) -> Result<String> {
-    #[derive(Deserialize)]
-    struct Newest {
-        id: Option<String>,
+    row! {
+        struct Newest {
+            id: Option<String>,
+        }
     }
     let sql = format!("SELECT MAX(n.id) AS id {VISIBLE}");
     let row: Option<Newest> = team.db.first(&sql, args![team.id, user_id]).await?;
@@ -178,10 +181,12 @@ pub enum Mark {
     Hidden,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Preferences {
-    pub muted: String,
-    pub notify_success: i64,
+row! {
+    #[derive(Debug)]
+    pub struct Preferences {
+        pub muted: String,
+        pub notify_success: i64,
+    }
 }
 
 pub async fn preferences(team: &Team<'_>, user_id: &UserId) -> Result<Preferences> {

@@ -1,10 +1,9 @@
 //! The outbox: every message Beacon sends, kept until it is sent or given up. A sent or given-up
 //! message's body (it holds a single-use link) is erased.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 
 /// A message to store.
@@ -29,9 +28,10 @@ pub fn insert(team: &Team, m: &NewMessage, now: i64) -> Result<D1PreparedStateme
 
 /// Messages due for an attempt, oldest due first (the cron tick's housekeeping, across teams).
 pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Due {
-        id: String,
+    row! {
+        struct Due {
+            id: String,
+        }
     }
     let due: Vec<Due> = db
         .all(
@@ -43,12 +43,14 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<String>> {
     Ok(due.into_iter().map(|d| d.id).collect())
 }
 
-#[derive(Debug, Deserialize)]
-pub struct Unsent {
-    pub to_email: String,
-    pub subject: String,
-    pub body: String,
-    pub attempts: i64,
+row! {
+    #[derive(Debug)]
+    pub struct Unsent {
+        pub to_email: String,
+        pub subject: String,
+        pub body: String,
+        pub attempts: i64,
+    }
 }
 
 /// A message still waiting to be sent.

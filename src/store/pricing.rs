@@ -1,11 +1,32 @@
 //! The price table: the defaults every team sees, each team's overrides, and the rows the
 //! re-pricing task has yet to follow. Rows are marked deleted, never removed.
 
+use wasm_bindgen::JsValue;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{row, Db, FromRow, Reader, Team};
 use crate::args;
 use crate::domain::pricing::Price;
+
+impl FromRow for Price {
+    fn from_row(row: &JsValue) -> Result<Price> {
+        let mut r = Reader::new(row);
+        let price = Price {
+            id: r.get("id"),
+            team_id: r.get("team_id"),
+            model_pattern: r.get("model_pattern"),
+            input_nusd: r.get("input_nusd"),
+            cache_read_nusd: r.get("cache_read_nusd"),
+            cache_write_nusd: r.get("cache_write_nusd"),
+            output_nusd: r.get("output_nusd"),
+            reasoning_nusd: r.get("reasoning_nusd"),
+            effective_from: r.get("effective_from"),
+            updated_at: r.get("updated_at"),
+            source: r.get("source"),
+        };
+        r.finish(price)
+    }
+}
 
 const COLUMNS: &str = "id, team_id, model_pattern, input_nusd, cache_read_nusd, cache_write_nusd, \
                        output_nusd, reasoning_nusd, effective_from, updated_at, source";
@@ -121,9 +142,10 @@ pub async fn for_teams(db: &Db, team_ids_json: &str) -> Result<Vec<Price>> {
 /// How far the re-pricing task has followed the table: the `(updated_at, id)` of the last row
 /// whose usage rows are all re-priced.
 pub async fn watermark(db: &Db) -> Result<(i64, String)> {
-    #[derive(serde::Deserialize)]
-    struct Value {
-        value: String,
+    row! {
+        struct Value {
+            value: String,
+        }
     }
     let row: Option<Value> = db
         .first(

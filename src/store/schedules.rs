@@ -1,30 +1,31 @@
 //! Schedules and their claimed runs.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{row, Db, Team};
 use crate::args;
 use crate::domain::ids::{TeamId, UserId};
 use crate::domain::paging::Page;
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct ScheduleRow {
-    pub id: String,
-    pub team_id: TeamId,
-    pub workflow_id: String,
-    pub cron: String,
-    pub timezone: String,
-    pub enabled: i64,
-    pub input: String,
-    pub overlap: String,
-    pub next_run_at: Option<i64>,
-    pub last_run_at: Option<i64>,
-    pub consecutive_failures: i64,
-    pub disabled_reason: Option<String>,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    #[derive(Debug, Clone)]
+    pub struct ScheduleRow {
+        pub id: String,
+        pub team_id: TeamId,
+        pub workflow_id: String,
+        pub cron: String,
+        pub timezone: String,
+        pub enabled: i64,
+        pub input: String,
+        pub overlap: String,
+        pub next_run_at: Option<i64>,
+        pub last_run_at: Option<i64>,
+        pub consecutive_failures: i64,
+        pub disabled_reason: Option<String>,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl ScheduleRow {
@@ -185,7 +186,7 @@ pub async fn record_outcome(
 
 /// Whether an execution this schedule started is still pending or running.
 pub async fn has_unfinished_run(db: &Db, s: &ScheduleRow) -> Result<bool> {
-    let row: Option<Value> = db
+    let row: Option<()> = db
         .first(
             "SELECT 1 AS one FROM executions WHERE team_id = ? AND schedule_id = ? AND status IN ('pending', 'running') LIMIT 1",
             args![&s.team_id, &s.id],

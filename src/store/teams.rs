@@ -1,17 +1,19 @@
 //! The team row itself.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::TeamId;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct TeamRow {
-    pub id: TeamId,
-    pub name: String,
-    pub created_at: i64,
+row! {
+    #[derive(Debug, Serialize)]
+    pub struct TeamRow {
+        pub id: TeamId,
+        pub name: String,
+        pub created_at: i64,
+    }
 }
 
 /// The team a sign-up creates.

@@ -2,11 +2,10 @@
 //! triggers (`migrations/0003_telemetry.sql`) inside the same statement, so a write here is one
 //! D1 round trip however many events it carries.
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use worker::Result;
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::paging::Page;
 use crate::domain::telemetry::{Event, Metric};
@@ -40,7 +39,7 @@ pub async fn insert_events(team: &Team<'_>, events: &[NewEvent<'_>], now: i64) -
             ])
         })
         .collect();
-    let inserted: Vec<Value> = team
+    let inserted: Vec<()> = team
         .db
         .all(
             "INSERT INTO events (team_id, id, component, action, user_id, session_id, properties, ts, received_at)
@@ -73,15 +72,17 @@ pub async fn insert_metric(team: &Team<'_>, id: &str, metric: &Metric, now: i64)
     Ok(())
 }
 
-/// A metric sample as listed.
-#[derive(Debug, Deserialize)]
-pub struct MetricRow {
-    pub id: String,
-    pub component: String,
-    pub metric_name: String,
-    pub value: f64,
-    pub metadata: Option<String>,
-    pub created_at: i64,
+row! {
+    /// A metric sample as listed.
+    #[derive(Debug)]
+    pub struct MetricRow {
+        pub id: String,
+        pub component: String,
+        pub metric_name: String,
+        pub value: f64,
+        pub metadata: Option<String>,
+        pub created_at: i64,
+    }
 }
 
 /// A component's samples since `since`, newest first.

@@ -1,23 +1,25 @@
 //! Access tokens for programs. Only the SHA-256 of a token is stored.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 use crate::domain::role::Role;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct AccessToken {
-    pub id: String,
-    pub name: String,
-    pub role: Role,
-    pub user_id: UserId,
-    pub created_at: i64,
-    pub last_used_at: Option<i64>,
-    pub expires_at: Option<i64>,
+row! {
+    #[derive(Debug, Serialize)]
+    pub struct AccessToken {
+        pub id: String,
+        pub name: String,
+        pub role: Role,
+        pub user_id: UserId,
+        pub created_at: i64,
+        pub last_used_at: Option<i64>,
+        pub expires_at: Option<i64>,
+    }
 }
 
 const COLUMNS: &str = "id, name, role, user_id, created_at, last_used_at, expires_at";

@@ -68,7 +68,7 @@ const MAX_ORPHANS: u32 = 5000;
 /// The rows of a [`Text`] result whose body SQLite built as a JSON array of arrays (rows come
 /// back as JSON text rather than through a Rust type per shape, which would cost the wasm more).
 fn json_rows(result: &worker::D1Result) -> Result<Vec<Value>> {
-    let text: Option<Text> = result.results()?.into_iter().next();
+    let text: Option<Text> = super::first_row(result)?;
     let body = text.and_then(|t| t.body).unwrap_or_default();
     Ok(match serde_json::from_str(&body) {
         Ok(Value::Array(rows)) => rows,
@@ -149,7 +149,7 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     }
     if prices {
         if let Some(result) = rest.next() {
-            known.prices = result.results()?;
+            known.prices = super::rows(result)?;
         }
     }
     Ok(known)

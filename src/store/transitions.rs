@@ -4,11 +4,10 @@
 //! redeliveries cannot move an execution or step backwards or run a step twice. Steps have no
 //! `team_id` of their own: each statement reaches them through their team's execution.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
 use super::executions::{event, get, Recorded};
-use super::{changes, Db, Team};
+use super::{changes, row, Db, Team};
 use crate::args;
 use crate::domain::execution::ExecutionStatus;
 use crate::domain::ids::TeamId;
@@ -168,12 +167,14 @@ pub fn finish(
     ])
 }
 
-/// Unfinished executions whose queue message may have been lost: pending for over a minute, or
-/// running with no step holding a live lease. Cross-team housekeeping for the cron tick.
-#[derive(Debug, Deserialize)]
-pub struct Stalled {
-    pub id: String,
-    pub team_id: TeamId,
+row! {
+    /// Unfinished executions whose queue message may have been lost: pending for over a minute, or
+    /// running with no step holding a live lease. Cross-team housekeeping for the cron tick.
+    #[derive(Debug)]
+    pub struct Stalled {
+        pub id: String,
+        pub team_id: TeamId,
+    }
 }
 
 pub async fn stalled(db: &Db, now: i64, limit: u32) -> Result<Vec<Stalled>> {

@@ -1,10 +1,9 @@
 //! LLM usage rows, one per call, written by the engine with their cost; the aggregates behind the
 //! tokens routes (summed in SQL); and the re-pricing task's reads and writes.
 
-use serde::Deserialize;
 use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team, Text};
+use super::{row, Db, Team, Text};
 use crate::args;
 use crate::domain::pricing::Price;
 use crate::domain::range::TimeRange;
@@ -236,21 +235,23 @@ pub async fn export_csv(team: &Team<'_>, range: &TimeRange, limit: u32) -> Resul
 
 // --- re-pricing (cross-team housekeeping for the cron tick) -------------------------------------
 
-/// A usage row as the re-pricing task sees it.
-#[derive(Debug, Deserialize)]
-pub struct Priced {
-    pub id: String,
-    pub team_id: String,
-    pub execution_id: String,
-    pub step_id: String,
-    pub model: String,
-    pub created_at: i64,
-    pub input_tokens: i64,
-    pub cache_read_tokens: i64,
-    pub cache_write_tokens: i64,
-    pub output_tokens: i64,
-    pub reasoning_tokens: i64,
-    pub cost_nusd: Option<i64>,
+row! {
+    /// A usage row as the re-pricing task sees it.
+    #[derive(Debug)]
+    pub struct Priced {
+        pub id: String,
+        pub team_id: String,
+        pub execution_id: String,
+        pub step_id: String,
+        pub model: String,
+        pub created_at: i64,
+        pub input_tokens: i64,
+        pub cache_read_tokens: i64,
+        pub cache_write_tokens: i64,
+        pub output_tokens: i64,
+        pub reasoning_tokens: i64,
+        pub cost_nusd: Option<i64>,
+    }
 }
 
 impl Priced {

@@ -1,34 +1,38 @@
 //! Workflows and their versions. Editing bumps the version and stores the new definition beside
 //! the old ones, in one transaction.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use worker::{D1PreparedStatement, Result};
 
-use super::Team;
+use super::{row, Team};
 use crate::args;
 use crate::domain::ids::UserId;
 use crate::domain::paging::Page;
 
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WorkflowSummary {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub version: i64,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    #[derive(Debug, Serialize)]
+    pub struct WorkflowSummary {
+        pub id: String,
+        pub name: String,
+        pub description: Option<String>,
+        pub version: i64,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
-#[derive(Debug, Deserialize)]
-pub struct WorkflowRow {
-    pub id: String,
-    pub name: String,
-    pub description: Option<String>,
-    pub version: i64,
-    pub steps: String,
-    pub created_at: i64,
-    pub updated_at: i64,
+row! {
+    #[derive(Debug)]
+    pub struct WorkflowRow {
+        pub id: String,
+        pub name: String,
+        pub description: Option<String>,
+        pub version: i64,
+        pub steps: String,
+        pub created_at: i64,
+        pub updated_at: i64,
+    }
 }
 
 impl WorkflowRow {
@@ -121,11 +125,13 @@ pub fn delete(team: &Team, id: &str, now: i64) -> Result<D1PreparedStatement> {
     )
 }
 
-/// The definition an execution runs.
-#[derive(Debug, Deserialize)]
-pub struct Version {
-    pub name: String,
-    pub steps: String,
+row! {
+    /// The definition an execution runs.
+    #[derive(Debug)]
+    pub struct Version {
+        pub name: String,
+        pub steps: String,
+    }
 }
 
 pub async fn version(team: &Team<'_>, id: &str, version: i64) -> Result<Option<Version>> {
@@ -139,9 +145,10 @@ pub async fn version(team: &Team<'_>, id: &str, version: i64) -> Result<Option<V
 
 /// Which of `ids` the team has as live provider keys.
 pub async fn known_keys(team: &Team<'_>, ids: &[&str]) -> Result<Vec<String>> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: String,
+    row! {
+        struct Id {
+            id: String,
+        }
     }
     let json = serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
     let rows: Vec<Id> = team
