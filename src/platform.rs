@@ -162,9 +162,8 @@ fn call(
     method.apply(target, args)
 }
 
-/// Inflates a gzip body through the runtime's `DecompressionStream`, reading what comes out
-/// chunk by chunk and stopping (the stream cancelled) as soon as it passes `cap` bytes: a small
-/// compressed bomb never takes more memory than the cap.
+/// Inflates a gzip body through the runtime's `DecompressionStream`, reading what comes out with
+/// [`read_capped`]: a small compressed bomb never takes more memory than the cap.
 pub async fn gunzip(body: Vec<u8>, cap: usize) -> Result<std::result::Result<Vec<u8>, Gunzip>> {
     let input = web_sys::Response::from(worker::Response::from_bytes(body)?);
     let stream: JsValue = input
@@ -172,36 +171,15 @@ pub async fn gunzip(body: Vec<u8>, cap: usize) -> Result<std::result::Result<Vec
         .ok_or_else(|| Error::RustError("gunzip: no body stream".into()))?
         .into();
     let inflater = DecompressionStream::new("gzip").map_err(js_err("DecompressionStream"))?;
-    let none = js_sys::Array::new();
     let output = call(&stream, "pipeThrough", &js_sys::Array::of1(&inflater))
         .map_err(js_err("pipeThrough"))?;
-    let reader = call(&output, "getReader", &none).map_err(js_err("getReader"))?;
-    let mut out = Vec::new();
-    loop {
-        let read = match call(&reader, "read", &none) {
-            Ok(promise) => JsFuture::from(js_sys::Promise::from(promise)).await,
-            Err(e) => Err(e),
-        };
-        let Ok(chunk) = read else {
-            return Ok(Err(Gunzip::Corrupt));
-        };
-        if Reflect::get(&chunk, &JsValue::from_str("done"))
-            .ok()
-            .and_then(|d| d.as_bool())
-            .unwrap_or(true)
-        {
-            return Ok(Ok(out));
-        }
-        let bytes =
-            Uint8Array::new(&Reflect::get(&chunk, &JsValue::from_str("value")).unwrap_or_default());
-        if out.len() + bytes.length() as usize > cap {
-            let _ = call(&reader, "cancel", &none);
-            return Ok(Err(Gunzip::TooLarge));
-        }
-        let at = out.len();
-        out.resize(at + bytes.length() as usize, 0);
-        bytes.copy_to(&mut out[at..]);
-    }
+    let mut inflated = worker::ResponseBuilder::new().stream(output.unchecked_into());
+    Ok(match read_capped(inflated.stream()?, cap).await {
+        Ok(Capped::Whole(bytes)) => Ok(bytes),
+        Ok(Capped::Over) => Err(Gunzip::TooLarge),
+        // The inflater fails the stream on data that is not gzip or is cut short.
+        Err(_) => Err(Gunzip::Corrupt),
+    })
 }
 
 /// What [`read_capped`] read: the whole body, or the news that it was over the cap.

@@ -16,11 +16,11 @@ use crate::domain::otlp::{self, Encoding, ReceiveError, Span};
 use crate::domain::paging::paginate;
 use crate::domain::pricing::choose;
 use crate::domain::role::Role;
-use crate::engine::hooks;
+use crate::engine::{cost, hooks};
 use crate::platform::{new_id, Gunzip};
 use crate::store::errors::{self as error_store, Occurrence};
 use crate::store::traces::{self, Call, Filter, Known, Priced};
-use crate::store::{budgets, Team, Text};
+use crate::store::{budgets, Team};
 
 /// Error occurrences recorded per request (each is three statements in the write batch); spans
 /// beyond still show their error status in the trace.
@@ -129,7 +129,7 @@ async fn store(cx: &Ctx, team: &Team<'_>, mut spans: Vec<Span>) -> ApiResult<()>
             .spans
             .iter()
             .enumerate()
-            .map(|(i, (t, s, _))| ((t.as_str(), s.as_str()), i))
+            .map(|(i, k)| ((k.trace_id.as_str(), k.span_id.as_str()), i))
             .collect();
         let mut fresh: Vec<Span> = spans
             .iter()
@@ -141,7 +141,7 @@ async fn store(cx: &Ctx, team: &Team<'_>, mut spans: Vec<Span>) -> ApiResult<()>
         }
         otlp::inherit_stored(&mut fresh, &|trace, span| {
             let &i = stored.get(&(trace, span))?;
-            known.spans[i].2.clone()
+            known.spans[i].agent.clone()
         });
         match write(cx, team, &fresh, &known).await {
             Ok(()) => return Ok(()),
@@ -180,7 +180,7 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
         .collect();
     let summaries = otlp::summarize(priced.iter().map(|p| (p.span, p.cost_nusd)));
     let mut statements = traces::insert_spans(team, &priced, now)?;
-    statements.push(traces::upsert_traces(team, &summaries, None, now)?);
+    statements.push(traces::upsert_traces(team, &summaries, now)?);
     let adopted = otlp::adopted(spans, &known.orphans);
     if !adopted.is_empty() {
         let since = adopted.iter().map(|a| a.3).fold(f64::INFINITY, f64::min);
@@ -192,7 +192,6 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
         calls.push(Call {
             id: new_id()?,
             priced: p,
-            priced_at: now,
         });
     }
     if !calls.is_empty() {
@@ -250,14 +249,7 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
     let results = team.db().batch(statements).await?;
     // What the committed batch set off: thresholds crossed, new or regressed issues.
     if let Some(at) = crossings_at {
-        let crossed: Vec<Text> = results
-            .get(at)
-            .and_then(|r| crate::store::rows(r).ok())
-            .unwrap_or_default();
-        for alert in &crossed {
-            let detail = alert.body.as_deref().unwrap_or("{}");
-            hooks::budget_threshold_crossed(team, &month, alert.n, detail).await;
-        }
+        cost::announce_crossings(team, &month, results.get(at)).await;
     }
     for (i, r) in reported.iter().enumerate() {
         let at = errors_at + 3 * i;

@@ -154,15 +154,20 @@ pub fn charge(
 
 /// Hands the thresholds [`charge`]'s batch crossed to the hooks (`last` is its last result).
 pub async fn announce(team: &Team<'_>, charge: &Charge, last: Option<&D1Result>) {
-    if charge.cost_nusd.is_none() {
-        return;
+    if charge.cost_nusd.is_some() {
+        announce_crossings(team, &charge.month, last).await;
     }
-    let crossed: Vec<Text> = last
+}
+
+/// Hands the thresholds that `crossings` (the result of [`budgets::crossings`] for `month`)
+/// recorded to the hooks, each once.
+pub async fn announce_crossings(team: &Team<'_>, month: &str, crossings: Option<&D1Result>) {
+    let crossed: Vec<Text> = crossings
         .and_then(|r| crate::store::rows(r).ok())
         .unwrap_or_default();
     for alert in &crossed {
         let detail = alert.body.as_deref().unwrap_or("{}");
-        hooks::budget_threshold_crossed(team, &charge.month, alert.n, detail).await;
+        hooks::budget_threshold_crossed(team, month, alert.n, detail).await;
     }
 }
 

@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Result};
 
-use super::{Team, Text};
+use super::{row, Team, Text};
 use crate::args;
 use crate::domain::otlp::{Span, TraceSummary};
 use crate::domain::pricing::Price;
@@ -33,8 +33,8 @@ pub const WALK_SEARCH: u32 = 1000;
 /// What is already stored of a request's spans.
 #[derive(Default)]
 pub struct Known {
-    /// The stored spans among the request's and their parents: (trace id, span id, agent).
-    pub spans: Vec<(String, String, Option<String>)>,
+    /// The stored spans among the request's and their parents.
+    pub spans: Vec<KnownSpan>,
     /// Stored spans, of the traces whose new spans carry an agent, that have no agent yet: an
     /// exporter sends a child before its parent (the agent span ends last), so a span stored
     /// earlier may learn its agent from an ancestor that arrives now.
@@ -42,12 +42,23 @@ pub struct Known {
     pub prices: Vec<Price>,
 }
 
-/// A stored span without an agent.
-pub struct Orphan {
-    pub trace_id: String,
-    pub span_id: String,
-    pub parent: Option<String>,
-    pub start_ms: f64,
+row! {
+    /// A stored span, with its agent.
+    pub struct KnownSpan {
+        pub trace_id: String,
+        pub span_id: String,
+        pub agent: Option<String>,
+    }
+}
+
+row! {
+    /// A stored span without an agent.
+    pub struct Orphan {
+        pub trace_id: String,
+        pub span_id: String,
+        pub parent: Option<String>,
+        pub start_ms: f64,
+    }
 }
 
 impl crate::domain::otlp::Stored for Orphan {
@@ -65,27 +76,12 @@ impl crate::domain::otlp::Stored for Orphan {
 /// Orphans looked at per request.
 const MAX_ORPHANS: u32 = 5000;
 
-/// The rows of a [`Text`] result whose body SQLite built as a JSON array of arrays (rows come
-/// back as JSON text rather than through a Rust type per shape, which would cost the wasm more).
-fn json_rows(result: &worker::D1Result) -> Result<Vec<Value>> {
-    let text: Option<Text> = super::first_row(result)?;
-    let body = text.and_then(|t| t.body).unwrap_or_default();
-    Ok(match serde_json::from_str(&body) {
-        Ok(Value::Array(rows)) => rows,
-        _ => Vec::new(),
-    })
-}
-
-fn text_at(row: &Value, i: usize) -> Option<String> {
-    row.get(i).and_then(Value::as_str).map(str::to_string)
-}
-
-/// (`CROSS JOIN` keeps the keys as the outer loop: one primary-key probe per key, where the
-/// planner would otherwise walk all of the team's spans.)
-///
 /// Looks up, in one round trip, which of `spans` are stored already, the stored parents of those
 /// whose agent is not known yet, the stored spans without an agent of the traces whose new spans
 /// have one, and (when `prices` is set) the price rows that can price the team's calls.
+///
+/// `CROSS JOIN` keeps the keys the outer loop: one primary-key probe per key, where the planner
+/// would otherwise walk all of the team's spans.
 pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Known> {
     let mut with_agents: Vec<&str> = Vec::new();
     for s in spans.iter().filter(|s| s.agent.is_some()) {
@@ -105,7 +101,7 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let mut statements = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         statements.push(team.db.stmt(
-            "SELECT json_group_array(json_array(s.trace_id, s.span_id, s.agent)) AS body FROM json_each(?2) k \
+            "SELECT s.trace_id, s.span_id, s.agent FROM json_each(?2) k \
              CROSS JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.value ->> 0 AND s.span_id = k.value ->> 1",
             args![team.id, Value::Array(chunk.to_vec()).to_string()],
         )?);
@@ -114,9 +110,8 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let orphans = !with_agents.is_empty();
     if orphans {
         statements.push(team.db.stmt(
-            "SELECT json_group_array(json_array(trace_id, span_id, parent_span_id, started_at)) AS body FROM ( \
-               SELECT trace_id, span_id, parent_span_id, started_at FROM spans \
-               WHERE team_id = ?1 AND trace_id IN (SELECT value FROM json_each(?2)) AND agent IS NULL LIMIT ?3)",
+            "SELECT trace_id, span_id, parent_span_id AS parent, started_at AS start_ms FROM spans \
+             WHERE team_id = ?1 AND trace_id IN (SELECT value FROM json_each(?2)) AND agent IS NULL LIMIT ?3",
             args![team.id, json!(with_agents).to_string(), MAX_ORPHANS],
         )?);
     }
@@ -126,25 +121,12 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let results = team.db.read_batch(statements).await?;
     let mut known = Known::default();
     for result in &results[..lookups] {
-        for row in json_rows(result)? {
-            if let (Some(t), Some(s)) = (text_at(&row, 0), text_at(&row, 1)) {
-                known.spans.push((t, s, text_at(&row, 2)));
-            }
-        }
+        known.spans.extend(super::rows::<KnownSpan>(result)?);
     }
     let mut rest = results[lookups..].iter();
     if orphans {
         if let Some(result) = rest.next() {
-            for row in json_rows(result)? {
-                if let (Some(trace_id), Some(span_id)) = (text_at(&row, 0), text_at(&row, 1)) {
-                    known.orphans.push(Orphan {
-                        trace_id,
-                        span_id,
-                        parent: text_at(&row, 2),
-                        start_ms: row.get(3).and_then(Value::as_f64).unwrap_or(0.0),
-                    });
-                }
-            }
+            known.orphans = super::rows(result)?;
         }
     }
     if prices {
@@ -303,11 +285,16 @@ pub fn is_duplicate(e: &worker::Error) -> bool {
     super::is_unique_violation(e, "spans.")
 }
 
-/// Folds each trace's share of the new spans into its row, in one statement.
+/// The columns of a `traces` row as [`upsert_traces`] and [`record_run`] write them.
+const TRACE_COLUMNS: &str = "team_id, trace_id, name, service, root_seen, status, started_at, ended_at, span_count, \
+    llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cost_nusd, \
+    agents, models, execution_id, created_at, updated_at";
+
+/// Folds each trace's share of the new spans into its row, in one statement (the engine's own
+/// traces go through [`record_run`], which names their execution).
 pub fn upsert_traces(
     team: &Team,
     traces: &[TraceSummary],
-    execution_id: Option<&str>,
     now: i64,
 ) -> Result<D1PreparedStatement> {
     let rows: Vec<Value> = traces
@@ -364,14 +351,12 @@ pub fn upsert_traces(
     .collect();
     let values: Vec<String> = (0..17).map(|i| format!("value ->> {i}")).collect();
     let sql = format!(
-        "INSERT INTO traces (team_id, trace_id, name, service, root_seen, status, started_at, ended_at, span_count, \
-                             llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, \
-                             reasoning_tokens, cost_nusd, agents, models, execution_id, created_at, updated_at) \
-         SELECT ?1, {}, ?3, ?4, ?4 FROM json_each(?2) WHERE true \
+        "INSERT INTO traces ({TRACE_COLUMNS}) \
+         SELECT ?1, {}, NULL, ?3, ?3 FROM json_each(?2) WHERE true \
          ON CONFLICT (team_id, trace_id) DO UPDATE SET {}, {}, root_seen = MAX(traces.root_seen, excluded.root_seen), \
            status = IIF(excluded.status = 'error', 'error', traces.status), \
            started_at = MIN(traces.started_at, excluded.started_at), ended_at = MAX(traces.ended_at, excluded.ended_at), \
-           {}, {}, {}, execution_id = COALESCE(traces.execution_id, excluded.execution_id), updated_at = excluded.updated_at",
+           {}, {}, {}, updated_at = excluded.updated_at",
         values.join(", "),
         pick("name"),
         pick("service"),
@@ -379,21 +364,18 @@ pub fn upsert_traces(
         merge("agents"),
         merge("models"),
     );
-    team.db.stmt(
-        &sql,
-        args![team.id, Value::Array(rows).to_string(), execution_id, now],
-    )
+    team.db
+        .stmt(&sql, args![team.id, Value::Array(rows).to_string(), now])
 }
 
-/// One LLM call of a trace for `llm_usage`: its usage row id and when it was made.
+/// One LLM call of a trace for `llm_usage`, with its usage row's id.
 pub struct Call<'a> {
     pub id: String,
     pub priced: &'a Priced<'a>,
-    pub priced_at: i64,
 }
 
 /// The usage rows of the request's LLM calls, in one statement: no workflow, execution or step
-/// (`''`, which the breakdowns by workflow leave out), the trace and span named.
+/// (`''`, which the breakdowns by workflow leave out), the trace and span named, priced `now`.
 pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<D1PreparedStatement> {
     let rows: Vec<Value> = calls
         .iter()
@@ -412,7 +394,7 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<D1PreparedS
                 t.reasoning,
                 c.priced.cost_nusd,
                 c.priced.price_id,
-                c.priced_at,
+                now,
                 // When the call was made, never later than now (a client's clock may run ahead).
                 s.started_at().min(now),
                 s.trace_id,
@@ -461,9 +443,7 @@ pub fn record_run(
         )
     };
     let sql = format!(
-        "INSERT INTO traces (team_id, trace_id, name, service, root_seen, status, started_at, ended_at, span_count, \
-                             llm_calls, input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, \
-                             reasoning_tokens, cost_nusd, agents, models, execution_id, created_at, updated_at) \
+        "INSERT INTO traces ({TRACE_COLUMNS}) \
          SELECT ?1, ?2, COALESCE({}, {}), COALESCE({}, {}), \
                 EXISTS (SELECT 1 FROM spans WHERE team_id = ?1 AND trace_id = ?2 AND parent_span_id IS NULL), \
                 IIF(SUM(status = 'error') > 0, 'error', 'ok'), MIN(started_at), MAX(started_at + duration_ms), COUNT(*), \

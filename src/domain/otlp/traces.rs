@@ -42,7 +42,7 @@ pub fn summarize<'a>(
     spans: impl IntoIterator<Item = (&'a Span, Option<i64>)>,
 ) -> Vec<TraceSummary> {
     let mut out: Vec<TraceSummary> = Vec::new();
-    // Keyed like every other map here ((trace, span) pairs), so the wasm holds one map type.
+    // Keyed by (trace, span) pairs like the other maps here, so they share one map type.
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();
     for (span, cost) in spans {
         let at = *index.entry((&span.trace_id, "")).or_insert_with(|| {
@@ -108,25 +108,19 @@ fn add(a: &Tokens, b: &Tokens) -> Tokens {
 /// `spans` (same trace). A span whose ancestors are not in this request keeps `None`: the store
 /// looks its parent up.
 pub fn inherit_agents(spans: &mut [Span]) {
-    let by_id: HashMap<(&str, &str), usize> = spans
-        .iter()
-        .enumerate()
-        .map(|(i, s)| ((s.trace_id.as_str(), s.span_id.as_str()), i))
-        .collect();
-    let inherited: Vec<Option<usize>> = spans
-        .iter()
-        .map(|span| {
-            if span.gen_ai.agent.is_some() {
+    let parents = parent_indexes(spans);
+    let inherited: Vec<Option<usize>> = (0..spans.len())
+        .map(|i| {
+            if spans[i].gen_ai.agent.is_some() {
                 return None;
             }
-            let mut at = span;
+            let mut at = i;
             for _ in 0..MAX_DEPTH {
-                let parent = at.parent_span_id.as_deref()?;
-                let &i = by_id.get(&(span.trace_id.as_str(), parent))?;
-                if spans[i].gen_ai.agent.is_some() {
-                    return Some(i);
+                let parent = parents[at]?;
+                if spans[parent].gen_ai.agent.is_some() {
+                    return Some(parent);
                 }
-                at = &spans[i];
+                at = parent;
             }
             None
         })
