@@ -43,7 +43,8 @@ const COMPONENTS: [&str; 12] = [
 ];
 const ACTIONS: [&str; 5] = ["view", "click", "submit", "scroll", "open"];
 const INGEST_BATCH: usize = 100;
-const INGEST_BATCHES: usize = 300;
+/// Live events sent per ingest row.
+const INGEST_EVENTS: usize = 60_000;
 const READS: usize = 200;
 const SEED_EXECUTIONS: u64 = 10_000;
 const REPO: &str = env!("CARGO_MANIFEST_DIR");
@@ -112,32 +113,111 @@ fn live_event(rng: &mut Rng) -> Value {
     })
 }
 
-/// Sends batches from `clients` threads; answers events/s over the whole run.
-fn send_batches(app: &TestApp, auth: &Auth, batches: Vec<Vec<Value>>, clients: usize) -> f64 {
-    let events: usize = batches.iter().map(Vec::len).sum();
-    let mut shares: Vec<Vec<Vec<Value>>> = (0..clients).map(|_| Vec::new()).collect();
-    for (i, batch) in batches.into_iter().enumerate() {
-        shares[i % clients].push(batch);
+/// What one ingest run measured.
+struct Ingest {
+    events_per_s: f64,
+    /// The user workerd's CPU time (Worker and local D1) per batch, from /proc.
+    cpu_ms_per_batch: Option<f64>,
+    /// `x-d1-rows-written` summed over the run, per event sent.
+    rows_per_event: f64,
+    /// `x-d1-calls` of the last answer.
+    d1_calls: String,
+}
+
+impl Ingest {
+    fn figures(&self) -> String {
+        let cpu = self
+            .cpu_ms_per_batch
+            .map_or("?".into(), |ms| format!("{ms:.2}"));
+        format!(
+            "{:.0} events/s; workerd CPU {cpu} ms/batch; {:.2} D1 rows written/event",
+            self.events_per_s, self.rows_per_event
+        )
     }
-    let bodies: Vec<Vec<Value>> = shares
-        .into_iter()
-        .map(|share| share.into_iter().map(|b| json!({ "events": b })).collect())
-        .collect();
+}
+
+/// Sends batches from `clients` threads, each with its bodies serialized before the clock starts.
+fn send_batches(app: &TestApp, auth: &Auth, batches: Vec<Vec<Value>>, clients: usize) -> Ingest {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    let events: usize = batches.iter().map(Vec::len).sum();
+    let count = batches.len();
+    let mut shares: Vec<Vec<Vec<u8>>> = (0..clients).map(|_| Vec::new()).collect();
+    for (i, batch) in batches.into_iter().enumerate() {
+        shares[i % clients].push(json!({ "events": batch }).to_string().into_bytes());
+    }
+    let written = AtomicU64::new(0);
+    let d1_calls = std::sync::Mutex::new(String::new());
+    let cpu_before = app.workerd_cpu_seconds();
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for share in &bodies {
+        for share in &shares {
+            let (written, d1_calls) = (&written, &d1_calls);
             scope.spawn(move || {
                 for body in share {
-                    let answer = app
-                        .post_json("/api/telemetry/batch", body, auth)
-                        .expect(200);
-                    let sent = body["events"].as_array().map_or(0, Vec::len);
-                    assert_eq!(answer["accepted"], sent, "{answer}");
+                    let answer =
+                        app.post_raw("/api/telemetry/batch", body, Some("application/json"), auth);
+                    assert_eq!(answer.status, 200, "{answer}");
+                    let json = answer.json();
+                    let sent = json["accepted"].as_u64().unwrap_or(0)
+                        + json["duplicates"].as_u64().unwrap_or(0);
+                    assert!(
+                        json["rejected"].as_array().is_some_and(Vec::is_empty) && sent > 0,
+                        "{answer}"
+                    );
+                    let rows: u64 = answer
+                        .header("x-d1-rows-written")
+                        .and_then(|v| v.parse().ok())
+                        .unwrap_or(0);
+                    written.fetch_add(rows, Ordering::Relaxed);
+                    *d1_calls.lock().unwrap() = d1_calls_of(&answer);
                 }
             });
         }
     });
-    events as f64 / started.elapsed().as_secs_f64()
+    let elapsed = started.elapsed().as_secs_f64();
+    let cpu_ms_per_batch = match (cpu_before, app.workerd_cpu_seconds()) {
+        (Some(a), Some(b)) => Some((b - a) * 1e3 / count as f64),
+        _ => None,
+    };
+    Ingest {
+        events_per_s: events as f64 / elapsed,
+        cpu_ms_per_batch,
+        rows_per_event: written.into_inner() as f64 / events as f64,
+        d1_calls: d1_calls.into_inner().unwrap(),
+    }
+}
+
+/// Requests per second and p50 of `path` from `conns` threads for `seconds`, each thread sending
+/// its next request when the last is answered (wrk's closed loop).
+fn throughput(app: &TestApp, auth: &Auth, path: &str, conns: usize, seconds: f64) -> (f64, f64) {
+    let until = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut times: Vec<Duration> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..conns)
+            .map(|_| {
+                scope.spawn(move || {
+                    let mut times = Vec::new();
+                    while Instant::now() < until {
+                        let sent = Instant::now();
+                        let resp = app.get(path, auth);
+                        assert_eq!(resp.status, 200, "{resp}");
+                        times.push(sent.elapsed());
+                    }
+                    times
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("a load thread"))
+            .collect()
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    times.sort();
+    let p50 = times
+        .get(times.len() / 2)
+        .map_or(0.0, |d| d.as_secs_f64() * 1e3);
+    (times.len() as f64 / elapsed, p50)
 }
 
 /// p50 and p99 in ms of `READS` GETs of each path, after a warm-up, and the D1 round trips
@@ -353,7 +433,7 @@ fn main() {
         .collect();
     println!("seeding {SEED_EVENTS} events over 30 days ...");
     let seed_started = Instant::now();
-    let seed_rate = send_batches(app, &sdk, seed_batches, CLIENTS);
+    let seed = send_batches(app, &sdk, seed_batches, CLIENTS);
     let seed_secs = seed_started.elapsed().as_secs_f64();
 
     println!("seeding {SEED_EXECUTIONS} executions over 30 days ...");
@@ -368,26 +448,22 @@ fn main() {
     ));
     let detail_id = string(&middle[0]["results"][0]["id"]);
 
-    let mut rows: Vec<(String, String, String)> = Vec::new();
-    for clients in [1, CLIENTS] {
-        let batches = (0..INGEST_BATCHES)
-            .map(|_| (0..INGEST_BATCH).map(|_| live_event(&mut rng)).collect())
+    let mut rows: Vec<(String, String, String)> = vec![(
+        format!("POST /api/telemetry/batch, seeding: {SEED_BATCH}-event batches over 30 days, {CLIENTS} clients"),
+        seed.figures(),
+        seed.d1_calls.clone(),
+    )];
+    for (size, clients) in [(INGEST_BATCH, 1), (INGEST_BATCH, 16), (SEED_BATCH, 4)] {
+        let batches = (0..INGEST_EVENTS / size)
+            .map(|_| (0..size).map(|_| live_event(&mut rng)).collect())
             .collect();
-        let rate = send_batches(app, &sdk, batches, clients);
+        let ingest = send_batches(app, &sdk, batches, clients);
         rows.push((
-            format!("POST /api/telemetry/batch, 100-event batches, {clients} client(s)"),
-            format!("{rate:.0} events/s"),
-            String::new(),
+            format!("POST /api/telemetry/batch, live {size}-event batches, {clients} client(s)"),
+            ingest.figures(),
+            ingest.d1_calls,
         ));
     }
-    let one_batch: Vec<Value> = (0..INGEST_BATCH).map(|_| live_event(&mut rng)).collect();
-    let batch_answer = app.post_json(
-        "/api/telemetry/batch",
-        &json!({ "events": one_batch }),
-        &sdk,
-    );
-    rows[0].2 = d1_calls_of(&batch_answer);
-    rows[1].2 = rows[0].2.clone();
 
     let detail_path = format!("/api/executions/{detail_id}");
     let reads = [
@@ -403,6 +479,19 @@ fn main() {
         &detail_path,
     ];
     let measured = latencies(app, &reader, &reads);
+    for path in [
+        "/api/executions",
+        "/api/analytics/summary?range=7d",
+        "/api/analytics/trends?metric=actions&range=30d&interval=day",
+        "/api/analytics/components?range=30d",
+    ] {
+        let (rate, p50) = throughput(app, &reader, path, 16, 8.0);
+        rows.push((
+            format!("GET {path}, 16 connections"),
+            format!("{rate:.0} req/s, p50 {p50:.1} ms"),
+            String::new(),
+        ));
+    }
     let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
     for (path, (p50, p99, d1)) in reads.iter().zip(measured) {
         let shown = path.replace(&detail_id, ":id (one of 10,000)");
@@ -461,8 +550,9 @@ fn main() {
         cores()
     );
     println!(
-        "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({seed_rate:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients); \
-         {SEED_EXECUTIONS} executions (2 steps, 1 usage row, 3 status events each) by SQL in {executions_secs:.1} s"
+        "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients); \
+         {SEED_EXECUTIONS} executions (2 steps, 1 usage row, 3 status events each) by SQL in {executions_secs:.1} s",
+        seed.events_per_s
     );
     println!("reads: {READS} requests each, one at a time, the paths taking turns, after 10 warm-up rounds");
     println!(

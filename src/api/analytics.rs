@@ -214,14 +214,14 @@ struct Export {
     db: Db,
     team: OwnedTeam,
     range: TimeRange,
-    after: Option<(i64, i64)>,
+    after: Option<(i64, String)>,
     request_id: String,
 }
 
 impl Export {
     async fn next_chunk(&mut self) -> worker::Result<Option<Vec<u8>>> {
-        let Some(after) = self.after else {
-            self.after = Some((self.range.from, -1));
+        let Some(after) = self.after.take() else {
+            self.after = Some((self.range.from, String::new()));
             let header = [
                 "timestamp",
                 "id",
@@ -234,11 +234,12 @@ impl Export {
             return Ok(Some(csv::line(&header).into_bytes()));
         };
         let team = self.team.scope(&self.db);
-        let rows = analytics::export_page(&team, self.range, after, EXPORT_PAGE).await?;
+        let rows =
+            analytics::export_page(&team, self.range, (after.0, &after.1), EXPORT_PAGE).await?;
         let Some(last) = rows.last() else {
             return Ok(None);
         };
-        self.after = Some((last.ts, last.seq));
+        self.after = Some((last.ts, last.id.clone()));
         Ok(Some(
             rows.iter()
                 .map(export_line)

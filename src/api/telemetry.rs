@@ -3,7 +3,9 @@
 //!
 //! Sending needs the member role, whether the caller is a person's session or an access token
 //! (the SDK case): a token's role is its ceiling, so a viewer token is read-only and gets 403.
-//! Each write is one D1 statement; the rollups analytics reads are kept by triggers in it.
+//! A batch is one D1 transaction that stores the new events and folds them into the rollups.
+
+use std::collections::HashSet;
 
 use serde_json::{json, Value};
 use worker::Response;
@@ -22,7 +24,8 @@ use crate::platform::new_id;
 use crate::store::telemetry::{self, NewEvent};
 use crate::store::Team;
 
-/// Stores valid events under their own or a new id; answers how many were new.
+/// Stores valid events under their own or a new id; answers how many were new. An id repeated
+/// within `events` is stored once, as its first occurrence (the rest are duplicates).
 async fn store(team: &Team<'_>, events: &[Event], now: i64) -> ApiResult<usize> {
     if events.is_empty() {
         return Ok(0);
@@ -31,9 +34,11 @@ async fn store(team: &Team<'_>, events: &[Event], now: i64) -> ApiResult<usize> 
         .iter()
         .map(|e| e.id.clone().map_or_else(new_id, Ok))
         .collect::<worker::Result<Vec<String>>>()?;
+    let mut seen = HashSet::with_capacity(ids.len());
     let rows: Vec<NewEvent> = events
         .iter()
         .zip(&ids)
+        .filter(|(_, id)| seen.insert(id.as_str()))
         .map(|(event, id)| NewEvent {
             id,
             event,

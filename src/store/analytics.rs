@@ -449,10 +449,9 @@ pub async fn user_trend(
 }
 
 row! {
-    /// An event as exported; `seq` orders events with the same timestamp.
+    /// An event as exported.
     #[derive(Debug)]
     pub struct ExportRow {
-        pub seq: i64,
         pub ts: i64,
         pub id: String,
         pub component: String,
@@ -463,18 +462,19 @@ row! {
     }
 }
 
-/// Up to `limit` events of `range` after position `after` (`(ts, seq)`), oldest first.
+/// Up to `limit` events of `range` after position `after` (`(ts, id)`), oldest first: the
+/// `(team_id, ts)` index holds the id, so the walk is in index order.
 pub async fn export_page(
     team: &Team<'_>,
     range: TimeRange,
-    after: (i64, i64),
+    after: (i64, &str),
     limit: u32,
 ) -> Result<Vec<ExportRow>> {
     team.db
         .all(
-            "SELECT rowid AS seq, ts, id, component, action, user_id, session_id, properties FROM events
-             WHERE team_id = ?1 AND ts >= ?2 AND ts < ?3 AND (ts, rowid) > (?4, ?5)
-             ORDER BY ts, rowid LIMIT ?6",
+            "SELECT ts, id, component, action, user_id, session_id, properties FROM events
+             WHERE team_id = ?1 AND ts >= ?2 AND ts < ?3 AND (ts, id) > (?4, ?5)
+             ORDER BY ts, id LIMIT ?6",
             args![team.id, range.from, range.to, after.0, after.1, limit],
         )
         .await

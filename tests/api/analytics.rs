@@ -201,6 +201,54 @@ fn components_list_each_with_its_actions_users_and_metric_averages() {
     assert_eq!(walked, ["alpha", "beta", "delta", "gamma"]);
 }
 
+/// The rollups are applied per batch from the batch's new events: an id the team already has —
+/// from an earlier batch or earlier in the same one — adds nothing to any figure, even when the
+/// repeat names another time, component, user or session.
+#[test]
+fn repeated_ids_add_nothing_to_any_rollup_whatever_they_carry() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    let now = now_ms();
+    let first = ev("alpha", Some("u1"), Some("s1"), now - 2 * HOUR);
+    let answer = send_batch(app, owner, &[first.clone(), first.clone()]);
+    assert_eq!(
+        (answer["accepted"].clone(), answer["duplicates"].clone()),
+        (json!(1), json!(1))
+    );
+    let mut changed = first.clone();
+    changed["component"] = json!("beta");
+    changed["user_id"] = json!("u2");
+    changed["session_id"] = json!("s2");
+    changed["timestamp"] = json!(now - 3 * DAY);
+    let fresh = ev("alpha", Some("u3"), Some("s3"), now - HOUR);
+    let answer = send_batch(app, owner, &[changed, fresh.clone(), fresh]);
+    assert_eq!(
+        (answer["accepted"].clone(), answer["duplicates"].clone()),
+        (json!(1), json!(2))
+    );
+
+    let summary = get(app, "/api/analytics/summary?range=7d", owner);
+    assert_eq!(figures(&summary["current"]), (2, 2, 2), "{summary}");
+    let components = get(app, "/api/analytics/components?range=7d", owner);
+    assert_eq!(
+        components["data"],
+        json!([{"component": "alpha", "actions": 2, "users": 2, "metrics": {}}])
+    );
+    let days = get(
+        app,
+        "/api/analytics/trends?metric=users&range=7d&interval=day",
+        owner,
+    );
+    let total: i64 = days["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["value"].as_i64().unwrap())
+        .sum();
+    assert!(total <= 2, "{days}");
+}
+
 /// What each bucket should hold: actions or distinct users among `sent` in `[ts, ts + unit)`.
 fn expected(sent: &[(i64, &str)], ts: i64, unit: i64, users: bool) -> i64 {
     let inside = sent.iter().filter(|(t, _)| *t >= ts && *t < ts + unit);
