@@ -436,18 +436,6 @@ fn main() {
     let seed = send_batches(app, &sdk, seed_batches, CLIENTS);
     let seed_secs = seed_started.elapsed().as_secs_f64();
 
-    println!("seeding {SEED_EXECUTIONS} executions over 30 days ...");
-    let key = app.openai_key(&reader);
-    let (ok_workflow, ok_run) = template_run(app, &reader, &key, "gpt-4o-mini");
-    let (_, failed_run) = template_run(app, &reader, &key, "standin-500");
-    let executions_secs = seed_executions(app, &ok_run, &failed_run, now_ms());
-    let middle = app.sql(&format!(
-        "SELECT id FROM executions WHERE team_id = '{}' ORDER BY id DESC LIMIT 1 OFFSET {}",
-        team.team_id,
-        SEED_EXECUTIONS / 2
-    ));
-    let detail_id = string(&middle[0]["results"][0]["id"]);
-
     let mut rows: Vec<(String, String, String)> = vec![(
         format!("POST /api/telemetry/batch, seeding: {SEED_BATCH}-event batches over 30 days, {CLIENTS} clients"),
         seed.figures(),
@@ -464,6 +452,30 @@ fn main() {
             ingest.d1_calls,
         ));
     }
+
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("ingest") {
+        // `BENCH_ONLY=ingest make bench`: the seeding and ingest rows alone.
+        println!(
+            "load average (1 min) before / after: {load_before} / {}",
+            load_average()
+        );
+        for (what, value, d1) in rows {
+            println!("| {what} | {value} | {d1} |");
+        }
+        return;
+    }
+
+    println!("seeding {SEED_EXECUTIONS} executions over 30 days ...");
+    let key = app.openai_key(&reader);
+    let (ok_workflow, ok_run) = template_run(app, &reader, &key, "gpt-4o-mini");
+    let (_, failed_run) = template_run(app, &reader, &key, "standin-500");
+    let executions_secs = seed_executions(app, &ok_run, &failed_run, now_ms());
+    let middle = app.sql(&format!(
+        "SELECT id FROM executions WHERE team_id = '{}' ORDER BY id DESC LIMIT 1 OFFSET {}",
+        team.team_id,
+        SEED_EXECUTIONS / 2
+    ));
+    let detail_id = string(&middle[0]["results"][0]["id"]);
 
     let detail_path = format!("/api/executions/{detail_id}");
     let reads = [

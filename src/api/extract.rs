@@ -390,32 +390,51 @@ impl Ctx {
     /// is 401 or 403 ([`finish`]). Anything else — every write, and a caller not seen yet — is
     /// looked up first, on its own.
     pub async fn require(&self, needed: Role) -> ApiResult<Caller> {
+        let deferred = self.method() == Method::Get;
+        self.require_with(needed, deferred).await
+    }
+
+    /// [`Ctx::require`] for the ingest routes (telemetry, OTLP), whose writes are one D1 batch:
+    /// a sender seen before is checked by a statement leading that batch ([`Db::guard_write`]),
+    /// so a batch of events is one round trip. Only handlers that touch nothing outside D1
+    /// before their write may use it: until that statement runs, the caller is unconfirmed.
+    pub async fn require_sender(&self, needed: Role) -> ApiResult<Caller> {
+        self.require_with(needed, true).await
+    }
+
+    async fn require_with(&self, needed: Role, deferred: bool) -> ApiResult<Caller> {
         let c = self.credential().await?.ok_or(ApiError::Unauthorized)?;
-        let known = (self.method() == Method::Get)
+        let known = deferred
             .then(|| seen::recall(&c.hash))
             .flatten()
             .filter(|row| effective_role(row).allows(needed));
         if let Some(row) = known {
             let (hash, user, team) = (c.hash.clone(), row.user_id.clone(), row.team_id.clone());
-            self.db.guard(
-                c.lookup,
-                Box::new(move |result| {
-                    let fresh: Option<identity::CallerRow> =
-                        crate::store::first_row(result).ok().flatten();
-                    let Some(fresh) = fresh.filter(|f| f.user_id == user && f.team_id == team)
-                    else {
-                        seen::forget(&hash);
-                        return Err(Refusal::SignedOut);
-                    };
-                    let allowed = effective_role(&fresh).allows(needed);
-                    seen::remember(&hash, &fresh);
-                    if allowed {
-                        Ok(())
-                    } else {
-                        Err(Refusal::Forbidden(needed))
-                    }
-                }),
-            );
+            let must = (self.method() != Method::Get)
+                .then(|| {
+                    let token = matches!(c.via, Via::Token { .. });
+                    identity::still_allowed(&self.db, token, &hash, self.now, &user, &team, needed)
+                })
+                .transpose()?;
+            let verify: crate::store::Verify = Box::new(move |result| {
+                let fresh: Option<identity::CallerRow> =
+                    crate::store::first_row(result).ok().flatten();
+                let Some(fresh) = fresh.filter(|f| f.user_id == user && f.team_id == team) else {
+                    seen::forget(&hash);
+                    return Err(Refusal::SignedOut);
+                };
+                let allowed = effective_role(&fresh).allows(needed);
+                seen::remember(&hash, &fresh);
+                if allowed {
+                    Ok(())
+                } else {
+                    Err(Refusal::Forbidden(needed))
+                }
+            });
+            match must {
+                Some(must) => self.db.guard_write(c.lookup, verify, must),
+                None => self.db.guard(c.lookup, verify),
+            }
             return Ok(self.signed_in(row, c.via));
         }
         let row = identity::caller(&self.db, c.lookup)

@@ -11,7 +11,7 @@ use worker::Env;
 
 use super::error::{ApiError, ApiResult};
 use crate::platform::setting;
-use crate::store::{quota, Team};
+use crate::store::{quota, Db, Team};
 
 /// What is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,7 +21,6 @@ pub enum Kind {
     /// Telemetry events and metric samples received, per minute.
     TelemetryEvents,
     /// OTLP spans received, per minute (taken by the trace receiver).
-    #[allow(dead_code)] // until the OTLP route lands (#14)
     Spans,
     /// Invites sent, per day.
     Invites,
@@ -71,19 +70,70 @@ pub fn limit(env: &Env, kind: Kind) -> Option<i64> {
 /// Takes `n` of `kind` from the team's quota for the current window, or answers `429` with the
 /// seconds until the window turns (`Retry-After`). Nothing is taken when the answer is 429.
 pub async fn take(env: &Env, team: &Team<'_>, kind: Kind, n: i64) -> ApiResult<()> {
-    let Some(max) = limit(env, kind) else {
+    let Some(window) = window(env, kind, n)? else {
         return Ok(());
     };
-    if n <= 0 {
-        return Ok(());
-    }
-    let now = crate::platform::now_ms();
-    let window = kind.window_ms();
-    let start = now - now.rem_euclid(window);
-    if n > max || !quota::take(team, kind.name(), start, n, max).await? {
-        return Err(ApiError::RateLimited {
-            retry_after_s: (start + window - now + 999) / 1000,
-        });
+    if !quota::take(team, kind.name(), window.start, n, window.max).await? {
+        return Err(window.refused());
     }
     Ok(())
+}
+
+/// [`take`] in the same round trip as the handler's next write batch: the count is checked at
+/// the batch's head and the batch fails when it is over; [`after_write`] turns that into 429.
+pub fn take_with_write(
+    env: &Env,
+    team: &Team<'_>,
+    kind: Kind,
+    n: i64,
+) -> ApiResult<Option<Window>> {
+    let Some(window) = window(env, kind, n)? else {
+        return Ok(None);
+    };
+    quota::must_take(team, kind.name(), window.start, n, window.max)?;
+    Ok(Some(window))
+}
+
+/// The write's result, or 429 when the quota queued by [`take_with_write`] refused it.
+pub fn after_write<T>(db: &Db, window: Option<Window>, result: worker::Result<T>) -> ApiResult<T> {
+    match (window, result) {
+        (Some(window), Err(_)) if db.quota_refused() => Err(window.refused()),
+        (_, result) => Ok(result?),
+    }
+}
+
+/// The current window of a quota that is on and asked for `n > 0`.
+pub struct Window {
+    start: i64,
+    max: i64,
+    retry_after_s: i64,
+}
+
+impl Window {
+    fn refused(&self) -> ApiError {
+        ApiError::RateLimited {
+            retry_after_s: self.retry_after_s,
+        }
+    }
+}
+
+fn window(env: &Env, kind: Kind, n: i64) -> ApiResult<Option<Window>> {
+    let Some(max) = limit(env, kind) else {
+        return Ok(None);
+    };
+    if n <= 0 {
+        return Ok(None);
+    }
+    let now = crate::platform::now_ms();
+    let length = kind.window_ms();
+    let start = now - now.rem_euclid(length);
+    let window = Window {
+        start,
+        max,
+        retry_after_s: (start + length - now + 999) / 1000,
+    };
+    if n > max {
+        return Err(window.refused());
+    }
+    Ok(Some(window))
 }

@@ -26,7 +26,7 @@ use crate::store::Team;
 
 /// Stores valid events under their own or a new id; answers how many were new. An id repeated
 /// within `events` is stored once, as its first occurrence (the rest are duplicates).
-async fn store(team: &Team<'_>, events: &[Event], now: i64) -> ApiResult<usize> {
+async fn store(team: &Team<'_>, events: &[Event], now: i64) -> worker::Result<usize> {
     if events.is_empty() {
         return Ok(0);
     }
@@ -45,14 +45,14 @@ async fn store(team: &Team<'_>, events: &[Event], now: i64) -> ApiResult<usize> 
             ts: event.timestamp.unwrap_or(now),
         })
         .collect();
-    Ok(telemetry::insert_events(team, &rows, now).await?)
+    telemetry::insert_events(team, &rows, now).await
 }
 
 /// POST /api/telemetry/track {component, action, properties?, timestamp?, session_id?, user_id?, id?}
 ///
 /// 202 `{id, duplicate}`: `duplicate` when the team already has an event with this `id`.
 pub async fn track(cx: &mut Ctx) -> ApiResult<Response> {
-    let caller = cx.require(Role::Member).await?;
+    let caller = cx.require_sender(Role::Member).await?;
     let body = cx.json(BODY_LIMIT).await?;
     if !body.is_object() {
         return Err(ApiError::field("body", "must be a JSON object"));
@@ -61,8 +61,8 @@ pub async fn track(cx: &mut Ctx) -> ApiResult<Response> {
     let id = event.id.clone().map_or_else(new_id, Ok)?;
     event.id = Some(id.clone());
     let team = caller.team(&cx.db);
-    quota::take(&cx.env, &team, Kind::TelemetryEvents, 1).await?;
-    let stored = store(&team, &[event], cx.now).await?;
+    let quota = quota::take_with_write(&cx.env, &team, Kind::TelemetryEvents, 1)?;
+    let stored = quota::after_write(&cx.db, quota, store(&team, &[event], cx.now).await)?;
     Ok(respond::json(
         202,
         &json!({"id": id, "duplicate": stored == 0}),
@@ -74,7 +74,7 @@ pub async fn track(cx: &mut Ctx) -> ApiResult<Response> {
 /// 200 `{accepted, duplicates, rejected: [{index, error, details}]}`: every event is judged on
 /// its own, so a bad one is reported by its 0-based index and never sinks the rest.
 pub async fn batch(cx: &mut Ctx) -> ApiResult<Response> {
-    let caller = cx.require(Role::Member).await?;
+    let caller = cx.require_sender(Role::Member).await?;
     let body = cx.json(BATCH_BODY_LIMIT).await?;
     let raw_events = batch_events(&body)?;
     let mut valid = Vec::with_capacity(raw_events.len());
@@ -90,8 +90,8 @@ pub async fn batch(cx: &mut Ctx) -> ApiResult<Response> {
         }
     }
     let team = caller.team(&cx.db);
-    quota::take(&cx.env, &team, Kind::TelemetryEvents, valid.len() as i64).await?;
-    let accepted = store(&team, &valid, cx.now).await?;
+    let quota = quota::take_with_write(&cx.env, &team, Kind::TelemetryEvents, valid.len() as i64)?;
+    let accepted = quota::after_write(&cx.db, quota, store(&team, &valid, cx.now).await)?;
     Ok(respond::ok(&json!({
         "accepted": accepted,
         "duplicates": valid.len().saturating_sub(accepted),

@@ -33,7 +33,7 @@ const MAX_FILTER_BYTES: usize = 1024;
 /// POST /api/otlp/v1/traces — an OTLP/HTTP `ExportTraceServiceRequest`, protobuf or JSON, plain
 /// or gzip, by a member or above (session or access token). Answers in the request's encoding.
 pub async fn receive(cx: &mut Ctx) -> ApiResult<Response> {
-    let caller = cx.require(Role::Member).await?;
+    let caller = cx.require_sender(Role::Member).await?;
     let encoding = cx
         .header("content-type")
         .as_deref()

@@ -31,24 +31,62 @@ row! {
 const CALLER_COLUMNS: &str =
     "u.id AS user_id, u.email, u.name, u.role, u.team_id, t.name AS team_name, u.last_active_at";
 
-/// The statement that finds the caller of a live session (a [`CallerRow`], or no row).
-pub fn session_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
-    let sql = format!(
+/// Finds the caller of a live session (a [`CallerRow`], or no row); binds the hash and now.
+fn session_sql() -> String {
+    format!(
         "SELECT {CALLER_COLUMNS}, NULL AS token_id, NULL AS token_role, NULL AS token_last_used_at
          FROM sessions s JOIN users u ON u.id = s.user_id JOIN teams t ON t.id = u.team_id
          WHERE s.token_hash = ? AND s.expires_at > ?"
-    );
-    db.stmt(&sql, args![token_hash, now])
+    )
 }
 
-/// The statement that finds the caller of an unexpired access token (a [`CallerRow`], or no row).
-pub fn token_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
-    let sql = format!(
+/// Finds the caller of an unexpired access token (a [`CallerRow`], or no row); binds the hash
+/// and now.
+fn token_sql() -> String {
+    format!(
         "SELECT {CALLER_COLUMNS}, k.id AS token_id, k.role AS token_role, k.last_used_at AS token_last_used_at
          FROM access_tokens k JOIN users u ON u.id = k.user_id JOIN teams t ON t.id = u.team_id
          WHERE k.token_hash = ? AND (k.expires_at IS NULL OR k.expires_at > ?)"
+    )
+}
+
+/// The statement that finds the caller of a live session.
+pub fn session_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
+    db.stmt(&session_sql(), args![token_hash, now])
+}
+
+/// The statement that finds the caller of an unexpired access token.
+pub fn token_lookup(db: &Db, token_hash: &str, now: i64) -> Result<D1PreparedStatement> {
+    db.stmt(&token_sql(), args![token_hash, now])
+}
+
+/// A role's rank in SQL, lowest 0: the order of [`Role`].
+fn rank(column: &str) -> String {
+    format!(
+        "CASE {column} WHEN 'viewer' THEN 0 WHEN 'member' THEN 1 WHEN 'admin' THEN 2 WHEN 'owner' THEN 3 END"
+    )
+}
+
+/// The "must" statement of a write by a caller seen before (`Db::guard_write`): fails (the
+/// `caller` check of `write_checks`) unless the session or token still names `user` of `team`
+/// with at least `needed` — for a token, the lower of its role and its creator's.
+pub fn still_allowed(
+    db: &Db,
+    token: bool,
+    token_hash: &str,
+    now: i64,
+    user: &UserId,
+    team: &TeamId,
+    needed: Role,
+) -> Result<D1PreparedStatement> {
+    let lookup = if token { token_sql() } else { session_sql() };
+    let sql = format!(
+        "INSERT INTO write_checks (caller) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM ({lookup}) c
+         WHERE c.user_id = ? AND c.team_id = ? AND MIN({}, COALESCE({}, 3)) >= ?)",
+        rank("c.role"),
+        rank("c.token_role")
     );
-    db.stmt(&sql, args![token_hash, now])
+    db.stmt(&sql, args![token_hash, now, user, team, needed as u32])
 }
 
 /// Runs a lookup made by [`session_lookup`] or [`token_lookup`] on its own.

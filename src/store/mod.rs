@@ -386,8 +386,18 @@ pub struct Db {
     rows_written: Cell<u64>,
     /// A check (the caller's lookup) to run in the same round trip as the next read.
     guard: RefCell<Option<(D1PreparedStatement, Verify)>>,
+    /// The guard's check as a statement that fails the next write batch (rolling it back) when
+    /// the caller no longer holds: see [`Db::guard_write`]. Dropped when the guard runs.
+    caller_must: RefCell<Option<D1PreparedStatement>>,
+    /// Other statements that fail the next write batch when a limit does not hold ([`Db::must`]).
+    musts: RefCell<Vec<D1PreparedStatement>>,
     refusal: Cell<Option<Refusal>>,
+    quota_refused: Cell<bool>,
 }
+
+/// What a failed "must" statement names in D1's error (`migrations/0020_write_checks.sql`).
+const MUST_CALLER: &str = "CHECK constraint failed: caller";
+const MUST_QUOTA: &str = "CHECK constraint failed: quota";
 
 impl Db {
     pub fn new(env: &Env) -> Result<Db> {
@@ -396,7 +406,10 @@ impl Db {
             calls: Cell::new(0),
             rows_written: Cell::new(0),
             guard: RefCell::new(None),
+            caller_must: RefCell::new(None),
+            musts: RefCell::new(Vec::new()),
             refusal: Cell::new(None),
+            quota_refused: Cell::new(false),
         })
     }
 
@@ -409,6 +422,32 @@ impl Db {
         *self.guard.borrow_mut() = Some((check, verify));
     }
 
+    /// The same check for a write: `must` (made by `identity::still_allowed`) leads the next
+    /// write batch and fails it — nothing written — unless the caller's lookup still finds them
+    /// with the role, so a sender seen before costs no round trip of its own. When it fails, the
+    /// lookup is run on its own to tell a caller signed out (401) from one demoted (403). A read
+    /// before the write still takes the guard in its own round trip.
+    pub fn guard_write(
+        &self,
+        check: D1PreparedStatement,
+        verify: Verify,
+        must: D1PreparedStatement,
+    ) {
+        self.guard(check, verify);
+        *self.caller_must.borrow_mut() = Some(must);
+    }
+
+    /// A statement to lead the next write batch, failing it when a limit does not hold (a quota:
+    /// see `store::quota::must_take`).
+    pub fn must(&self, statement: D1PreparedStatement) {
+        self.musts.borrow_mut().push(statement);
+    }
+
+    /// Whether the last write batch was refused by a quota's "must" statement.
+    pub fn quota_refused(&self) -> bool {
+        self.quota_refused.get()
+    }
+
     /// Why the guard refused the caller, if it did: the request's answer is then 401 or 403,
     /// whatever the handler made of the error it got.
     pub fn refusal(&self) -> Option<Refusal> {
@@ -417,6 +456,7 @@ impl Db {
 
     /// Runs a pending guard on its own.
     pub async fn settle(&self) -> Result<()> {
+        self.caller_must.borrow_mut().take();
         let Some((check, verify)) = self.guard.borrow_mut().take() else {
             return Ok(());
         };
@@ -436,6 +476,7 @@ impl Db {
     /// Runs `statements` (reads) with a pending guard in front, in one round trip.
     async fn read(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
         let guard = self.guard.borrow_mut().take();
+        self.caller_must.borrow_mut().take();
         self.count_call();
         let Some((check, verify)) = guard else {
             let results = self.d1.batch(statements).await?;
@@ -534,15 +575,43 @@ impl Db {
         self.first(sql, args).await
     }
 
-    /// Runs statements in one round trip and one transaction: all of them or none.
-    pub async fn batch(&self, statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
-        self.settle().await?;
+    /// Runs statements in one round trip and one transaction: all of them or none. Pending
+    /// "must" statements go first (their results are not handed back); without them a pending
+    /// guard is run on its own first.
+    pub async fn batch(&self, mut statements: Vec<D1PreparedStatement>) -> Result<Vec<D1Result>> {
+        let caller_must = self.caller_must.borrow_mut().take();
+        let mut musts = std::mem::take(&mut *self.musts.borrow_mut());
+        match caller_must {
+            Some(must) => musts.insert(0, must),
+            None => self.settle().await?,
+        }
+        let leading = musts.len();
+        statements.splice(0..0, musts);
         self.count_call();
-        let results = self.d1.batch(statements).await?;
+        let results = match self.d1.batch(statements).await {
+            Ok(results) => results,
+            Err(e) => return Err(self.failed_must(e).await),
+        };
+        // Every must held: the caller is who the guard expected.
+        self.guard.borrow_mut().take();
         for r in &results {
             self.tally(r)?;
         }
-        Ok(results)
+        Ok(results.into_iter().skip(leading).collect())
+    }
+
+    /// The error of a batch: a failed caller check runs the guard's lookup on its own (which
+    /// records the refusal); a failed quota is recorded.
+    async fn failed_must(&self, e: worker::Error) -> worker::Error {
+        let text = e.to_string();
+        if text.contains(MUST_CALLER) {
+            if let Err(refused) = self.settle().await {
+                return refused;
+            }
+        } else if text.contains(MUST_QUOTA) {
+            self.quota_refused.set(true);
+        }
+        e
     }
 }
 

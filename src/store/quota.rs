@@ -26,6 +26,23 @@ pub async fn take(
     Ok(changed > 0)
 }
 
+/// [`take`] deferred to the next write batch (`Db::must`): adds `n` at its head and fails the
+/// whole batch — the addition with it — when that takes the count past `max`.
+pub fn must_take(team: &Team<'_>, kind: &str, window_start: i64, n: i64, max: i64) -> Result<()> {
+    let db = team.db;
+    db.must(db.stmt(
+        "INSERT INTO quota_usage (team_id, kind, window_start, used) VALUES (?, ?, ?, ?)
+         ON CONFLICT (team_id, kind, window_start) DO UPDATE SET used = used + excluded.used",
+        args![team.id, kind, window_start, n],
+    )?);
+    db.must(db.stmt(
+        "INSERT INTO write_checks (quota) SELECT 0 WHERE (SELECT used FROM quota_usage
+           WHERE team_id = ? AND kind = ? AND window_start = ?) > ?",
+        args![team.id, kind, window_start, max],
+    )?);
+    Ok(())
+}
+
 /// Bounded housekeeping for the cron tick: windows that ended over a day ago.
 pub async fn prune(db: &Db, now: i64) -> Result<()> {
     db.run(

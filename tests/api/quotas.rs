@@ -89,6 +89,12 @@ fn telemetry_past_the_per_minute_quota_gets_429() {
     )
     .expect(202);
     assert_rate_limited(&app.post_json("/api/telemetry/track", &event(11), auth));
+    // A refused write stores nothing (the quota is checked at the head of its D1 batch).
+    let stored = app.sql(&format!(
+        "SELECT COUNT(*) AS n FROM events WHERE team_id = '{}'",
+        team.team_id
+    ));
+    assert_eq!(stored[0]["results"][0]["n"], 9, "{stored:?}");
 }
 
 #[test]

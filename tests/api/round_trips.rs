@@ -97,6 +97,73 @@ fn a_caller_revoked_between_two_reads_is_refused_on_the_very_next_one() {
         .assert_error(401, "unauthorized");
 }
 
+/// A batch of events from a sender seen before is one round trip: the sender's check leads the
+/// write batch. A token revoked, or its creator demoted, between two batches gets 401 / 403 on
+/// the very next one, and nothing of that batch is stored.
+#[test]
+fn a_batch_from_a_sender_seen_before_is_one_round_trip_and_a_revoked_one_stores_nothing() {
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    let stored = |id: &str| {
+        let rows = app.sql(&format!(
+            "SELECT COUNT(*) AS n FROM events WHERE id = '{id}'"
+        ));
+        rows[0]["results"][0]["n"].as_i64().unwrap_or(-1)
+    };
+    let batch = |auth: &Auth, id: &str| {
+        let body = json!({"events": [{"id": id, "component": "nav", "action": "view"}]});
+        app.post_json("/api/telemetry/batch", &body, auth)
+    };
+
+    let token = app.create_token(owner, "member");
+    batch(&token.auth(), &unique("ev")).expect(200);
+    let id = unique("ev");
+    let again = batch(&token.auth(), &id);
+    assert_eq!(again.status, 200, "{again}");
+    assert_eq!(calls(&again), 1, "{again:?}");
+    assert_eq!(stored(&id), 1);
+    let track = json!({"component": "nav", "action": "view"});
+    let one = app.post_json("/api/telemetry/track", &track, &token.auth());
+    assert_eq!((one.status, calls(&one)), (202, 1), "{one:?}");
+
+    app.delete(&format!("/api/access-tokens/{}", token.id), owner)
+        .expect(204);
+    let id = unique("ev");
+    batch(&token.auth(), &id).assert_error(401, "unauthorized");
+    assert_eq!(stored(&id), 0, "a revoked token's batch is not stored");
+
+    // A member's own token, the member then demoted to viewer: 403, nothing stored.
+    let member = team.member(app, "member");
+    let theirs = app.create_token(&member.auth, "member");
+    batch(&theirs.auth(), &unique("ev")).expect(200);
+    let demote = json!({"role": "viewer"});
+    app.patch_json(
+        &format!("/api/team/members/{}", member.user_id),
+        &demote,
+        owner,
+    )
+    .expect(200);
+    let id = unique("ev");
+    batch(&theirs.auth(), &id).assert_error(403, "forbidden");
+    assert_eq!(stored(&id), 0, "a demoted sender's batch is not stored");
+
+    // A session (same origin) works the same way.
+    batch(&member.auth, &unique("ev")).assert_error(403, "forbidden");
+    batch(owner, &unique("ev")).expect(200);
+    let id = unique("ev");
+    let by_session = batch(owner, &id);
+    assert_eq!(
+        (by_session.status, calls(&by_session)),
+        (200, 1),
+        "{by_session:?}"
+    );
+    app.post("/api/auth/logout", owner).expect(204);
+    let id = unique("ev");
+    batch(owner, &id).assert_error(401, "unauthorized");
+    assert_eq!(stored(&id), 0);
+}
+
 /// A UUID no object has.
 fn uuid_v4_like() -> String {
     "00000000-0000-4000-8000-000000000000".to_string()
