@@ -405,16 +405,28 @@ fn main() {
     }
     let load_before = load_average();
     println!("starting wrangler dev (a fresh build, local D1) ...");
-    let app = TestApp::start_with(&[("DEBUG_HEADERS", "true")], None);
+    // The gateway's per-token rate limit off, as `make dev` has it: the bench measures Beacon.
+    let app = TestApp::start_with(
+        &[
+            ("DEBUG_HEADERS", "true"),
+            ("QUOTA_GATEWAY_CALLS_PER_MINUTE", "0"),
+        ],
+        None,
+    );
     let app = &app;
     let inspector_open = TcpStream::connect(("127.0.0.1", app.inspector_port)).is_ok();
     let team = app.signup_team();
     let reader = team.owner.auth.clone();
     let sdk = app.create_token(&reader, "member").auth();
     let mut rng = Rng(now_ms());
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("traces") {
-        // `BENCH_ONLY=traces make bench`: the traces rows alone, without the events' seeding.
-        let rows = traces_rows(app, &reader, &sdk, now_ms());
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "traces" || only == "gateway" {
+        // `BENCH_ONLY=traces make bench` (or `gateway`): those rows alone, without the seeding.
+        let rows = if only == "traces" {
+            traces_rows(app, &reader, &sdk, now_ms())
+        } else {
+            gateway_rows(app, &reader, &sdk)
+        };
         for (what, value, d1) in rows {
             println!("| {what} | {value} | {d1} |");
         }
@@ -529,6 +541,7 @@ fn main() {
     ));
 
     rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
+    rows.extend(gateway_rows(app, &reader, &sdk));
 
     // A wrangler run in the project directory can make a running `wrangler dev` reload
     // (their bundles share .wrangler/tmp): the server goes before the startup is measured.
@@ -784,6 +797,118 @@ fn traces_rows(
         ));
     }
     rows
+}
+
+/// Gateway calls timed per figure.
+const GATEWAY_CALLS: usize = 200;
+
+/// ms from sending `body` to `url` to the answer's end (`whole`) or its first body byte.
+fn timed_post(url: &str, headers: &[(&str, &str)], body: &str, whole: bool) -> (f64, u16) {
+    use std::io::Read;
+    let mut req = ureq::post(url);
+    for (name, value) in headers {
+        req = req.set(name, value);
+    }
+    let started = Instant::now();
+    let resp = match req.send_string(body) {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{url}: {e}"),
+    };
+    let status = resp.status();
+    let mut reader = resp.into_reader();
+    let mut first = [0u8; 1];
+    let _ = reader.read(&mut first);
+    let at_first = started.elapsed().as_secs_f64() * 1e3;
+    let mut rest = Vec::new();
+    let _ = reader.read_to_end(&mut rest);
+    let at_end = started.elapsed().as_secs_f64() * 1e3;
+    (if whole { at_end } else { at_first }, status)
+}
+
+/// p50 of `n` timings of `f` (after 10 warm-up calls).
+fn p50_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
+    for _ in 0..10 {
+        f();
+    }
+    let mut times: Vec<f64> = (0..n).map(|_| f()).collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The LLM gateway against calling the stand-in provider directly: a non-streamed call, the
+/// first byte of a streamed one, and a cache hit.
+fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String, String)> {
+    let key = app.openai_key(reader);
+    let Auth::Bearer(token) = sdk else {
+        panic!("the bench calls the gateway with an access token");
+    };
+    let bearer = format!("Bearer {token}");
+    let provider = format!("Bearer {}", helpers::OPENAI_KEY);
+    let direct_url = format!("{}/v1/chat/completions", stand_in().base_url);
+    let gateway_url = format!("{}/api/gateway/openai/v1/chat/completions", app.address);
+    let direct_headers = [
+        ("Authorization", provider.as_str()),
+        ("Content-Type", "application/json"),
+    ];
+    let through = [
+        ("Authorization", bearer.as_str()),
+        ("Content-Type", "application/json"),
+        ("x-beacon-key", key.as_str()),
+    ];
+    let mut n = 0;
+    let mut body = |stream: bool| {
+        n += 1;
+        json!({"model": "gpt-4o-mini", "stream": stream, "stream_options": {"include_usage": true},
+               "messages": [{"role": "user", "content": format!("bench call {n}")}]})
+        .to_string()
+    };
+    let mut call = |url: &str, headers: &[(&str, &str)], stream: bool, whole: bool| {
+        let (ms, status) = timed_post(url, headers, &body(stream), whole);
+        assert_eq!(status, 200, "{url}");
+        ms
+    };
+    let direct = p50_of(GATEWAY_CALLS, || {
+        call(&direct_url, &direct_headers, false, true)
+    });
+    let gateway = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, false, true));
+    let direct_first = p50_of(GATEWAY_CALLS, || {
+        call(&direct_url, &direct_headers, true, false)
+    });
+    let gateway_first = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, true, false));
+    let cached =
+        json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "bench cached"}]})
+            .to_string();
+    let mut with_ttl = through.to_vec();
+    with_ttl.push(("x-beacon-cache-ttl", "3600"));
+    let (_, status) = timed_post(&gateway_url, &with_ttl, &cached, true);
+    assert_eq!(status, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    let hit = p50_of(GATEWAY_CALLS, || {
+        timed_post(&gateway_url, &with_ttl, &cached, true).0
+    });
+    let one = app.post_raw(
+        "/api/gateway/openai/v1/chat/completions",
+        body(false).as_bytes(),
+        Some("application/json"),
+        sdk,
+    );
+    vec![
+        (
+            format!("POST /api/gateway/openai/v1/chat/completions, not streamed ({GATEWAY_CALLS} calls)"),
+            format!("p50 {gateway:.1} ms; the stand-in directly {direct:.1} ms: +{:.1} ms", gateway - direct),
+            d1_calls_of(&one),
+        ),
+        (
+            "the same, streamed: first byte".into(),
+            format!("p50 {gateway_first:.1} ms; the stand-in directly {direct_first:.1} ms: +{:.1} ms", gateway_first - direct_first),
+            String::new(),
+        ),
+        (
+            "the same with x-beacon-cache-ttl, a cache hit (end to end)".into(),
+            format!("p50 {hit:.1} ms"),
+            String::new(),
+        ),
+    ]
 }
 
 /// The 1-minute load average, to read the figures against.

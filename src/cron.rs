@@ -12,7 +12,7 @@ use crate::domain::password::FAILURE_WINDOW_MS;
 use crate::engine::{cost, scheduler, sweep_stalled};
 use crate::mailer;
 use crate::platform::now_ms;
-use crate::store::{health, identity, keys, quota, streams, Db};
+use crate::store::{budgets, health, identity, keys, quota, streams, Db};
 use crate::vault::{self, VaultError};
 
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
@@ -23,6 +23,9 @@ const SWEEP_PER_TICK: u32 = 100;
 
 /// Queued mail sent per tick.
 const MAIL_PER_TICK: u32 = 20;
+
+/// Longer than any gateway call can take: a hold this old belongs to a call that died.
+const GATEWAY_HOLD_MS: i64 = 15 * 60_000;
 
 /// Usage rows re-priced per tick.
 const REPRICE_PER_TICK: u32 = 200;
@@ -37,7 +40,7 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
     };
     let (env, db, now) = (&env, &db, now_ms());
     // (name, what its count counts, the work): run in this order, each on its own.
-    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 9] = [
+    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 10] = [
         (
             "tick",
             "",
@@ -72,6 +75,11 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
             "quotas",
             "",
             async move { quota::prune(db, now).await.map(|()| 0) }.boxed_local(),
+        ),
+        (
+            "gateway holds",
+            "budget holds of gateway calls that never settled given back",
+            budgets::release_stale_calls(db, now - GATEWAY_HOLD_MS).boxed_local(),
         ),
         (
             "re-wrap",

@@ -85,6 +85,9 @@ pub enum Route {
     OtlpTraces,
     TracesList,
     TraceGet,
+    GatewayOpenAiChat,
+    GatewayOpenAiEmbeddings,
+    GatewayAnthropicMessages,
 }
 
 use Route::*;
@@ -182,6 +185,21 @@ pub const ROUTES: &[(&str, &str, Route)] = &[
     ("POST", "/api/otlp/v1/traces", OtlpTraces),
     ("GET", "/api/traces", TracesList),
     ("GET", "/api/traces/{trace_id}", TraceGet),
+    (
+        "POST",
+        "/api/gateway/openai/v1/chat/completions",
+        GatewayOpenAiChat,
+    ),
+    (
+        "POST",
+        "/api/gateway/openai/v1/embeddings",
+        GatewayOpenAiEmbeddings,
+    ),
+    (
+        "POST",
+        "/api/gateway/anthropic/v1/messages",
+        GatewayAnthropicMessages,
+    ),
 ];
 
 /// What the table makes of a request.

@@ -15,6 +15,8 @@ pub enum ApiError {
     Unauthorized,
     /// 401 from login: the same answer for a wrong password and an unknown email.
     InvalidCredentials,
+    /// 402: an LLM call that could overshoot the team's enforced budget.
+    BudgetExceeded(String),
     /// 403: signed in, but the role is too low for this.
     Forbidden(String),
     /// 403: sign-up is closed on this deployment.
@@ -37,6 +39,8 @@ pub enum ApiError {
     Validation(Vec<FieldError>),
     /// 429: too many attempts; retry after this many seconds.
     RateLimited { retry_after_s: i64 },
+    /// 502: the LLM gateway's provider could not be reached or answered unreadably.
+    BadGateway(String),
     /// 500: logged in full, answered opaquely.
     Internal(String),
 }
@@ -61,6 +65,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest(_) => 400,
             ApiError::Unauthorized | ApiError::InvalidCredentials => 401,
+            ApiError::BudgetExceeded(_) => 402,
             ApiError::Forbidden(_) | ApiError::SignupClosed => 403,
             ApiError::NotFound => 404,
             ApiError::MethodNotAllowed => 405,
@@ -71,6 +76,7 @@ impl ApiError {
             ApiError::Validation(_) => 422,
             ApiError::RateLimited { .. } => 429,
             ApiError::Internal(_) => 500,
+            ApiError::BadGateway(_) => 502,
         }
     }
 
@@ -79,6 +85,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "bad_request",
             ApiError::Unauthorized => "unauthorized",
             ApiError::InvalidCredentials => "invalid_credentials",
+            ApiError::BudgetExceeded(_) => "budget_exceeded",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::SignupClosed => "signup_closed",
             ApiError::NotFound => "not_found",
@@ -92,12 +99,17 @@ impl ApiError {
             ApiError::Validation(_) => "validation_failed",
             ApiError::RateLimited { .. } => "rate_limited",
             ApiError::Internal(_) => "internal",
+            ApiError::BadGateway(_) => "provider_unreachable",
         }
     }
 
     fn message(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::Gone(m) => m.clone(),
+            ApiError::BadRequest(m)
+            | ApiError::BudgetExceeded(m)
+            | ApiError::BadGateway(m)
+            | ApiError::Forbidden(m)
+            | ApiError::Gone(m) => m.clone(),
             ApiError::Conflict { message, .. } => message.clone(),
             ApiError::Unauthorized => "Sign in, or send a valid access token.".into(),
             ApiError::InvalidCredentials => "Email or password is incorrect.".into(),

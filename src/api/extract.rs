@@ -261,6 +261,14 @@ impl Ctx {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
+        self.json_of(&bytes).map(Some)
+    }
+
+    /// A body already read, as JSON: 400 empty or malformed, 415 not sent as JSON.
+    pub fn json_of(&self, bytes: &[u8]) -> ApiResult<Value> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(ApiError::BadRequest("This route needs a JSON body.".into()));
+        }
         let content_type = self.header("content-type").unwrap_or_default();
         let media_type = content_type
             .split(';')
@@ -272,10 +280,9 @@ impl Ctx {
             return Err(ApiError::UnsupportedMediaType);
         }
         // From text, as every other JSON the Worker reads: one instance of the JSON reader.
-        let text = std::str::from_utf8(&bytes)
+        let text = std::str::from_utf8(bytes)
             .map_err(|_| ApiError::BadRequest("The body is not UTF-8 text.".into()))?;
         serde_json::from_str(text)
-            .map(Some)
             .map_err(|e| ApiError::BadRequest(format!("The body is not valid JSON: {e}.")))
     }
 
@@ -319,25 +326,29 @@ impl Ctx {
     /// How this request authenticates: the hash of its bearer token or session cookie, and the
     /// statement that looks its caller up.
     async fn credential(&self) -> ApiResult<Option<Credential>> {
-        let (hash, via, lookup) = if let Some(token) = self.bearer_token() {
-            let hash = platform::sha256_hex(&token).await?;
-            let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
-            let via = Via::Token {
-                token_hash: hash.clone(),
-            };
-            (hash, via, lookup)
-        } else if let Some(token) = self.session_token() {
-            self.same_origin()?;
-            let hash = platform::sha256_hex(&token).await?;
-            let lookup = identity::session_lookup(&self.db, &hash, self.now)?;
-            let via = Via::Session {
-                token_hash: hash.clone(),
-            };
-            (hash, via, lookup)
-        } else {
+        if let Some(token) = self.bearer_token() {
+            return self.token_credential(&token).await.map(Some);
+        }
+        let Some(token) = self.session_token() else {
             return Ok(None);
         };
+        self.same_origin()?;
+        let hash = platform::sha256_hex(&token).await?;
+        let lookup = identity::session_lookup(&self.db, &hash, self.now)?;
+        let via = Via::Session {
+            token_hash: hash.clone(),
+        };
         Ok(Some(Credential { hash, via, lookup }))
+    }
+
+    /// An access token's credential.
+    async fn token_credential(&self, token: &str) -> ApiResult<Credential> {
+        let hash = platform::sha256_hex(token).await?;
+        let lookup = identity::token_lookup(&self.db, &hash, self.now)?;
+        let via = Via::Token {
+            token_hash: hash.clone(),
+        };
+        Ok(Credential { hash, via, lookup })
     }
 
     /// The signed-in caller, if any; read fresh from D1 on every request so role changes,
@@ -390,8 +401,9 @@ impl Ctx {
     /// is 401 or 403 ([`finish`]). Anything else — every write, and a caller not seen yet — is
     /// looked up first, on its own.
     pub async fn require(&self, needed: Role) -> ApiResult<Caller> {
-        let deferred = self.method() == Method::Get;
-        self.require_with(needed, deferred).await
+        let c = self.credential().await?.ok_or(ApiError::Unauthorized)?;
+        self.require_with(c, needed, self.method() == Method::Get)
+            .await
     }
 
     /// [`Ctx::require`] for the ingest routes (telemetry, OTLP), whose writes are one D1 batch:
@@ -399,11 +411,25 @@ impl Ctx {
     /// so a batch of events is one round trip. Only handlers that touch nothing outside D1
     /// before their write may use it: until that statement runs, the caller is unconfirmed.
     pub async fn require_sender(&self, needed: Role) -> ApiResult<Caller> {
-        self.require_with(needed, true).await
+        let c = self.credential().await?.ok_or(ApiError::Unauthorized)?;
+        self.require_with(c, needed, true).await
     }
 
-    async fn require_with(&self, needed: Role, deferred: bool) -> ApiResult<Caller> {
-        let c = self.credential().await?.ok_or(ApiError::Unauthorized)?;
+    /// For the LLM gateway: the caller holds at least `needed` and comes with an access token
+    /// where the providers' own client libraries put their API key — `Authorization: Bearer`
+    /// (OpenAI's) or `x-api-key` (Anthropic's). A session is not enough. Looked up before the
+    /// call goes out, never deferred.
+    pub async fn require_token(&self, needed: Role) -> ApiResult<Caller> {
+        let token = self
+            .bearer_token()
+            .or_else(|| self.header("x-api-key").map(|t| t.trim().to_string()))
+            .filter(|t| !t.is_empty())
+            .ok_or(ApiError::Unauthorized)?;
+        let c = self.token_credential(&token).await?;
+        self.require_with(c, needed, false).await
+    }
+
+    async fn require_with(&self, c: Credential, needed: Role, deferred: bool) -> ApiResult<Caller> {
         let known = deferred
             .then(|| seen::recall(&c.hash))
             .flatten()

@@ -7,7 +7,7 @@
 //! [`access_tokens`], [`keys`] (the provider-key vault), [`workflows`], [`executions`],
 //! [`schedules`], [`notifications`], [`telemetry`] (events and metrics in), [`analytics`]
 //! (summaries, trends and exports out), [`tokens`] (usage and cost), [`pricing`], [`budgets`],
-//! [`errors`] (error tracking), [`traces`] (the OTLP receiver and the trace explorer), [`health`], [`openapi`] (the document describing the API).
+//! [`errors`] (error tracking), [`traces`] (the OTLP receiver and the trace explorer), [`gateway`] (provider calls passed through, priced and held to the budget), [`health`], [`openapi`] (the document describing the API).
 //! Shared pieces: [`error`] (the envelope), [`extract`] (the caller, the one `authorize`, bodies,
 //! queries), [`respond`], [`sse`] (live streams), [`quota`] (per-team quotas), [`audit`] (a change with its activity entry,
 //! team notes), [`session`] (signing a person in). Resource files import only these, never
@@ -22,6 +22,7 @@ pub mod error;
 pub mod errors;
 pub mod executions;
 pub mod extract;
+pub mod gateway;
 pub mod health;
 pub mod invites;
 pub mod keys;
@@ -41,6 +42,7 @@ pub mod workflows;
 
 use worker::{Context, Env, Request, Response};
 
+use crate::domain::gateway::Api;
 use crate::routes::{resolve, Resolved, Route};
 use error::{ApiError, ApiResult};
 use extract::Ctx;
@@ -228,5 +230,9 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         Route::OtlpTraces => traces::receive(cx).await,
         Route::TracesList => traces::list(cx).await,
         Route::TraceGet => traces::get(cx, id).await,
+
+        Route::GatewayOpenAiChat => gateway::pass(cx, Api::Chat).await,
+        Route::GatewayOpenAiEmbeddings => gateway::pass(cx, Api::Embeddings).await,
+        Route::GatewayAnthropicMessages => gateway::pass(cx, Api::Messages).await,
     }
 }

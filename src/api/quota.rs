@@ -26,6 +26,8 @@ pub enum Kind {
     Invites,
     /// Schedules a team holds (a count, not a rate).
     Schedules,
+    /// LLM gateway calls per access token, per minute (counted under the token, not the team).
+    GatewayCalls,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Spans => "spans",
             Kind::Invites => "invites",
             Kind::Schedules => "schedules",
+            Kind::GatewayCalls => "gateway",
         }
     }
 
@@ -47,10 +50,11 @@ impl Kind {
             Kind::Spans => ("QUOTA_SPANS_PER_MINUTE", 600_000),
             Kind::Invites => ("QUOTA_INVITES_PER_DAY", 50),
             Kind::Schedules => ("QUOTA_SCHEDULES", 100),
+            Kind::GatewayCalls => ("QUOTA_GATEWAY_CALLS_PER_MINUTE", 600),
         }
     }
 
-    fn window_ms(self) -> i64 {
+    pub fn window_ms(self) -> i64 {
         match self {
             Kind::Invites => 86_400_000,
             _ => 60_000,

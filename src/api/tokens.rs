@@ -45,8 +45,9 @@ pub async fn breakdown(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
     let by = match cx.query("by").filter(|b| !b.is_empty()) {
         None => By::Model,
-        Some(raw) => By::parse(raw)
-            .ok_or_else(|| ApiError::field("by", "must be one of model, agent, workflow, key"))?,
+        Some(raw) => By::parse(raw).ok_or_else(|| {
+            ApiError::field("by", "must be one of model, agent, workflow, key, source")
+        })?,
     };
     let range = cx.range(DEFAULT_RANGE)?;
     let body = usage::breakdown_json(&caller.team(&cx.db), &range, label(cx), by).await?;

@@ -21,6 +21,7 @@
 //! - [`pricing`]: choosing a call's price row and its cost in nano-USD.
 //! - [`calendar`]: UTC months for budgets and projections.
 //! - [`errors`]: error fingerprints (normalised messages) and severity.
+//! - [`gateway`]: the LLM gateway's request reading, worst case, streamed usage, cache keys.
 //! - [`otlp`]: the OTLP/HTTP trace receiver's decoding, GenAI reading and answers (no HTTP, no D1).
 
 pub mod calendar;
@@ -29,6 +30,7 @@ pub mod email;
 pub mod errors;
 pub mod execution;
 pub mod fields;
+pub mod gateway;
 pub mod ids;
 pub mod otlp;
 pub mod paging;

@@ -61,16 +61,17 @@ pub async fn prepare(
         reserved: None,
     };
     let budget = budgets::get(team).await.map_err(unreadable)?;
-    let Some(budget) = budget.filter(|b| b.enforce == 1) else {
+    let worst = hold_for(
+        plan.price.as_ref(),
+        budget.as_ref(),
+        model,
+        prompt_bytes,
+        max_output.into(),
+    )
+    .map_err(|m| StepError::new("budget_exceeded", m))?;
+    let (Some(worst), Some(budget)) = (worst, budget) else {
         return Ok(plan);
     };
-    let Some(price) = &plan.price else {
-        return Err(StepError::new(
-            "budget_exceeded",
-            format!("The budget is enforced and model {model} has no price to reserve; add a price override for it."),
-        ));
-    };
-    let worst = price.worst_case_nusd(prompt_tokens_estimate(prompt_bytes), max_output.into());
     let month = month_of(now).key;
     if !budgets::reserve_for_step(team, &month, worst, execution_id, step_id)
         .await
@@ -78,15 +79,42 @@ pub async fn prepare(
     {
         return Err(StepError::new(
             "budget_exceeded",
-            format!(
-                "This step could cost up to ${}, more than is left of the monthly budget of ${}.",
-                usd_text(worst),
-                usd_text(budget.monthly_nusd)
-            ),
+            over_budget("step", worst, &budget),
         ));
     }
     plan.reserved = Some((month, worst));
     Ok(plan)
+}
+
+/// What a call of `model` must hold of an enforced budget before it is made: its worst case
+/// (every prompt byte's token estimate, `max_output` tokens out, at the dearest rates); `None`
+/// when no budget is enforced; a refusal for a person when the model has no price to reserve at.
+pub fn hold_for(
+    price: Option<&Price>,
+    budget: Option<&budgets::Budget>,
+    model: &str,
+    prompt_bytes: usize,
+    max_output: i64,
+) -> Result<Option<i64>, String> {
+    if budget.is_none_or(|b| b.enforce != 1) {
+        return Ok(None);
+    }
+    let price = price.ok_or_else(|| {
+        format!("The budget is enforced and model {model} has no price to reserve; add a price override for it.")
+    })?;
+    Ok(Some(price.worst_case_nusd(
+        prompt_tokens_estimate(prompt_bytes),
+        max_output,
+    )))
+}
+
+/// Why a call whose worst case did not fit was refused, for a person.
+pub fn over_budget(what: &str, worst: i64, budget: &budgets::Budget) -> String {
+    format!(
+        "This {what} could cost up to ${}, more than is left of the monthly budget of ${}.",
+        usd_text(worst),
+        usd_text(budget.monthly_nusd)
+    )
 }
 
 /// Gives back the step's reservation when the call did not happen or failed.
@@ -135,18 +163,32 @@ pub fn charge(
         cost_nusd,
         price_id: u.plan.price.as_ref().map(|p| p.id.as_str()),
         priced_at: u.plan.priced_at,
+        gateway: None,
     };
-    let mut statements = vec![usage::insert(team, &row, now)?];
-    if u.plan.reserved.is_some() {
-        statements.extend(budgets::release_step(team, &exec.id, step_id, None)?);
-    }
+    let release = match u.plan.reserved {
+        Some(_) => budgets::release_step(team, &exec.id, step_id, None)?,
+        None => Vec::new(),
+    };
+    record(team, &row, release, now)
+}
+
+/// The statements that record a priced call (`row`): its usage row, `release` (giving back
+/// what it held of the budget), its spending, and last the thresholds crossed.
+pub fn record(
+    team: &Team,
+    row: &NewUsage,
+    release: Vec<D1PreparedStatement>,
+    now: i64,
+) -> worker::Result<Charge> {
+    let mut statements = vec![usage::insert(team, row, now)?];
+    statements.extend(release);
     let month = month_of(now).key;
-    if let Some(cost) = cost_nusd {
+    if let Some(cost) = row.cost_nusd {
         statements.push(budgets::spend(team, &month, cost)?);
         statements.push(budgets::crossings(team, &month, now)?);
     }
     Ok(Charge {
-        cost_nusd,
+        cost_nusd: row.cost_nusd,
         statements,
         month,
     })

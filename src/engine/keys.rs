@@ -33,12 +33,22 @@ pub async fn use_key(
         .await
         .map_err(UseKeyError::Store)?
         .ok_or(UseKeyError::Missing)?;
-    let secret = open(master, team.id().as_str(), key_id, &stored.secret)
+    let key = open_sealed(team, master, stored)
         .await
         .map_err(UseKeyError::Vault)?;
     keys::record_use(team, key_id, now)
         .await
         .map_err(UseKeyError::Store)?;
+    Ok(key)
+}
+
+/// A key read from the store, opened for one call (not counted: the caller counts it).
+pub async fn open_sealed(
+    team: &Team<'_>,
+    master: &MasterKeys,
+    stored: keys::Sealed,
+) -> Result<KeyForCall, VaultError> {
+    let secret = open(master, team.id().as_str(), &stored.id, &stored.secret).await?;
     Ok(KeyForCall {
         service: stored.service,
         base_url: stored.base_url,

@@ -4,7 +4,7 @@
 
 use worker::{D1PreparedStatement, Result};
 
-use super::{row, Team};
+use super::{row, Db, Team};
 use crate::args;
 
 /// Percentages of the budget that raise a notification, once each per month.
@@ -19,12 +19,15 @@ row! {
 }
 
 pub async fn get(team: &Team<'_>) -> Result<Option<Budget>> {
-    team.db
-        .first(
-            "SELECT monthly_nusd, enforce FROM budgets WHERE team_id = ?",
-            args![team.id],
-        )
-        .await
+    team.db.first_of(get_stmt(team)?).await
+}
+
+/// [`get`] as a statement, to read in a batch with others.
+pub fn get_stmt(team: &Team) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "SELECT monthly_nusd, enforce FROM budgets WHERE team_id = ?",
+        args![team.id],
+    )
 }
 
 /// The budget as the API shows it, with `month`'s known spending, what calls in flight hold of
@@ -68,15 +71,15 @@ pub fn put(
     }
 }
 
-/// Holds `amount` of the month's budget for one LLM step, if that leaves the month within the
-/// budget (one guarded upsert, so concurrent steps cannot overshoot together), and records the
-/// hold on the step in the same batch; answers whether it was granted.
-pub async fn reserve_for_step(
+/// Holds `amount` of the month's budget for one LLM call, if that leaves the month within the
+/// budget (one guarded upsert, so concurrent calls cannot overshoot together), and records who
+/// holds it with `holder` (a statement guarded by `changes() > 0`) in the same batch; answers
+/// whether it was granted.
+async fn reserve(
     team: &Team<'_>,
     month: &str,
     amount: i64,
-    execution_id: &str,
-    step_id: &str,
+    holder: D1PreparedStatement,
 ) -> Result<bool> {
     let results = team
         .db
@@ -89,14 +92,80 @@ pub async fn reserve_for_step(
                        <= (SELECT monthly_nusd FROM budgets WHERE team_id = ?1)",
                 args![team.id, month, amount],
             )?,
-            team.db.stmt(
-                "UPDATE execution_steps SET reserved_month = ?1, reserved_nusd = ?2 \
-                 WHERE execution_id = ?3 AND step_id = ?4 AND changes() > 0",
-                args![month, amount, execution_id, step_id],
-            )?,
+            holder,
         ])
         .await?;
     Ok(results.first().is_some_and(|r| super::changes(r) > 0))
+}
+
+/// [`reserve`] for a workflow's LLM step: the hold is recorded on the step.
+pub async fn reserve_for_step(
+    team: &Team<'_>,
+    month: &str,
+    amount: i64,
+    execution_id: &str,
+    step_id: &str,
+) -> Result<bool> {
+    let holder = team.db.stmt(
+        "UPDATE execution_steps SET reserved_month = ?1, reserved_nusd = ?2 \
+         WHERE execution_id = ?3 AND step_id = ?4 AND changes() > 0",
+        args![month, amount, execution_id, step_id],
+    )?;
+    reserve(team, month, amount, holder).await
+}
+
+/// [`reserve`] for a gateway call: the hold is a `gateway_holds` row named `hold_id`.
+pub async fn reserve_for_call(
+    team: &Team<'_>,
+    month: &str,
+    amount: i64,
+    hold_id: &str,
+    now: i64,
+) -> Result<bool> {
+    let holder = team.db.stmt(
+        "INSERT INTO gateway_holds (id, team_id, month, nusd, created_at) \
+         SELECT ?1, ?2, ?3, ?4, ?5 WHERE changes() > 0",
+        args![hold_id, team.id, month, amount, now],
+    )?;
+    reserve(team, month, amount, holder).await
+}
+
+/// Gives back what a gateway call holds (nothing if it holds nothing, so it is safe to run
+/// twice), and drops the hold.
+pub fn release_call(team: &Team, hold_id: &str) -> Result<Vec<D1PreparedStatement>> {
+    Ok(vec![
+        team.db.stmt(
+            "UPDATE budget_months SET reserved_nusd = MAX(0, budget_months.reserved_nusd - h.nusd) \
+             FROM (SELECT month, nusd FROM gateway_holds WHERE id = ?1 AND team_id = ?2) h \
+             WHERE budget_months.team_id = ?2 AND budget_months.month = h.month",
+            args![hold_id, team.id],
+        )?,
+        team.db.stmt(
+            "DELETE FROM gateway_holds WHERE id = ?1 AND team_id = ?2",
+            args![hold_id, team.id],
+        )?,
+    ])
+}
+
+/// Housekeeping for the cron tick: gives back the holds of gateway calls made before `before`,
+/// which no live call can still hold (an isolate that died mid-call never settled them).
+pub async fn release_stale_calls(db: &Db, before: i64) -> Result<usize> {
+    let results = db
+        .batch(vec![
+            db.stmt(
+                "UPDATE budget_months SET reserved_nusd = MAX(0, budget_months.reserved_nusd - h.nusd) \
+                 FROM (SELECT team_id, month, SUM(nusd) AS nusd FROM gateway_holds WHERE created_at < ?1 \
+                       GROUP BY 1, 2) h \
+                 WHERE budget_months.team_id = h.team_id AND budget_months.month = h.month",
+                args![before],
+            )?,
+            db.stmt(
+                "DELETE FROM gateway_holds WHERE created_at < ?1",
+                args![before],
+            )?,
+        ])
+        .await?;
+    Ok(results.get(1).map_or(0, super::changes))
 }
 
 /// Gives back what a step holds (nothing if it holds nothing, so it is safe to run twice), and

@@ -68,6 +68,7 @@ row! {
     /// The sealed secret and where to use it.
     #[derive(Debug)]
     pub struct Sealed {
+        pub id: String,
         pub service: Service,
         pub base_url: String,
         pub secret: String,
@@ -77,11 +78,25 @@ row! {
 pub async fn sealed(team: &Team<'_>, id: &str) -> Result<Option<Sealed>> {
     team.db
         .first(
-            "SELECT service, base_url, secret FROM provider_keys
+            "SELECT id, service, base_url, secret FROM provider_keys
              WHERE team_id = ? AND id = ? AND deleted_at IS NULL AND secret IS NOT NULL",
             args![team.id, id],
         )
         .await
+}
+
+/// The key a gateway call uses, as a statement to read in a batch: `id` when given (any of the
+/// team's keys, whatever its service: the caller checks), else the most recently added `valid`
+/// or `untested` key of one of `services` (a JSON array).
+pub fn for_gateway(team: &Team, id: Option<&str>, services: &str) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "SELECT id, service, base_url, secret FROM provider_keys
+         WHERE team_id = ?1 AND deleted_at IS NULL AND secret IS NOT NULL
+           AND (id = ?2 OR (?2 IS NULL AND status IN ('valid', 'untested')
+                            AND service IN (SELECT value FROM json_each(?3))))
+         ORDER BY created_at DESC, id DESC LIMIT 1",
+        args![team.id, id, services],
+    )
 }
 
 /// A new secret for the same key: history stays, the status starts over.
@@ -118,13 +133,16 @@ pub fn set_status(team: &Team, id: &str, status: &str, now: i64) -> Result<D1Pre
 
 /// Counts one use of the key by the execution engine.
 pub async fn record_use(team: &Team<'_>, id: &str, now: i64) -> Result<()> {
-    team.db
-        .run(
-            "UPDATE provider_keys SET usage_count = usage_count + 1, last_used_at = ? WHERE team_id = ? AND id = ?",
-            args![now, team.id, id],
-        )
-        .await?;
+    team.db.batch(vec![use_stmt(team, id, now)?]).await?;
     Ok(())
+}
+
+/// [`record_use`] as a statement, to run in a batch with others (the gateway's settlement).
+pub fn use_stmt(team: &Team, id: &str, now: i64) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "UPDATE provider_keys SET usage_count = usage_count + 1, last_used_at = ? WHERE team_id = ? AND id = ?",
+        args![now, team.id, id],
+    )
 }
 
 row! {

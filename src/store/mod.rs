@@ -13,10 +13,12 @@
 //! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
 //! - [`errors`]: error issues and occurrences.
 //! - [`traces`]: spans and their traces (OTLP and the engine's runs).
+//! - [`cache`]: the LLM gateway's answers in KV.
 
 pub mod activity;
 pub mod analytics;
 pub mod budgets;
+pub mod cache;
 pub mod errors;
 pub mod executions;
 pub mod health;

@@ -1,8 +1,8 @@
 //! Per-team quota counters: how much of a kind a team used in one fixed window.
 
-use worker::Result;
+use worker::{D1PreparedStatement, Result};
 
-use super::{Db, Team};
+use super::{Db, Team, Text};
 use crate::args;
 
 /// Adds `n` to the team's count of `kind` in the window starting at `window_start`, only if that
@@ -14,16 +14,28 @@ pub async fn take(
     n: i64,
     max: i64,
 ) -> Result<bool> {
-    let changed = team
+    let used: Option<Text> = team
         .db
-        .run(
-            "INSERT INTO quota_usage (team_id, kind, window_start, used) VALUES (?, ?, ?, ?)
-             ON CONFLICT (team_id, kind, window_start) DO UPDATE SET used = used + excluded.used
-             WHERE used + excluded.used <= ?",
-            args![team.id, kind, window_start, n, max],
-        )
+        .first_of(take_stmt(team, kind, window_start, n, max)?)
         .await?;
-    Ok(changed > 0)
+    Ok(used.is_some())
+}
+
+/// [`take`] as a statement whose one row (`n`: the count now) says it was added; no row: over.
+pub fn take_stmt(
+    team: &Team,
+    kind: &str,
+    window_start: i64,
+    n: i64,
+    max: i64,
+) -> Result<D1PreparedStatement> {
+    team.db.stmt(
+        "INSERT INTO quota_usage (team_id, kind, window_start, used) VALUES (?, ?, ?, ?)
+         ON CONFLICT (team_id, kind, window_start) DO UPDATE SET used = used + excluded.used
+         WHERE used + excluded.used <= ?
+         RETURNING used AS n",
+        args![team.id, kind, window_start, n, max],
+    )
 }
 
 /// [`take`] deferred to the next write batch (`Db::must`): adds `n` at its head and fails the

@@ -25,15 +25,29 @@ pub struct NewUsage<'a> {
     pub price_id: Option<&'a str>,
     /// When the price was looked up.
     pub priced_at: i64,
+    /// What only a gateway call has.
+    pub gateway: Option<GatewayMarks<'a>>,
+}
+
+/// A gateway call's usage row: its span, and whether it came from the cache or was cut.
+pub struct GatewayMarks<'a> {
+    pub trace_id: &'a str,
+    pub span_id: &'a str,
+    pub cache_hit: bool,
+    /// A cache hit's: what the call it repeats would cost now.
+    pub saved_nusd: Option<i64>,
+    pub incomplete: bool,
 }
 
 pub fn insert(team: &Team, u: &NewUsage, now: i64) -> Result<D1PreparedStatement> {
     let t = u.tokens;
+    let g = u.gateway.as_ref();
     team.db.stmt(
         "INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, agent, key_id, provider, model, \
                                 input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
-                                cost_nusd, price_id, priced_at, created_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                cost_nusd, price_id, priced_at, created_at, source, trace_id, span_id, cache_hit, \
+                                saved_nusd, incomplete) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         args![
             u.id,
             team.id,
@@ -52,7 +66,13 @@ pub fn insert(team: &Team, u: &NewUsage, now: i64) -> Result<D1PreparedStatement
             u.cost_nusd,
             u.price_id,
             u.priced_at,
-            now
+            now,
+            g.map(|_| "gateway"),
+            g.map(|g| g.trace_id),
+            g.map(|g| g.span_id),
+            i64::from(g.is_some_and(|g| g.cache_hit)),
+            g.and_then(|g| g.saved_nusd),
+            i64::from(g.is_some_and(|g| g.incomplete))
         ],
     )
 }
@@ -101,7 +121,9 @@ pub async fn summary_json(
 ) -> Result<Option<String>> {
     let extra = match (key_id, projection) {
         (Some(_), _) => "'key_id', ?4, 'name', (SELECT name FROM provider_keys WHERE team_id = ?1 AND id = ?4),",
-        (None, Some(_)) => "'projection', json((SELECT json_object('month', ?6, 'month_to_date_cost_nusd', spent, \
+        (None, Some(_)) => "'cache', json((SELECT json_object('hits', COALESCE(SUM(cache_hit), 0), \
+              'saved_nusd', COALESCE(SUM(saved_nusd), 0), 'saved_usd', COALESCE(SUM(saved_nusd), 0) / 1e9) FROM u)), \
+            'projection', json((SELECT json_object('month', ?6, 'month_to_date_cost_nusd', spent, \
               'month_to_date_cost_usd', spent / 1e9, 'month_end_cost_nusd', projected, 'month_end_cost_usd', projected / 1e9) \
             FROM (SELECT spent, MAX(spent, CAST(round(spent * ?8 * 1.0 / ?9) AS INTEGER)) AS projected \
                   FROM (SELECT COALESCE(SUM(cost_nusd), 0) AS spent FROM llm_usage WHERE team_id = ?1 AND created_at >= ?7)))),",
@@ -125,6 +147,10 @@ pub async fn summary_json(
     Ok(row.and_then(|r| r.body))
 }
 
+/// Where a usage row came from: the gateway marks its own; a row with an execution is a
+/// workflow step's, one without a trace's span.
+const SOURCE: &str = "COALESCE(source, IIF(execution_id = '', 'trace', 'workflow'))";
+
 /// What a breakdown groups by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
@@ -132,6 +158,8 @@ pub enum By {
     Agent,
     Workflow,
     Key,
+    /// Where the call came from: a workflow step, the gateway, or a reported trace.
+    Source,
 }
 
 impl By {
@@ -141,6 +169,7 @@ impl By {
             "agent" => Some(By::Agent),
             "workflow" => Some(By::Workflow),
             "key" => Some(By::Key),
+            "source" => Some(By::Source),
             _ => None,
         }
     }
@@ -151,6 +180,7 @@ impl By {
             By::Agent => "agent",
             By::Workflow => "workflow",
             By::Key => "key",
+            By::Source => "source",
         }
     }
 }
@@ -165,6 +195,7 @@ pub async fn breakdown_json(
     by: By,
 ) -> Result<String> {
     let (column, name) = match by {
+        By::Source => (SOURCE, "g.key"),
         By::Model => ("model", "g.key"),
         By::Agent => ("COALESCE(agent, '')", "g.key"),
         By::Workflow => (

@@ -18,6 +18,8 @@
 //!   same state (servers of their own).
 //! - `outbound`: bodies capped while they stream in, both ways; redirects checked hop by hop.
 //! - `secrets`: no password or token ever comes back in a later response or in the log.
+//! - `gateway`: the LLM gateway against the stand-in provider, and the providers' own Python
+//!   client libraries pointed at it (`tests/gateway/clients.py`).
 
 mod access_tokens;
 mod analytics;
@@ -28,6 +30,7 @@ mod cost;
 mod errors;
 mod executions;
 mod faults;
+mod gateway;
 mod health;
 mod helpers;
 mod invites;

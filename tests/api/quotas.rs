@@ -17,6 +17,7 @@ fn quota_app() -> &'static TestApp {
                 ("QUOTA_SPANS_PER_MINUTE", "5"),
                 ("QUOTA_INVITES_PER_DAY", "2"),
                 ("QUOTA_SCHEDULES", "4"),
+                ("QUOTA_GATEWAY_CALLS_PER_MINUTE", "3"),
                 ("SCHEDULES_PER_TICK", "3"),
             ],
             None,
@@ -205,4 +206,27 @@ fn spans_past_the_per_minute_quota_get_429_with_retry_after_and_are_not_stored()
     // Another team's quota is its own.
     app.post_json("/api/otlp/v1/traces", &spans_request(5), &other.owner.auth)
         .expect(200);
+}
+
+#[test]
+fn gateway_calls_past_the_per_token_rate_limit_get_429_with_ratelimit_headers() {
+    use crate::gateway::{call, chat, Gateway, CHAT};
+    let app = quota_app();
+    let gw = Gateway::new(app);
+    let body = chat("gpt-4o-mini", &unique("rate"));
+    fresh_minute();
+    for remaining in ["2", "1", "0"] {
+        let resp = call(app, CHAT, &gw.token, &body, &[]);
+        assert_eq!(resp.status, 200, "{resp}");
+        assert_eq!(resp.header("x-ratelimit-limit"), Some("3"));
+        assert_eq!(resp.header("x-ratelimit-remaining"), Some(remaining));
+        let reset: i64 = resp.header("x-ratelimit-reset").unwrap().parse().unwrap();
+        assert!((1..=60).contains(&reset), "{reset}");
+    }
+    let over = call(app, CHAT, &gw.token, &body, &[]);
+    assert_rate_limited(&over);
+    assert_eq!(over.header("x-ratelimit-remaining"), Some("0"));
+    // The limit is the token's: another token of the same team still has its own.
+    let other = app.create_token(&gw.team.owner.auth, "member").token;
+    assert_eq!(call(app, CHAT, &other, &body, &[]).status, 200);
 }

@@ -219,8 +219,10 @@ export interface TokenUsage {
   cost_usd: number;
   daily: { date: string; calls: number; tokens: TokenCount; cost_nusd: number; cost_usd: number }[];
   projection: { month_end_cost_usd: number };
+  /** The gateway's cache hits in the window and what they saved (older servers leave it out). */
+  cache?: { hits: number; saved_nusd: number; saved_usd: number };
 }
-export type BreakdownBy = 'model' | 'agent' | 'workflow' | 'key';
+export type BreakdownBy = 'model' | 'agent' | 'workflow' | 'key' | 'source';
 export interface Breakdown {
   by: BreakdownBy;
   data: { key: string; name: string; calls: number; tokens: TokenCount; cost_nusd: number; cost_usd: number }[];

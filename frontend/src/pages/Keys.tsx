@@ -13,6 +13,7 @@ import { Dialog } from '../ui/Dialog';
 import { Field, FormError, useAction } from '../ui/form';
 import { Async, Empty, errorMessage } from '../ui/states';
 import { toast } from '../ui/toast';
+import { GatewayPanel } from './gateway-panel';
 import { KeyUsage } from './KeyUsage';
 
 type Open = { kind: 'add' } | { kind: 'rotate'; key: ProviderKey } | { kind: 'delete'; key: ProviderKey } | { kind: 'usage'; key: ProviderKey } | null;
@@ -120,6 +121,7 @@ export default function Keys() {
           </Table>
         )}
       </Async>
+      <GatewayPanel />
       {open?.kind === 'add' && <AddKey onClose={close} onDone={list.reload} />}
       {open?.kind === 'rotate' && <RotateKey k={open.key} onClose={close} onDone={list.reload} />}
       {open?.kind === 'delete' && <DeleteKey k={open.key} onClose={close} onDone={list.reload} />}

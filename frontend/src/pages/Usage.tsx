@@ -1,5 +1,6 @@
 // Token usage and cost: totals by token bucket, a daily chart, the month-end projection, the
-// breakdown by model, agent, workflow or key, the monthly budget and a CSV export.
+// breakdown by model, agent, workflow, key or source (workflows, the LLM gateway, reported
+// traces), the gateway's cache hits and savings, the monthly budget and a CSV export.
 
 import { useMemo, useState } from 'preact/hooks';
 import { api } from '../api/client';
@@ -20,7 +21,11 @@ const BY: { by: BreakdownBy; label: string }[] = [
   { by: 'agent', label: 'Agent' },
   { by: 'workflow', label: 'Workflow' },
   { by: 'key', label: 'Key' },
+  { by: 'source', label: 'Source' },
 ];
+
+/** What a person reads for each source of calls. */
+const SOURCES: Record<string, string> = { workflow: 'Workflows', gateway: 'LLM gateway', trace: 'Reported traces' };
 
 export default function Usage({ query }: PageProps) {
   const range = parseRange(query.get('range'));
@@ -59,6 +64,11 @@ function UsageBody({ u, range }: { u: TokenUsage; range: Range }) {
         <Card label="Tokens" value={compact(t.total)} />
         <Card label="Cost" value={<span data-usage-cost>{usd(u.cost_usd)}</span>} />
         <Card label="Projected month-end cost" value={usd(u.projection?.month_end_cost_usd)} />
+        {u.cache && u.cache.hits > 0 && (
+          <Card label="Gateway cache hits" value={<span data-usage-cache-hits>{num(u.cache.hits)}</span>}>
+            <div class="muted small">saved {usd(u.cache.saved_usd)}</div>
+          </Card>
+        )}
       </div>
       <Table label="Tokens by bucket">
         <thead>
@@ -120,7 +130,7 @@ function BreakdownTable({ range }: { range: Range }) {
             <tbody>
               {d.data.map((row) => (
                 <tr key={row.key} data-breakdown={row.name}>
-                  <td>{row.name || row.key}</td>
+                  <td>{by === 'source' ? (SOURCES[row.key] ?? row.key) : row.name || row.key}</td>
                   <td>{num(row.calls)}</td>
                   <td>{num(tokenTotal(row.tokens))}</td>
                   <td>{usd(row.cost_usd)}</td>

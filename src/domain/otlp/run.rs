@@ -140,19 +140,43 @@ pub fn step(
         format!("step {step_id}"),
         ended,
     );
+    with_call(&mut s, agent, "chat", call);
+    s
+}
+
+/// An LLM gateway call's span: in the caller's trace, under its span (`traceparent`), or the
+/// root of a trace of its own; named like a GenAI client span (`chat gpt-4o`).
+pub fn gateway_call(
+    (trace_id, span_id, parent): (String, String, Option<String>),
+    agent: Option<&str>,
+    (operation, model): (&str, &str),
+    call: Option<Call>,
+    ended: &Ended,
+) -> Span {
+    let mut s = span(
+        trace_id,
+        span_id,
+        parent,
+        format!("{operation} {model}"),
+        ended,
+    );
+    s.scope = Some("beacon.gateway".to_string());
+    s.gen_ai.request_model = Some(model.to_string());
+    with_call(&mut s, agent, operation, call);
+    s
+}
+
+/// A client span's agent and, for an LLM call, what it called and its tokens.
+fn with_call(s: &mut Span, agent: Option<&str>, operation: &str, call: Option<Call>) {
+    s.kind = SpanKind::Client;
     s.agent = agent.map(str::to_string);
     s.gen_ai.agent = s.agent.clone();
-    match call {
-        Some(call) => {
-            s.kind = SpanKind::Client;
-            s.gen_ai.operation = Some("chat".into());
-            s.gen_ai.provider = Some(call.provider.to_string());
-            s.gen_ai.request_model = Some(call.model.to_string());
-            s.tokens = Some(call.tokens);
-        }
-        None => s.kind = SpanKind::Client,
+    if let Some(call) = call {
+        s.gen_ai.operation = Some(operation.into());
+        s.gen_ai.provider = Some(call.provider.to_string());
+        s.gen_ai.request_model = Some(call.model.to_string());
+        s.tokens = Some(call.tokens);
     }
-    s
 }
 
 #[cfg(test)]

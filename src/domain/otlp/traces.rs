@@ -41,6 +41,11 @@ pub struct TraceSummary {
 pub fn summarize<'a>(
     spans: impl IntoIterator<Item = (&'a Span, Option<i64>)>,
 ) -> Vec<TraceSummary> {
+    summarize_each(&mut spans.into_iter())
+}
+
+/// [`summarize`]'s work, once in the wasm whatever its callers' iterators.
+fn summarize_each(spans: &mut dyn Iterator<Item = (&Span, Option<i64>)>) -> Vec<TraceSummary> {
     let mut out: Vec<TraceSummary> = Vec::new();
     // Keyed by (trace, span) pairs like the other maps here, so they share one map type.
     let mut index: HashMap<(&str, &str), usize> = HashMap::new();

@@ -9,8 +9,14 @@
 //! (401 with a body that quotes the key — which Beacon must never relay). The model name picks a
 //! behaviour: `standin-500` always fails with 500, `standin-429` always rate-limits, `standin-429-once`
 //! rate-limits the first call for a prompt, `standin-hold` answers only once the test calls
-//! [`StandIn::release`] with a marker its prompt contains (or after 60 s); anything else answers
-//! at once with usage that includes cached tokens. Every request is recorded for assertions.
+//! [`StandIn::release`] with a marker its prompt contains (or after 60 s), `standin-slow` sends its
+//! first byte after 300 ms, `standin-cut` breaks its stream (or its body) off mid-answer, and a base URL ending in `/down` answers 503;
+//! anything else answers at once with usage that includes cached tokens. A request with
+//! `"stream": true` is answered as each provider streams: OpenAI's `data:` chunks (a final usage
+//! chunk only with `stream_options.include_usage`) and `data: [DONE]`; Anthropic's
+//! `message_start`, `content_block_*`, `message_delta` (with the output usage) and
+//! `message_stop` events. `POST /v1/embeddings` answers OpenAI's embeddings. Every request is
+//! recorded for assertions.
 
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -145,6 +151,10 @@ struct Reply {
     body: String,
     retry_after: Option<&'static str>,
     location: Option<String>,
+    /// A streamed answer: its SSE events, each sent as a chunk of its own.
+    events: Option<Vec<String>>,
+    /// Break the connection off halfway through the answer.
+    cut: bool,
 }
 
 fn reply(status: u16, body: impl Into<String>) -> Reply {
@@ -153,7 +163,32 @@ fn reply(status: u16, body: impl Into<String>) -> Reply {
         body: body.into(),
         retry_after: None,
         location: None,
+        events: None,
+        cut: false,
     }
+}
+
+/// Writes a streamed answer with chunked transfer encoding, an event per chunk; a cut one stops
+/// halfway without the last chunk, as a connection that broke.
+fn write_events(stream: &mut TcpStream, events: &[String], cut: bool) {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ncache-control: no-cache\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n";
+    if stream.write_all(head.as_bytes()).is_err() {
+        return;
+    }
+    let upto = if cut { events.len() / 2 } else { events.len() };
+    for event in &events[..upto] {
+        let chunk = format!("{:x}\r\n{event}\r\n", event.len());
+        if stream.write_all(chunk.as_bytes()).is_err() {
+            return;
+        }
+        let _ = stream.flush();
+        thread::sleep(Duration::from_millis(2));
+    }
+    if cut {
+        let _ = stream.shutdown(std::net::Shutdown::Both);
+        return;
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
 }
 
 /// The stand-in services on a second port: another origin for redirect tests.
@@ -208,6 +243,12 @@ fn serve(mut stream: TcpStream) {
             location: Some(format!("http://{target}")),
             ..reply(302, "{}")
         }
+    } else if request.path.starts_with("/down/") {
+        // A provider having an outage: a key whose base URL ends in /down gets 503s.
+        reply(
+            503,
+            r#"{"error":{"message":"The server is overloaded","type":"server_error"}}"#,
+        )
     } else if request.path == "/hook/headers" {
         let headers: serde_json::Map<String, Value> = request
             .headers
@@ -243,6 +284,14 @@ fn serve(mut stream: TcpStream) {
                     generate(me, &request.body, anthropic_reply)
                 }
             }
+            ("POST", "/v1/embeddings") => {
+                let key = header("authorization").and_then(|a| a.strip_prefix("Bearer "));
+                if key != Some(OPENAI_KEY) {
+                    openai_models(key)
+                } else {
+                    generate(me, &request.body, embeddings_reply)
+                }
+            }
             ("POST", "/emails") => resend_reply(me, &request),
             (_, "/hook") => reply(
                 200,
@@ -255,6 +304,9 @@ fn serve(mut stream: TcpStream) {
             ),
         }
     };
+    if let Some(events) = &r.events {
+        return write_events(&mut stream, events, r.cut);
+    }
     let reason = match r.status {
         200 => "OK",
         302 => "Found",
@@ -278,7 +330,13 @@ fn serve(mut stream: TcpStream) {
         r.body.len(),
         r.body
     );
-    let _ = stream.write_all(response.as_bytes());
+    // A cut body: the head promises more than ever comes.
+    let sent = if r.cut {
+        response.len() - r.body.len() / 2
+    } else {
+        response.len()
+    };
+    let _ = stream.write_all(&response.as_bytes()[..sent]);
 }
 
 /// The generation endpoints' behaviours, chosen by model name.
@@ -317,9 +375,97 @@ fn generate(me: &StandIn, body: &str, ok: fn(&Value) -> Value) -> Reply {
             if model == "standin-hold" {
                 me.hold_until_released(body);
             }
-            reply(200, ok(&request).to_string())
+            if model == "standin-slow" {
+                thread::sleep(Duration::from_millis(300));
+            }
+            let answer = ok(&request);
+            let cut = model == "standin-cut";
+            if request["stream"] == json!(true) {
+                return Reply {
+                    events: Some(stream_events(&request, &answer)),
+                    cut,
+                    ..reply(200, "")
+                };
+            }
+            Reply {
+                cut,
+                ..reply(200, answer.to_string())
+            }
         }
     }
+}
+
+/// A whole answer as its provider streams it.
+fn stream_events(request: &Value, answer: &Value) -> Vec<String> {
+    let data = |v: Value| format!("data: {v}\n\n");
+    if answer["type"] == "message" {
+        let event = |name: &str, v: Value| format!("event: {name}\ndata: {v}\n\n");
+        let usage = &answer["usage"];
+        let text = answer["content"][0]["text"].as_str().unwrap_or("");
+        let mut events = vec![
+            event(
+                "message_start",
+                json!({"type": "message_start", "message": {"id": answer["id"], "type": "message", "role": "assistant",
+                "model": answer["model"], "content": [], "stop_reason": null,
+                "usage": {"input_tokens": usage["input_tokens"], "cache_creation_input_tokens": usage["cache_creation_input_tokens"],
+                          "cache_read_input_tokens": usage["cache_read_input_tokens"], "output_tokens": 1}}}),
+            ),
+            event(
+                "content_block_start",
+                json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+            ),
+            event("ping", json!({"type": "ping"})),
+        ];
+        for piece in pieces(text) {
+            events.push(event("content_block_delta", json!({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": piece}})));
+        }
+        events.push(event(
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ));
+        events.push(event("message_delta", json!({"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+            "usage": {"output_tokens": usage["output_tokens"]}})));
+        events.push(event("message_stop", json!({"type": "message_stop"})));
+        return events;
+    }
+    let with_usage = request["stream_options"]["include_usage"] == json!(true);
+    let chunk = |delta: Value, finish: Value| {
+        let mut c = json!({"id": answer["id"], "object": "chat.completion.chunk", "created": answer["created"], "model": answer["model"],
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]});
+        if with_usage {
+            c["usage"] = Value::Null;
+        }
+        data(c)
+    };
+    let text = answer["choices"][0]["message"]["content"]
+        .as_str()
+        .unwrap_or("");
+    let mut events = vec![chunk(
+        json!({"role": "assistant", "content": ""}),
+        Value::Null,
+    )];
+    for piece in pieces(text) {
+        events.push(chunk(json!({"content": piece}), Value::Null));
+    }
+    events.push(chunk(json!({}), json!("stop")));
+    if with_usage {
+        events.push(data(json!({"id": answer["id"], "object": "chat.completion.chunk", "created": answer["created"],
+            "model": answer["model"], "choices": [], "usage": answer["usage"]})));
+    }
+    events.push("data: [DONE]\n\n".to_string());
+    events
+}
+
+/// A text in the few-character pieces a model streams.
+fn pieces(text: &str) -> Vec<String> {
+    let chars: Vec<char> = text.chars().collect();
+    chars.chunks(4).map(|c| c.iter().collect()).collect()
+}
+
+fn embeddings_reply(request: &Value) -> Value {
+    json!({"object": "list", "model": request["model"],
+           "data": [{"object": "embedding", "index": 0, "embedding": [0.0023, -0.0094, 0.0157]}],
+           "usage": {"prompt_tokens": 8, "total_tokens": 8}})
 }
 
 /// The text of the last user message, echoed back so tests can follow data between steps.
