@@ -95,15 +95,10 @@ async fn check_d1(cx: &Ctx) -> D1Check {
 
 async fn check_kv(cx: &Ctx) -> (bool, Value) {
     let started = now_ms();
-    let result = match cx.env.kv("CACHE") {
-        Ok(kv) => kv
-            .get("health:probe")
-            .text()
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
-    };
+    let result = crate::store::cache::get(&cx.env, "health:probe")
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
     match result {
         Ok(()) => (
             true,

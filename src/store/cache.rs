@@ -1,5 +1,6 @@
-//! The LLM gateway's answer cache in KV (`CACHE`), called through the binding itself: the worker
-//! crate's `put` builds its options through serde, which costs the wasm more than this file.
+//! KV (`CACHE`): the LLM gateway's answers, and the health check's probe. Called through the
+//! binding itself: the worker crate's `KvStore` builds its options through serde, which costs
+//! the wasm more than this file.
 
 use js_sys::{Function, Object, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};

@@ -13,7 +13,7 @@
 //! - [`usage`], [`pricing`], [`budgets`]: LLM usage rows and their cost, the price table, budgets.
 //! - [`errors`]: error issues and occurrences.
 //! - [`traces`]: spans and their traces (OTLP and the engine's runs).
-//! - [`cache`]: the LLM gateway's answers in KV.
+//! - [`cache`]: KV, for the LLM gateway's answers and the health probe.
 
 pub mod activity;
 pub mod analytics;
