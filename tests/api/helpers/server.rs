@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard};
+use std::sync::{Mutex, Once, OnceLock, RwLock, RwLockReadGuard, RwLockWriteGuard, TryLockError};
 use std::thread::sleep;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -148,7 +148,7 @@ impl TestApp {
     /// returns wrangler's JSON answer. The running Worker holds the same SQLite file, so a busy
     /// database is waited for.
     pub fn sql(&self, statement: &str) -> Value {
-        let _no_request_in_flight = SQL_GATE.write().unwrap_or_else(|e| e.into_inner());
+        let _no_request_in_flight = exclusive_gate();
         let dir = self.persist_dir.to_string_lossy().into_owned();
         let mut args = vec!["d1", "execute", "DB", "--local", "--persist-to", &dir];
         args.extend(["--command", statement, "--json"]);
@@ -172,7 +172,31 @@ impl TestApp {
 static SQL_GATE: RwLock<()> = RwLock::new(());
 
 pub(super) fn request_gate() -> RwLockReadGuard<'static, ()> {
+    // Give way to a waiting `sql` for a moment, never for long: see `exclusive_gate`.
+    let since = Instant::now();
+    while SQL_WAITING.load(Ordering::Acquire) > 0 && since.elapsed() < Duration::from_millis(250) {
+        sleep(Duration::from_millis(5));
+    }
     SQL_GATE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Requests wait a little while `sql` waits for the gate, so it is not starved.
+static SQL_WAITING: AtomicU32 = AtomicU32::new(0);
+
+/// The gate alone, waited for by polling rather than by queueing as a writer: a queued writer
+/// stops every new reader, so a test holding requests at the stand-in (the gateway's budget
+/// test) and sending one more to release them would wait forever behind it.
+fn exclusive_gate() -> RwLockWriteGuard<'static, ()> {
+    SQL_WAITING.fetch_add(1, Ordering::AcqRel);
+    let guard = loop {
+        match SQL_GATE.try_write() {
+            Ok(guard) => break guard,
+            Err(TryLockError::Poisoned(e)) => break e.into_inner(),
+            Err(TryLockError::WouldBlock) => sleep(Duration::from_millis(2)),
+        }
+    };
+    SQL_WAITING.fetch_sub(1, Ordering::AcqRel);
+    guard
 }
 
 pub fn now_millis() -> u128 {
