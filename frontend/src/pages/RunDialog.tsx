@@ -18,18 +18,22 @@ export function inputFields(wf: Workflow): string[] {
   return [...names];
 }
 
+/** The dialog's starting input: every field the steps read, empty, or `{}` when they read none. */
+function blankInput(wf: Workflow): string {
+  const fields = inputFields(wf);
+  return fields.length ? JSON.stringify(Object.fromEntries(fields.map((f) => [f, ''])), null, 2) : '{}';
+}
+
 export function RunDialog({ workflow, onClose }: { workflow: WorkflowSummary | Workflow; onClose: () => void }) {
-  const [input, setInput] = useState('{}');
+  // A workflow already loaded fills the input on the first render; a summary fills it when its
+  // steps arrive.
+  const [input, setInput] = useState(() => ('steps' in workflow ? blankInput(workflow) : '{}'));
   const [inputError, setInputError] = useState<string | undefined>();
   // One key per dialog: a double submit starts one execution, not two.
   const [idempotencyKey] = useState(() => `${Date.now()}-${Math.random().toString(36).slice(2)}`);
   useEffect(() => {
-    const fill = (wf: Workflow) => {
-      const fields = inputFields(wf);
-      if (fields.length) setInput(JSON.stringify(Object.fromEntries(fields.map((f) => [f, ''])), null, 2));
-    };
-    if ('steps' in workflow) fill(workflow);
-    else api.get<Workflow>(`/api/workflows/${workflow.id}`).then(fill, () => undefined);
+    if ('steps' in workflow) return;
+    api.get<Workflow>(`/api/workflows/${workflow.id}`).then((wf) => setInput(blankInput(wf)), () => undefined);
   }, [workflow.id]);
 
   const run = useAction(async () => {
