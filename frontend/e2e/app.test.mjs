@@ -758,7 +758,79 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     await member.click('#nav a:has-text("Executions")');
     await member.waitForURL('**/sign-in?next=*');
   });
+
+  test('team data: the owner sets retention and erases an end user’s events after a confirmation; an admin only reads', async (t) => {
+    const { page: owner, api } = await team(t);
+    // Three events of one end user of the team's own product, as its SDK sends them.
+    const endUser = `end-user-${randomUUID().slice(0, 8)}`;
+    const events = [1, 2, 3].map((n) => ({ id: randomUUID(), component: 'checkout', action: 'step', properties: { n }, user_id: endUser, session_id: `session-${endUser}` }));
+    const sent = await api.post('/api/telemetry/batch', { data: { events }, ...RETRY });
+    assert.equal(sent.status(), 200, `telemetry batch: ${await sent.text()}`);
+    assert.equal((await sent.json()).accepted, 3);
+
+    // Retention: the defaults, one changed and saved, still there after a reload.
+    await visit(owner, '/team');
+    await owner.locator('[data-section="data"]').waitFor();
+    await assertNoErrorState(owner);
+    assert.deepEqual(await retention(owner), ['90', '30', '90'], 'the default retention (events, spans, executions)');
+    await owner.fill('#retention-events', '30');
+    await owner.click('button:has-text("Save retention")');
+    await owner.waitForSelector('.toast:has-text("Retention saved")');
+    await owner.reload();
+    await settle(owner);
+    assert.deepEqual(await retention(owner), ['30', '30', '90'], 'the saved retention after a reload');
+
+    // Stored rows: the six tables, the end user's events among the team's, and the database size.
+    const stored = owner.locator('tr[data-stored]');
+    await stored.first().waitFor();
+    assert.equal(await stored.count(), 6);
+    const eventRows = (await owner.locator('tr[data-stored="events"] td.num').textContent()) ?? '';
+    assert.ok(Number(eventRows.replace(/\D/g, '')) >= 3, `stored events: ${eventRows}`);
+    assert.match((await owner.locator('[data-database-size]').textContent()) ?? '', /^Database size: (not reported|[\d.,]+ (B|KB|MB|GB|TB))$/);
+
+    // Erasure: asked for a confirmation, then the counts, and the field emptied.
+    await owner.selectOption('#erase-kind', 'user_id');
+    await owner.fill('#erase-subject', endUser);
+    await owner.click('button:has-text("Erase…")');
+    const confirm = owner.locator('dialog[open]');
+    await confirm.waitFor();
+    assert.match((await confirm.textContent()) ?? '', /permanently deletes the telemetry events, trace spans and error occurrences of end user id/);
+    await shot(owner, 'team-erase-confirm');
+    await confirm.locator('[data-confirm-erase]').click();
+    const erased = owner.locator('[data-erased]');
+    await erased.waitFor();
+    assert.match((await erased.textContent()) ?? '', /^Erased 3 events, 0 spans and 0 error occurrences of end user id /);
+    await owner.waitForSelector('dialog[open]', { state: 'detached' });
+    assert.equal(await owner.inputValue('#erase-subject'), '');
+    await shot(owner, 'team-data');
+    // Gone for good: erasing the same end user again finds nothing.
+    const again = await api.post('/api/team/erase', { data: { user_id: endUser }, ...RETRY });
+    assert.equal(again.status(), 200, `erase again: ${await again.text()}`);
+    const counts = await again.json();
+    assert.deepEqual([counts.events, counts.spans, counts.occurrences], [0, 0, 0]);
+
+    // An admin sees the retention but may change nothing, and is not offered the erasure.
+    const ADMIN = newMember();
+    const { ctx: adminCtx, page: admin } = await joinTeam(browser, address, await invite(api, ADMIN.email, 'admin'), ADMIN);
+    t.after(() => adminCtx.close());
+    await visit(admin, '/team');
+    assert.deepEqual(await retention(admin), ['30', '30', '90']);
+    assert.equal(await admin.locator('#retention-events').isEditable(), false, 'an admin can edit the retention');
+    assert.equal(await admin.locator('button:has-text("Save retention")').count(), 0);
+    assert.equal(await admin.locator('#erase-subject').count(), 0);
+    await admin.waitForSelector('[data-section="data"] [data-role-note]:has-text("Only the team\'s owner")');
+    await admin.locator('tr[data-stored]').first().waitFor();
+    await shot(admin, 'team-data-admin');
+  });
 });
+
+/**
+ * The Team page's retention fields: telemetry events, trace spans, executions (days).
+ * @param {import('playwright-core').Page} page
+ */
+async function retention(page) {
+  return Promise.all(['#retention-events', '#retention-traces', '#retention-executions'].map((id) => page.inputValue(id)));
+}
 
 /**
  * Waits until the team's analytics list a component (the app's telemetry is sent in batches).

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { ago, change, compact, dateTime, dateTimeZone, duration, errorText, json, num, pct, usd } from '../src/lib/format.ts';
+import { ago, bytes, capped, change, compact, counted, dateTime, dateTimeZone, duration, errorText, json, num, pct, usd } from '../src/lib/format.ts';
 
 before(() => {
   const { locale, timeZone } = Intl.DateTimeFormat().resolvedOptions();
@@ -48,6 +48,48 @@ describe('numbers', () => {
     assert.equal(change(0, 100), -1);
     assert.equal(change(0, 0), 0);
     assert.equal(change(5, 0), null);
+  });
+});
+
+describe('counts and sizes', () => {
+  test('capped reads a count at the server’s cap as "at least", with a plus', () => {
+    assert.equal(capped(0, 1_000_000), '0');
+    assert.equal(capped(12_345, 1_000_000), '12,345');
+    assert.equal(capped(999_999, 1_000_000), '999,999');
+    assert.equal(capped(1_000_000, 1_000_000), '1,000,000+');
+    assert.equal(capped(1_000_001, 1_000_000), '1,000,000+');
+    assert.equal(capped(2_000_000, null), '2,000,000');
+    assert.equal(capped(null, 1_000_000), '—');
+    assert.equal(capped(undefined, 1_000_000), '—');
+  });
+
+  test('counted names what it counts, singular only for one', () => {
+    assert.equal(counted(1, 'event'), '1 event');
+    assert.equal(counted(12, 'event'), '12 events');
+    assert.equal(counted(0, 'span'), '0 spans');
+    assert.equal(counted(1, 'error occurrence'), '1 error occurrence');
+    assert.equal(counted(1500, 'error occurrence'), '1,500 error occurrences');
+    assert.equal(counted(2, 'entry', 'entries'), '2 entries');
+    assert.equal(
+      `Erased ${counted(12, 'event')}, ${counted(3, 'span')} and ${counted(1, 'error occurrence')}`,
+      'Erased 12 events, 3 spans and 1 error occurrence',
+    );
+  });
+
+  test('bytes reads a size in decimal units with one decimal at most; nothing known is a dash', () => {
+    assert.equal(bytes(0), '0 B');
+    assert.equal(bytes(999), '999 B');
+    assert.equal(bytes(1000), '1 KB');
+    assert.equal(bytes(1536), '1.5 KB');
+    assert.equal(bytes(143_360), '143.4 KB');
+    assert.equal(bytes(999_960), '1 MB', 'rounded up to the next unit, never "1,000 KB"');
+    assert.equal(bytes(1_500_000), '1.5 MB');
+    assert.equal(bytes(12_345_678_901), '12.3 GB');
+    assert.equal(bytes(5e15), '5,000 TB');
+    assert.equal(bytes(null), '—');
+    assert.equal(bytes(undefined), '—');
+    assert.equal(bytes(-1), '—');
+    assert.equal(bytes(Number.NaN), '—');
   });
 });
 

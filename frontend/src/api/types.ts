@@ -32,6 +32,33 @@ export interface Invite {
   invite_url?: string;
 }
 
+/** GET/PUT /api/team/retention: how many days raw rows are kept (each 1–400). */
+export interface Retention {
+  /** Telemetry events (default 90). */
+  events_days: number;
+  /** Trace spans, with their message content (default 30). */
+  traces_days: number;
+  /** Executions, with their step outputs (default 90). */
+  executions_days: number;
+}
+
+/** POST /api/team/erase: how many rows of the end user or session were deleted. */
+export interface Erasure {
+  events: number;
+  spans: number;
+  occurrences: number;
+}
+
+export type StoredTable = 'events' | 'spans' | 'traces' | 'executions' | 'llm_usage' | 'error_occurrences';
+/** GET /api/team/storage: the team's rows per table, and the database's size. */
+export interface Storage {
+  /** Counted up to `capped_at`: a count equal to it means at least that many. */
+  rows: Record<StoredTable, number>;
+  capped_at: number;
+  /** null when the platform does not report it. */
+  database_bytes: number | null;
+}
+
 export interface ActivityEntry {
   id: string;
   actor: { id: string; email: string | null } | null;

@@ -11,6 +11,32 @@ export function compact(n: number | null | undefined): string {
   return n === null || n === undefined ? '—' : compactFmt.format(n);
 }
 
+/** A count the server stops counting at `cap`: at the cap it means "at least", `1,000,000+`. */
+export function capped(n: number | null | undefined, cap: number | null | undefined): string {
+  if (n === null || n === undefined) return '—';
+  return cap !== null && cap !== undefined && n >= cap ? `${numberFmt.format(cap)}+` : numberFmt.format(n);
+}
+
+/** A count and its noun, plural unless the count is one: `1 event`, `12 events`. */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${numberFmt.format(n)} ${n === 1 ? one : many}`;
+}
+
+const SIZE_UNITS = ['B', 'KB', 'MB', 'GB', 'TB'];
+
+/** A size in bytes, in decimal units as Cloudflare states D1's sizes and limits: `512 B`, `1.5 MB`. */
+export function bytes(n: number | null | undefined): string {
+  if (n === null || n === undefined || !Number.isFinite(n) || n < 0) return '—';
+  let value = n;
+  let unit = 0;
+  // Compared after rounding to one decimal, so 999,960 bytes reads 1 MB, never "1,000 KB".
+  while (unit < SIZE_UNITS.length - 1 && Math.round(value * 10) / 10 >= 1000) {
+    value /= 1000;
+    unit += 1;
+  }
+  return `${new Intl.NumberFormat(undefined, { maximumFractionDigits: unit === 0 ? 0 : 1 }).format(value)} ${SIZE_UNITS[unit]}`;
+}
+
 export function usd(n: number | null | undefined): string {
   if (n === null || n === undefined) return '—';
   const digits = n !== 0 && Math.abs(n) < 1 ? 4 : 2;

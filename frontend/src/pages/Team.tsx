@@ -1,5 +1,6 @@
-// The team: its members and their roles, invitations, and the activity log. Admins change roles,
-// remove members and invite; only an owner grants or removes the owner role.
+// The team: its members and their roles, invitations, its data (retention, erasure, what is
+// stored: team-data.tsx) and the activity log. Admins change roles, remove members and invite;
+// only an owner grants or removes the owner role.
 
 import { useState } from 'preact/hooks';
 import { api } from '../api/client';
@@ -14,6 +15,7 @@ import { Field, FormError, useAction } from '../ui/form';
 import { Async, Empty, errorMessage } from '../ui/states';
 import { toast } from '../ui/toast';
 import { Activity } from './Activity';
+import { DataSection } from './team-data';
 
 export default function Team() {
   const { me, refresh } = useSession();
@@ -157,6 +159,7 @@ export default function Team() {
           </Async>
         </>
       )}
+      <DataSection onChanged={() => setActivityTick((t) => t + 1)} />
       <h2>Activity</h2>
       <Activity key={activityTick} />
     </section>
