@@ -41,16 +41,20 @@ OTEL_NPM_STAMP := tests/otel/node_modules/.beacon-npm-$(call lock_hash,tests/ote
 
 .PHONY: schemathesis dev test test-sdk test-sdk-python test-sdk-typescript sdk-python-tools bench-sdk test-browser chromium bench soak wrk fuzz build tools wasm-target deps frontend migrate lint fmt clean schema
 
-## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT)
+## make dev: build, apply migrations to the local D1 and serve at http://127.0.0.1:$(PORT), firing
+## the cron tick at the start of every minute as Cloudflare would (scripts/dev.sh; Ctrl-C stops
+## wrangler, workerd and the ticking together). DEV_TICK_SECONDS= changes the interval.
 dev: tools deps .dev.vars frontend build migrate
-	$(WRANGLER) dev --local --ip 127.0.0.1 --port $(PORT) --test-scheduled --show-interactive-dev-session=false
+	PORT=$(PORT) WRANGLER=$(WRANGLER) bash scripts/dev.sh
 
-## make test: every test — native unit tests and the app's (frontend/unit), integration tests
-## against the real Worker, a short schemathesis run against the OpenAPI document, then the app in
-## a real browser (Debian's Chromium) against the real Worker
+## make test: every test — native unit tests and the app's (frontend/unit), `make dev`'s cron
+## ticking (tests/dev_tick.sh), integration tests against the real Worker, a short schemathesis
+## run against the OpenAPI document, then the app in a real browser (Debian's Chromium) against
+## the real Worker
 test: tools deps .dev.vars frontend build schemathesis sdk-python-tools $(OTEL_NPM_STAMP)
 	cd frontend && npm run -s test:unit
 	cargo test --lib --test schema
+	bash tests/dev_tick.sh
 	BEACON_OTEL_PYTHON=$(SDK_PY_TOOLS)/bin/python cargo test --test api -- --test-threads 8 --skip master_keys --skip mail_delivery --skip faults:: --skip quotas::
 	cargo test --test api -- --test-threads 1 master_keys mail_delivery faults:: quotas::
 	@$(MAKE) --no-print-directory test-sdk
