@@ -679,8 +679,15 @@ describe('each page, with a team of its own', { concurrency: CONCURRENCY }, () =
     await panel.waitFor();
     const width = await owner.evaluate(() => document.documentElement.scrollWidth);
     assert.ok(width <= PHONE.width, `the trace page is ${width} px wide on a ${PHONE.width} px phone`);
-    const [tree_, side] = await Promise.all([owner.locator('[data-waterfall]').boundingBox(), owner.locator('[data-span-panel]').boundingBox()]);
-    assert.ok(tree_ && side && side.y >= tree_.y + tree_.height, 'the span panel is not below the waterfall');
+    // Both boxes in one frame, in page coordinates: the panel's smooth scroll into view may be
+    // moving the viewport between two separate measurements.
+    const stacked = await owner.evaluate(() => {
+      const box = (/** @type {string} */ sel) => document.querySelector(sel)?.getBoundingClientRect();
+      const tree = box('[data-waterfall]');
+      const panel = box('[data-span-panel]');
+      return tree && panel ? { treeBottom: tree.bottom, panelTop: panel.top } : null;
+    });
+    assert.ok(stacked && stacked.panelTop >= stacked.treeBottom - 1, `the span panel is not below the waterfall: ${JSON.stringify(stacked)}`);
     await owner.waitForTimeout(600); // the panel's smooth scroll into view, done
     await owner.evaluate(() => window.scrollTo({ top: 0, behavior: 'instant' }));
     await shot(owner, 'phone-trace');

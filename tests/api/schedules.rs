@@ -308,34 +308,33 @@ fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
     let team = app.signup_team();
     let auth = &team.owner.auth;
     let key = app.openai_key(auth);
-    let marker = unique("overlap");
-    let steps = json!([{"id": "slow", "kind": "llm", "agent": "a", "key_id": key, "model": "standin-hold", "prompt": marker}]);
-    let wf = string(&app.create_workflow(auth, steps)["id"]);
-    let skip = string(
-        &create(
-            app,
-            auth,
-            json!({"workflow_id": wf, "cron": YEARLY, "overlap": "skip"}),
-        )["id"],
-    );
-    let allow = string(
-        &create(
-            app,
-            auth,
-            json!({"workflow_id": wf, "cron": YEARLY, "overlap": "allow"}),
-        )["id"],
-    );
-    // The first run holds (the stand-in answers when released) until both second ticks are done.
-    for (id, expected) in [(&skip, 1), (&allow, 2)] {
-        make_due(app, id, 120_000);
+    // The first run of each holds (the stand-in answers when released) until the second tick is
+    // done, and is released before the next schedule starts: the local queue delivers one batch
+    // at a time, so a held run would stall every other test's runs until the stand-in gives up.
+    let mut ids = Vec::new();
+    for (overlap, expected) in [("skip", 1), ("allow", 2)] {
+        let marker = unique("overlap");
+        let steps = json!([{"id": "slow", "kind": "llm", "agent": "a", "key_id": key, "model": "standin-hold", "prompt": marker}]);
+        let wf = string(&app.create_workflow(auth, steps)["id"]);
+        let id = string(
+            &create(
+                app,
+                auth,
+                json!({"workflow_id": wf, "cron": YEARLY, "overlap": overlap}),
+            )["id"],
+        );
+        make_due(app, &id, 120_000);
         tick(app);
-        let first = string(&runs(app, auth, id)[0]["id"]);
+        let first = string(&runs(app, auth, &id)[0]["id"]);
         app.wait_until(auth, &first, |d| d["status"] == "running");
-        make_due(app, id, 60_000);
+        make_due(app, &id, 60_000);
         tick(app);
-        assert_eq!(runs(app, auth, id).len(), expected, "overlap of {id}");
+        let listed = runs(app, auth, &id).len();
+        stand_in().release(&marker);
+        assert_eq!(listed, expected, "overlap {overlap}");
+        ids.push(id);
     }
-    stand_in().release(&marker);
+    let skip = &ids[0];
     let outcome = app.sql(&format!(
         "SELECT outcome FROM schedule_runs WHERE schedule_id = '{skip}' ORDER BY scheduled_for"
     ));
