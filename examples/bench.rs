@@ -420,6 +420,13 @@ fn main() {
     let sdk = app.create_token(&reader, "member").auth();
     let mut rng = Rng(now_ms());
     let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    if only == "storage" {
+        // `BENCH_ONLY=storage make bench`: bytes the database grows by per stored event and span.
+        for (what, value, d1) in storage_rows(app, &reader, &sdk, &mut rng) {
+            println!("| {what} | {value} | {d1} |");
+        }
+        return;
+    }
     if only == "traces" || only == "gateway" {
         // `BENCH_ONLY=traces make bench` (or `gateway`): those rows alone, without the seeding.
         let rows = if only == "traces" {
@@ -921,4 +928,69 @@ fn load_average() -> String {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The database's size as D1 reports it (`GET /api/team/storage`'s `database_bytes`).
+fn database_bytes(app: &TestApp, auth: &Auth) -> Option<u64> {
+    app.get("/api/team/storage", auth).expect(200)["database_bytes"].as_u64()
+}
+
+/// What the database grows by per stored event (the seeding's 20-event sessions with their
+/// properties, 500-event batches) and per span (100-span OTLP/JSON agent traces with GenAI
+/// usage): the size D1 reports before and after, over the count. Rollups, usage rows, indexes and
+/// the traces' own rows are all included, as they are in the database a team fills.
+fn storage_rows(
+    app: &TestApp,
+    reader: &Auth,
+    sdk: &Auth,
+    rng: &mut Rng,
+) -> Vec<(String, String, String)> {
+    const EVENTS: usize = 50_000;
+    const SPANS: usize = 20_000;
+    let mut rows = Vec::new();
+    let Some(start) = database_bytes(app, reader) else {
+        rows.push((
+            "database size".into(),
+            "not reported by this D1".into(),
+            "".into(),
+        ));
+        return rows;
+    };
+    let now = now_ms();
+    let mut events: Vec<Value> = Vec::with_capacity(EVENTS);
+    while events.len() < EVENTS {
+        events.extend(session(rng, now));
+    }
+    events.truncate(EVENTS);
+    let batches = events.chunks(SEED_BATCH).map(<[Value]>::to_vec).collect();
+    send_batches(app, sdk, batches, CLIENTS);
+    let after_events = database_bytes(app, reader).unwrap_or(start);
+    for _ in 0..SPANS / 100 {
+        let (_, body) = agent_trace_json(rng, 100, now);
+        let answer = app.post_json("/api/otlp/v1/traces", &body, sdk);
+        assert_eq!(answer.status, 200, "{answer}");
+    }
+    let after_spans = database_bytes(app, reader).unwrap_or(after_events);
+    let per = |grew: u64, n: usize| grew as f64 / n as f64;
+    let event = per(after_events.saturating_sub(start), EVENTS);
+    let span = per(after_spans.saturating_sub(after_events), SPANS);
+    rows.push((
+        format!("stored event ({EVENTS} events, 20-event sessions, 500-event batches)"),
+        format!("{event:.0} bytes"),
+        "".into(),
+    ));
+    rows.push((
+        format!("stored span ({SPANS} spans, 100-span agent traces with usage)"),
+        format!("{span:.0} bytes"),
+        "".into(),
+    ));
+    // A year at the bench's own ingest rate would never be kept: retention caps it. At a steady
+    // 1,000 events a minute (the default 90 days) and 1,000 spans a minute (30 days):
+    let kept = 1_000.0 * 60.0 * 24.0 * (90.0 * event + 30.0 * span);
+    rows.push((
+        "kept at 1,000 events and 1,000 spans a minute under default retention".into(),
+        format!("{:.2} GB of 10 GB", kept / 1e9),
+        "".into(),
+    ));
+    rows
 }

@@ -2,17 +2,18 @@
 //! starts due scheduled runs, and does bounded housekeeping: re-sending stalled executions,
 //! expired sessions and old login failures, rows of dead live streams, quota windows long past,
 //! re-wrapping provider keys under the active master key, retrying queued mail and re-pricing
-//! usage rows after a price correction. Each task runs and reports on its own: one that fails
+//! usage rows after a price correction, and deleting what is past each team's retention. Each task runs and reports on its own: one that fails
 //! does not stop the others.
 
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use worker::{Env, ScheduledEvent};
 
+use crate::domain::lifecycle::{Chunks, CHUNKS};
 use crate::domain::password::FAILURE_WINDOW_MS;
 use crate::engine::{cost, scheduler, sweep_stalled};
 use crate::mailer;
 use crate::platform::now_ms;
-use crate::store::{budgets, health, identity, keys, quota, streams, Db};
+use crate::store::{budgets, health, identity, keys, lifecycle, quota, streams, Db};
 use crate::vault::{self, VaultError};
 
 /// Provider keys re-wrapped per tick: bounded so a tick stays short.
@@ -40,7 +41,7 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
     };
     let (env, db, now) = (&env, &db, now_ms());
     // (name, what its count counts, the work): run in this order, each on its own.
-    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 10] = [
+    let tasks: [(&str, &str, LocalBoxFuture<'_, worker::Result<usize>>); 11] = [
         (
             "tick",
             "",
@@ -96,6 +97,7 @@ pub async fn tick(_event: ScheduledEvent, env: Env) {
             "usage rows re-priced after price changes",
             cost::reprice(db, now, REPRICE_PER_TICK).boxed_local(),
         ),
+        ("retention", "", retention(env, db, now).boxed_local()),
     ];
     for (name, done, work) in tasks {
         match work.await {
@@ -133,4 +135,22 @@ async fn rewrap_keys(env: &Env, db: &Db, limit: u32) -> worker::Result<usize> {
         }
     }
     Ok(moved)
+}
+
+/// Deletes a chunk of each kind of row past its team's retention (the rest goes on later ticks)
+/// and says what went. `RETENTION_CHUNK` (events a tick, 5,000 unless set) sizes the chunks.
+async fn retention(env: &Env, db: &Db, now: i64) -> worker::Result<usize> {
+    let chunk = env.var("RETENTION_CHUNK").ok().map(|v| v.to_string());
+    let chunks = chunk
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .map_or(CHUNKS, Chunks::of);
+    let p = lifecycle::prune(db, now, chunks).await?;
+    if p.total() > 0 {
+        worker::console_log!(
+            "cron: retention deleted {} events, {} metric samples, {} spans of {} traces, {} executions, {} feed rows",
+            p.events, p.metrics, p.spans, p.traces, p.executions, p.feed
+        );
+    }
+    Ok(p.total())
 }

@@ -79,35 +79,26 @@ mod entry {
     /// never fails (an `Err` here would reset the instance).
     #[event(queue)]
     async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
-        let messages = match batch.messages() {
-            Ok(m) => m,
-            Err(e) => {
-                worker::console_error!("queue: unreadable batch: {e}");
-                batch.retry_all();
-                return Ok(());
-            }
-        };
+        // Bodies are read as the objects `engine::start::enqueue` sent (`Job::from_js`), not
+        // through the worker crate's serde path (`messages()`).
+        let messages: Vec<_> = batch.raw_iter().collect();
         let runs = messages.iter().map(|message| {
             let env = &env;
             async move {
-                match serde_json::from_value::<crate::engine::Job>(message.body().clone()) {
-                    Ok(job) => match crate::engine::run(env, &job).await {
-                        Ok(()) => message.ack(),
-                        Err(e) => {
-                            worker::console_error!(
-                                "queue: execution {}: {e} (will retry)",
-                                job.execution_id
-                            );
-                            message.retry();
-                        }
-                    },
+                let Some(job) = crate::engine::Job::from_js(&message.body()) else {
+                    // A message that can never be read is dropped, not retried forever.
+                    worker::console_error!("queue: dropping unreadable message {}", message.id());
+                    message.ack();
+                    return;
+                };
+                match crate::engine::run(env, &job).await {
+                    Ok(()) => message.ack(),
                     Err(e) => {
-                        // A message that can never be read is dropped, not retried forever.
                         worker::console_error!(
-                            "queue: dropping unreadable message {}: {e}",
-                            message.id()
+                            "queue: execution {}: {e} (will retry)",
+                            job.execution_id
                         );
-                        message.ack();
+                        message.retry();
                     }
                 }
             }

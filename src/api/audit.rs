@@ -2,13 +2,14 @@
 //! records who did it (written in the same batch as the change, so there is never one without
 //! the other) and the notification that tells the rest of the team.
 
-use worker::{D1PreparedStatement, D1Result};
+use worker::D1PreparedStatement;
 
 use super::error::ApiResult;
 use super::extract::{Caller, Ctx};
 use crate::notify::Note;
 use crate::platform::new_id;
 use crate::store::activity::{self, Actor, Event};
+use crate::store::D1Result;
 
 /// The caller as the activity log names them.
 pub fn actor(caller: &Caller) -> Actor<'_> {

@@ -6,6 +6,7 @@ use worker::Response;
 use super::error::ApiResult;
 use super::extract::Ctx;
 use super::respond;
+use crate::domain::lifecycle::{nearly_full, SIZE_LIMIT_BYTES, SIZE_WARN_PERCENT};
 use crate::platform::now_ms;
 use crate::store::{health, Team};
 
@@ -25,7 +26,8 @@ pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
     };
     let kv = check_kv(cx).await;
     let queue = check_queue(cx, &caller.team(&cx.db)).await;
-    let status = if d1.ok && kv.0 && queue.0 {
+    let (d1_report, roomy) = with_size(cx, d1.report, d1.size);
+    let status = if d1.ok && roomy && kv.0 && queue.0 {
         "ok"
     } else {
         "degraded"
@@ -39,7 +41,7 @@ pub async fn get(cx: &mut Ctx) -> ApiResult<Response> {
     Ok(respond::ok(&json!({
         "status": status,
         "version": version,
-        "checks": {"d1": d1.report, "kv": kv.1, "queue": queue, "cron": cron},
+        "checks": {"d1": d1_report, "kv": kv.1, "queue": queue, "cron": cron},
     })))
 }
 
@@ -69,6 +71,29 @@ struct D1Check {
     ok: bool,
     report: Value,
     last_tick: Option<i64>,
+    size: Option<u64>,
+}
+
+/// The database's size against its limit (`D1_SIZE_LIMIT_BYTES`, D1's 10 GB unless set): past
+/// `D1_SIZE_WARN_PERCENT` of it (80 unless set) the check says `nearly_full` and health degrades.
+/// Answers the report and whether there is room.
+fn with_size(cx: &Ctx, mut report: Value, size: Option<u64>) -> (Value, bool) {
+    let setting = |name: &str, default: u64| {
+        cx.var(name)
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(default)
+    };
+    let limit = setting("D1_SIZE_LIMIT_BYTES", SIZE_LIMIT_BYTES);
+    let percent = setting("D1_SIZE_WARN_PERCENT", SIZE_WARN_PERCENT);
+    let full = size.is_some_and(|s| nearly_full(s, limit, percent));
+    if let Some(map) = report.as_object_mut() {
+        map.insert("size_bytes".into(), json!(size));
+        map.insert("limit_bytes".into(), json!(limit));
+        if full {
+            map.insert("state".into(), json!("nearly_full"));
+        }
+    }
+    (report, !full)
 }
 
 /// One query that both proves D1 answers and reads the last cron tick.
@@ -77,10 +102,11 @@ async fn check_d1(cx: &Ctx) -> D1Check {
     let result = health::last_tick(&cx.db).await;
     let latency_ms = now_ms() - started;
     match result {
-        Ok(row) => D1Check {
+        Ok((last_tick, size)) => D1Check {
             ok: true,
             report: json!({"state": "ok", "latency_ms": latency_ms}),
-            last_tick: row,
+            last_tick,
+            size,
         },
         Err(e) => {
             worker::console_error!("{} health: d1: {e}", cx.request_id);
@@ -88,6 +114,7 @@ async fn check_d1(cx: &Ctx) -> D1Check {
                 ok: false,
                 report: json!({"state": "down"}),
                 last_tick: None,
+                size: None,
             }
         }
     }

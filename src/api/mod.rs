@@ -26,6 +26,7 @@ pub mod gateway;
 pub mod health;
 pub mod invites;
 pub mod keys;
+pub mod lifecycle;
 pub mod notifications;
 pub mod openapi;
 pub mod pricing;
@@ -39,6 +40,8 @@ pub mod telemetry;
 pub mod tokens;
 pub mod traces;
 pub mod workflows;
+
+use std::{future::Future, pin::Pin};
 
 use worker::{Context, Env, Request, Response};
 
@@ -139,100 +142,113 @@ async fn route(cx: &mut Ctx, path: &str) -> ApiResult<Response> {
         Resolved::MethodNotAllowed => return Err(ApiError::MethodNotAllowed),
         Resolved::NotFound => return Err(ApiError::NotFound),
     };
-    match operation {
-        Route::Health => health::get(cx).await,
-        Route::OpenApi => openapi::get(&cx.env).await,
+    // Each handler is its own future behind a pointer: polled through one indirect call, so
+    // none is inlined into this one (a single function of every handler's code was 300 KB).
+    let handler: Handler = match operation {
+        Route::Health => boxed(health::get(cx)),
+        Route::OpenApi => boxed(openapi::get(&cx.env)),
 
-        Route::AuthSignup => auth::signup(cx).await,
-        Route::AuthLogin => auth::login(cx).await,
-        Route::AuthLogout => auth::logout(cx).await,
-        Route::AuthMe => auth::me(cx).await,
-        Route::AcceptInvite => invites::accept(cx).await,
+        Route::AuthSignup => boxed(auth::signup(cx)),
+        Route::AuthLogin => boxed(auth::login(cx)),
+        Route::AuthLogout => boxed(auth::logout(cx)),
+        Route::AuthMe => boxed(auth::me(cx)),
+        Route::AcceptInvite => boxed(invites::accept(cx)),
 
-        Route::TeamGet => team::get(cx).await,
-        Route::TeamUpdate => team::update(cx).await,
-        Route::MembersList => team::list_members(cx).await,
-        Route::MemberChangeRole => team::change_role(cx, id).await,
-        Route::MemberRemove => team::remove_member(cx, id).await,
-        Route::InvitesList => invites::list(cx).await,
-        Route::InviteCreate => invites::create(cx).await,
-        Route::InviteRevoke => invites::revoke(cx, id).await,
-        Route::TeamActivity => team::activity(cx).await,
+        Route::TeamGet => boxed(team::get(cx)),
+        Route::TeamUpdate => boxed(team::update(cx)),
+        Route::MembersList => boxed(team::list_members(cx)),
+        Route::MemberChangeRole => boxed(team::change_role(cx, id)),
+        Route::MemberRemove => boxed(team::remove_member(cx, id)),
+        Route::InvitesList => boxed(invites::list(cx)),
+        Route::InviteCreate => boxed(invites::create(cx)),
+        Route::InviteRevoke => boxed(invites::revoke(cx, id)),
+        Route::TeamActivity => boxed(team::activity(cx)),
+        Route::RetentionGet => boxed(lifecycle::get(cx)),
+        Route::RetentionPut => boxed(lifecycle::put(cx)),
+        Route::TeamErase => boxed(lifecycle::erase(cx)),
+        Route::TeamStorage => boxed(lifecycle::storage(cx)),
 
-        Route::KeysList => keys::list(cx).await,
-        Route::KeyCreate => keys::create(cx).await,
-        Route::KeyGet => keys::get(cx, id).await,
-        Route::KeyDelete => keys::delete(cx, id).await,
-        Route::KeyRotate => keys::rotate(cx, id).await,
-        Route::KeyTest => keys::test(cx, id).await,
-        Route::KeyUsage => tokens::key_usage(cx, id).await,
+        Route::KeysList => boxed(keys::list(cx)),
+        Route::KeyCreate => boxed(keys::create(cx)),
+        Route::KeyGet => boxed(keys::get(cx, id)),
+        Route::KeyDelete => boxed(keys::delete(cx, id)),
+        Route::KeyRotate => boxed(keys::rotate(cx, id)),
+        Route::KeyTest => boxed(keys::test(cx, id)),
+        Route::KeyUsage => boxed(tokens::key_usage(cx, id)),
 
-        Route::TokensUsage => tokens::usage(cx).await,
-        Route::TokensBreakdown => tokens::breakdown(cx).await,
-        Route::TokensExportCsv => tokens::export_csv(cx).await,
-        Route::PricingGet => pricing::get(cx).await,
-        Route::PricingPut => pricing::put(cx).await,
-        Route::BudgetsGet => budgets::get(cx).await,
-        Route::BudgetsPut => budgets::put(cx).await,
+        Route::TokensUsage => boxed(tokens::usage(cx)),
+        Route::TokensBreakdown => boxed(tokens::breakdown(cx)),
+        Route::TokensExportCsv => boxed(tokens::export_csv(cx)),
+        Route::PricingGet => boxed(pricing::get(cx)),
+        Route::PricingPut => boxed(pricing::put(cx)),
+        Route::BudgetsGet => boxed(budgets::get(cx)),
+        Route::BudgetsPut => boxed(budgets::put(cx)),
 
-        Route::ErrorsList => errors::list(cx).await,
-        Route::ErrorCreate => errors::create(cx).await,
-        Route::ErrorsStats => errors::stats(cx).await,
-        Route::ErrorGet => errors::get(cx, id).await,
-        Route::ErrorResolve => errors::resolve(cx, id).await,
-        Route::ErrorReopen => errors::reopen(cx, id).await,
+        Route::ErrorsList => boxed(errors::list(cx)),
+        Route::ErrorCreate => boxed(errors::create(cx)),
+        Route::ErrorsStats => boxed(errors::stats(cx)),
+        Route::ErrorGet => boxed(errors::get(cx, id)),
+        Route::ErrorResolve => boxed(errors::resolve(cx, id)),
+        Route::ErrorReopen => boxed(errors::reopen(cx, id)),
 
-        Route::WorkflowsList => workflows::list(cx).await,
-        Route::WorkflowCreate => workflows::create(cx).await,
-        Route::WorkflowGet => workflows::get(cx, id).await,
-        Route::WorkflowUpdate => workflows::update(cx, id).await,
-        Route::WorkflowDelete => workflows::delete(cx, id).await,
-        Route::WorkflowExecute => workflows::execute(cx, id).await,
+        Route::WorkflowsList => boxed(workflows::list(cx)),
+        Route::WorkflowCreate => boxed(workflows::create(cx)),
+        Route::WorkflowGet => boxed(workflows::get(cx, id)),
+        Route::WorkflowUpdate => boxed(workflows::update(cx, id)),
+        Route::WorkflowDelete => boxed(workflows::delete(cx, id)),
+        Route::WorkflowExecute => boxed(workflows::execute(cx, id)),
 
-        Route::ExecutionsList => executions::list(cx).await,
-        Route::ExecutionsStream => executions::stream(cx).await,
-        Route::ExecutionGet => executions::get(cx, id).await,
-        Route::ExecutionCancel => executions::cancel(cx, id).await,
-        Route::ExecutionRetry => executions::retry(cx, id).await,
+        Route::ExecutionsList => boxed(executions::list(cx)),
+        Route::ExecutionsStream => boxed(executions::stream(cx)),
+        Route::ExecutionGet => boxed(executions::get(cx, id)),
+        Route::ExecutionCancel => boxed(executions::cancel(cx, id)),
+        Route::ExecutionRetry => boxed(executions::retry(cx, id)),
 
-        Route::SchedulesList => schedules::list(cx).await,
-        Route::ScheduleCreate => schedules::create(cx).await,
-        Route::SchedulesPreview => schedules::preview(cx).await,
-        Route::ScheduleGet => schedules::get(cx, id).await,
-        Route::ScheduleUpdate => schedules::update(cx, id).await,
-        Route::ScheduleDelete => schedules::delete(cx, id).await,
-        Route::ScheduleRuns => schedules::runs(cx, id).await,
+        Route::SchedulesList => boxed(schedules::list(cx)),
+        Route::ScheduleCreate => boxed(schedules::create(cx)),
+        Route::SchedulesPreview => boxed(schedules::preview(cx)),
+        Route::ScheduleGet => boxed(schedules::get(cx, id)),
+        Route::ScheduleUpdate => boxed(schedules::update(cx, id)),
+        Route::ScheduleDelete => boxed(schedules::delete(cx, id)),
+        Route::ScheduleRuns => boxed(schedules::runs(cx, id)),
 
-        Route::NotificationsList => notifications::list(cx).await,
-        Route::NotificationsUnreadCount => notifications::unread_count(cx).await,
-        Route::NotificationsMarkAllRead => notifications::mark_all_read(cx).await,
-        Route::NotificationsStream => notifications::stream(cx).await,
-        Route::PreferencesGet => notifications::get_preferences(cx).await,
-        Route::PreferencesPut => notifications::put_preferences(cx).await,
-        Route::NotificationRead => notifications::read(cx, id).await,
-        Route::NotificationUnread => notifications::unread(cx, id).await,
-        Route::NotificationHide => notifications::hide(cx, id).await,
+        Route::NotificationsList => boxed(notifications::list(cx)),
+        Route::NotificationsUnreadCount => boxed(notifications::unread_count(cx)),
+        Route::NotificationsMarkAllRead => boxed(notifications::mark_all_read(cx)),
+        Route::NotificationsStream => boxed(notifications::stream(cx)),
+        Route::PreferencesGet => boxed(notifications::get_preferences(cx)),
+        Route::PreferencesPut => boxed(notifications::put_preferences(cx)),
+        Route::NotificationRead => boxed(notifications::read(cx, id)),
+        Route::NotificationUnread => boxed(notifications::unread(cx, id)),
+        Route::NotificationHide => boxed(notifications::hide(cx, id)),
 
-        Route::AccessTokensList => access_tokens::list(cx).await,
-        Route::AccessTokenCreate => access_tokens::create(cx).await,
-        Route::AccessTokenDelete => access_tokens::delete(cx, id).await,
+        Route::AccessTokensList => boxed(access_tokens::list(cx)),
+        Route::AccessTokenCreate => boxed(access_tokens::create(cx)),
+        Route::AccessTokenDelete => boxed(access_tokens::delete(cx, id)),
 
-        Route::TelemetryTrack => telemetry::track(cx).await,
-        Route::TelemetryBatch => telemetry::batch(cx).await,
-        Route::TelemetryMetric => telemetry::record_metric(cx).await,
-        Route::TelemetryMetricsList => telemetry::list_metrics(cx, id).await,
+        Route::TelemetryTrack => boxed(telemetry::track(cx)),
+        Route::TelemetryBatch => boxed(telemetry::batch(cx)),
+        Route::TelemetryMetric => boxed(telemetry::record_metric(cx)),
+        Route::TelemetryMetricsList => boxed(telemetry::list_metrics(cx, id)),
 
-        Route::AnalyticsSummary => analytics::summary(cx).await,
-        Route::AnalyticsComponents => analytics::components(cx).await,
-        Route::AnalyticsTrends => analytics::trends(cx).await,
-        Route::AnalyticsExportCsv => analytics::export_csv(cx).await,
+        Route::AnalyticsSummary => boxed(analytics::summary(cx)),
+        Route::AnalyticsComponents => boxed(analytics::components(cx)),
+        Route::AnalyticsTrends => boxed(analytics::trends(cx)),
+        Route::AnalyticsExportCsv => boxed(analytics::export_csv(cx)),
 
-        Route::OtlpTraces => traces::receive(cx).await,
-        Route::TracesList => traces::list(cx).await,
-        Route::TraceGet => traces::get(cx, id).await,
+        Route::OtlpTraces => boxed(traces::receive(cx)),
+        Route::TracesList => boxed(traces::list(cx)),
+        Route::TraceGet => boxed(traces::get(cx, id)),
 
-        Route::GatewayOpenAiChat => gateway::pass(cx, Api::Chat).await,
-        Route::GatewayOpenAiEmbeddings => gateway::pass(cx, Api::Embeddings).await,
-        Route::GatewayAnthropicMessages => gateway::pass(cx, Api::Messages).await,
-    }
+        Route::GatewayOpenAiChat => boxed(gateway::pass(cx, Api::Chat)),
+        Route::GatewayOpenAiEmbeddings => boxed(gateway::pass(cx, Api::Embeddings)),
+        Route::GatewayAnthropicMessages => boxed(gateway::pass(cx, Api::Messages)),
+    };
+    handler.await
+}
+
+type Handler<'a> = Pin<Box<dyn Future<Output = ApiResult<Response>> + 'a>>;
+
+fn boxed<'a>(handler: impl Future<Output = ApiResult<Response>> + 'a) -> Handler<'a> {
+    Box::pin(handler)
 }

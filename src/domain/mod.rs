@@ -22,6 +22,7 @@
 //! - [`calendar`]: UTC months for budgets and projections.
 //! - [`errors`]: error fingerprints (normalised messages) and severity.
 //! - [`gateway`]: the LLM gateway's request reading, worst case, streamed usage, cache keys.
+//! - [`lifecycle`]: retention periods, erasure subjects, retention chunk sizes.
 //! - [`otlp`]: the OTLP/HTTP trace receiver's decoding, GenAI reading and answers (no HTTP, no D1).
 
 pub mod calendar;
@@ -32,6 +33,7 @@ pub mod execution;
 pub mod fields;
 pub mod gateway;
 pub mod ids;
+pub mod lifecycle;
 pub mod otlp;
 pub mod paging;
 pub mod password;

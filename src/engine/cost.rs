@@ -9,7 +9,7 @@
 //! again — a bounded number per tick.
 
 use serde_json::{json, Value};
-use worker::{D1PreparedStatement, D1Result};
+use worker::D1PreparedStatement;
 
 use super::{hooks, StepError, Usage};
 use crate::domain::calendar::month_of;
@@ -18,6 +18,7 @@ use crate::platform::new_id;
 use crate::store::budgets;
 use crate::store::executions::ExecutionRow;
 use crate::store::usage::{self, NewUsage, Priced};
+use crate::store::D1Result;
 use crate::store::{pricing, Db, Team, Text};
 
 /// Output tokens assumed, when reserving, for a step without `max_tokens` that goes to a

@@ -1,8 +1,11 @@
 //! Starting a run: the pending execution and its steps are recorded in one batch, then the run
 //! is sent to the queue.
 
-use serde::{Deserialize, Serialize};
+use js_sys::Reflect;
 use serde_json::{json, Value};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use worker::worker_sys::Queue as QueueSys;
 use worker::{Env, Queue};
 
 use crate::domain::ids::{TeamId, UserId};
@@ -12,16 +15,50 @@ use crate::store::workflows::WorkflowRow;
 use crate::store::Team;
 
 /// The queue message: which execution to advance.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Job {
     pub execution_id: String,
     pub team_id: TeamId,
 }
 
+impl Job {
+    /// A message's body as the queue hands it over (the object `enqueue` sent), read with
+    /// `Reflect`; `None` when it is not one.
+    pub fn from_js(body: &JsValue) -> Option<Job> {
+        let text = |name: &str| {
+            Reflect::get(body, &JsValue::from_str(name))
+                .ok()?
+                .as_string()
+        };
+        Some(Job {
+            execution_id: text("execution_id")?,
+            team_id: TeamId::new(text("team_id")?),
+        })
+    }
+}
+
+impl Job {
+    /// The message's body: a plain object of the two ids, built with `Reflect` (the worker
+    /// crate's `Queue::send` goes through serde for it).
+    fn to_js(&self) -> JsValue {
+        let body = js_sys::Object::new();
+        for (name, value) in [
+            ("execution_id", self.execution_id.as_str()),
+            ("team_id", self.team_id.as_str()),
+        ] {
+            let _ = Reflect::set(&body, &JsValue::from_str(name), &JsValue::from_str(value));
+        }
+        body.into()
+    }
+}
+
 /// Sends an execution to the queue.
 pub async fn enqueue(env: &Env, job: &Job) -> worker::Result<()> {
     let queue: Queue = env.queue("EXECUTIONS")?;
-    queue.send(job).await
+    let queue: &QueueSys = queue.as_ref().unchecked_ref();
+    let sent = queue.send(job.to_js(), JsValue::NULL)?;
+    JsFuture::from(sent).await?;
+    Ok(())
 }
 
 /// What to run: one version of a workflow, with its input and where the run came from.

@@ -121,7 +121,7 @@ pub async fn capture(team: &Team<'_>, o: &Occurrence<'_>, now: i64) -> Result<Op
 }
 
 /// Reads what [`record`]'s batch did (its three results).
-pub fn outcome(results: &[worker::D1Result]) -> Result<Option<Outcome>> {
+pub fn outcome(results: &[super::D1Result]) -> Result<Option<Outcome>> {
     let regressed = results.first().is_some_and(|r| super::changes(r) > 0);
     let Some(upsert) = results.get(1) else {
         return Ok(None);

@@ -16,20 +16,25 @@ pub async fn record_tick(db: &Db, now: i64) -> Result<()> {
     Ok(())
 }
 
-/// The last cron tick; also the health check's proof that D1 answers (one query for both).
-pub async fn last_tick(db: &Db) -> Result<Option<i64>> {
+/// The last cron tick, and the database's size where D1 reports it; also the health check's proof
+/// that D1 answers (one query for all three).
+pub async fn last_tick(db: &Db) -> Result<(Option<i64>, Option<u64>)> {
     row! {
         struct Tick {
             value: Option<String>,
         }
     }
-    let row: Option<Tick> = db
-        .first(
-            "SELECT (SELECT value FROM app_state WHERE key = 'cron_last_tick') AS value",
-            args![],
-        )
-        .await?;
-    Ok(row.and_then(|r| r.value).and_then(|v| v.parse().ok()))
+    let read = db.stmt(
+        "SELECT (SELECT value FROM app_state WHERE key = 'cron_last_tick') AS value",
+        args![],
+    )?;
+    let results = db.read_batch(vec![read]).await?;
+    let Some(result) = results.first() else {
+        return Ok((None, None));
+    };
+    let row: Option<Tick> = super::first_row(result)?;
+    let tick = row.and_then(|r| r.value).and_then(|v| v.parse().ok());
+    Ok((tick, super::size_after(result)))
 }
 
 row! {

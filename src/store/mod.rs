@@ -14,17 +14,20 @@
 //! - [`errors`]: error issues and occurrences.
 //! - [`traces`]: spans and their traces (OTLP and the engine's runs).
 //! - [`cache`]: KV, for the LLM gateway's answers and the health probe.
+//! - [`lifecycle`]: retention, erasure, and the team's stored rows.
 
 pub mod activity;
 pub mod analytics;
 pub mod budgets;
 pub mod cache;
+pub mod d1;
 pub mod errors;
 pub mod executions;
 pub mod health;
 pub mod identity;
 pub mod invites;
 pub mod keys;
+pub mod lifecycle;
 pub mod members;
 pub mod notifications;
 pub mod outbox;
@@ -44,7 +47,9 @@ use std::cell::{Cell, RefCell};
 
 use js_sys::{Number, Reflect};
 use wasm_bindgen::JsValue;
-use worker::{D1Database, D1PreparedStatement, D1Result, Env, Result};
+use worker::{D1Database, D1PreparedStatement, Env, Result};
+
+pub use d1::D1Result;
 
 use crate::domain::execution::{ExecutionStatus, StepStatus};
 use crate::domain::ids::{TeamId, UserId};
@@ -310,11 +315,6 @@ impl FromRow for () {
     }
 }
 
-/// One row as the runtime handed it over: `D1Result::results` only deserializes through serde,
-/// so every row passes through this one type and [`FromRow`] reads it from there.
-#[derive(serde::Deserialize)]
-struct Raw(#[serde(with = "worker::d1::serde_wasm_bindgen::preserve")] JsValue);
-
 /// The rows of a result, each read as a `T`.
 pub fn rows<T: FromRow>(result: &D1Result) -> Result<Vec<T>> {
     let raw = raw_rows(result)?;
@@ -339,7 +339,7 @@ fn first_raw(result: &D1Result) -> Result<Option<JsValue>> {
 
 /// The rows of a result as the JS objects D1 made.
 pub fn raw_rows(result: &D1Result) -> Result<Vec<JsValue>> {
-    Ok(result.results::<Raw>()?.into_iter().map(|r| r.0).collect())
+    Ok(result.rows())
 }
 
 /// A row whose `body` SQLite built as JSON (or CSV) text: aggregates and documents leave the
@@ -463,7 +463,7 @@ impl Db {
             return Ok(());
         };
         self.count_call();
-        let result = check.all().await?;
+        let result = d1::all(&check).await?;
         self.verified(&result, verify)
     }
 
@@ -481,11 +481,11 @@ impl Db {
         self.caller_must.borrow_mut().take();
         self.count_call();
         let Some((check, verify)) = guard else {
-            let results = self.d1.batch(statements).await?;
+            let results = d1::batch(&self.d1, statements).await?;
             return results.into_iter().map(|r| self.checked(r)).collect();
         };
         statements.insert(0, check);
-        let mut results = self.d1.batch(statements).await?.into_iter();
+        let mut results = d1::batch(&self.d1, statements).await?.into_iter();
         let check = results
             .next()
             .ok_or_else(|| worker::Error::RustError("D1: no result for the guard".into()))?;
@@ -525,8 +525,7 @@ impl Db {
     /// A result's error as an `Err`; its rows written counted.
     fn tally(&self, result: &D1Result) -> Result<()> {
         check(result)?;
-        let written = result.meta().ok().flatten().and_then(|m| m.rows_written);
-        let written = written.unwrap_or(0) as u64;
+        let written = result.meta("rows_written").unwrap_or(0.0) as u64;
         self.rows_written
             .set(self.rows_written.get().saturating_add(written));
         Ok(())
@@ -558,7 +557,7 @@ impl Db {
                 .ok_or_else(|| worker::Error::RustError("D1: no result for the read".into()));
         }
         self.count_call();
-        let result = self.stmt(sql, args)?.all().await?;
+        let result = d1::all(&self.stmt(sql, args)?).await?;
         self.tally(&result)?;
         Ok(result)
     }
@@ -567,7 +566,7 @@ impl Db {
     pub async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
         self.settle().await?;
         self.count_call();
-        let result = self.stmt(sql, args)?.run().await?;
+        let result = d1::run(&self.stmt(sql, args)?).await?;
         self.tally(&result)?;
         Ok(changes(&result))
     }
@@ -590,7 +589,7 @@ impl Db {
         let leading = musts.len();
         statements.splice(0..0, musts);
         self.count_call();
-        let results = match self.d1.batch(statements).await {
+        let results = match d1::batch(&self.d1, statements).await {
             Ok(results) => results,
             Err(e) => return Err(self.failed_must(e).await),
         };
@@ -624,14 +623,14 @@ fn check(result: &D1Result) -> Result<()> {
     }
 }
 
+/// The database's size in bytes after a statement, where D1 reports it.
+pub fn size_after(result: &D1Result) -> Option<u64> {
+    result.meta("size_after").map(|n| n as u64)
+}
+
 /// Rows changed by a write.
 pub fn changes(result: &D1Result) -> usize {
-    result
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0)
+    result.meta("changes").unwrap_or(0.0) as usize
 }
 
 /// Whether `e` is SQLite refusing a duplicate in `constraint` (`table.column`).

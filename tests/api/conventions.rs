@@ -103,6 +103,13 @@ fn json_routes(app: &TestApp) -> Vec<JsonRoute> {
             &["token", "name", "password"],
         ),
         route("PATCH", "/api/team", &owner, &["name"]),
+        route(
+            "PUT",
+            "/api/team/retention",
+            &owner,
+            &["events_days", "traces_days", "executions_days"],
+        ),
+        route("POST", "/api/team/erase", &owner, &["user_id"]),
         route("PATCH", &member_path, &owner, &["role"]),
         route("POST", "/api/team/invites", &owner, &["email", "role"]),
         route("POST", "/api/access-tokens", &owner, &["name", "role"]),
@@ -286,6 +293,10 @@ fn protected_routes() -> Vec<Call> {
         call("POST", "/api/team/invites", body()),
         call("DELETE", &id_path("/api/team/invites"), None),
         call("GET", "/api/team/activity", None),
+        call("GET", "/api/team/retention", None),
+        call("PUT", "/api/team/retention", Some(retention())),
+        call("POST", "/api/team/erase", Some(json!({"user_id": "u"}))),
+        call("GET", "/api/team/storage", None),
         call("GET", "/api/access-tokens", None),
         call("POST", "/api/access-tokens", body()),
         call("DELETE", &id_path("/api/access-tokens"), None),
@@ -536,7 +547,19 @@ fn restricted_calls(app: &TestApp, team: &TeamCtx, target: &str) -> Vec<(&'stati
         ("owner", call("PATCH", &member(target), role("owner"))),
         ("owner", call("PATCH", &member(owner_id), role("admin"))),
         ("owner", call("DELETE", &member(owner_id), None)),
+        (
+            "owner",
+            call("PUT", "/api/team/retention", Some(retention())),
+        ),
+        (
+            "owner",
+            call("POST", "/api/team/erase", Some(json!({"user_id": "u"}))),
+        ),
     ]
+}
+
+fn retention() -> Value {
+    json!({"events_days": 90, "traces_days": 30, "executions_days": 90})
 }
 
 fn rank(role: &str) -> usize {

@@ -35,6 +35,7 @@ mod health;
 mod helpers;
 mod invites;
 mod keys;
+mod lifecycle;
 mod mail_delivery;
 mod master_keys;
 mod members;

@@ -146,8 +146,12 @@ fn the_same_batch_sent_twice_at_once_is_stored_once() {
 fn track_answers_202_and_a_repeated_id_is_a_duplicate() {
     let app = app();
     let (_team, member) = app.as_role("member");
+    // An RFC 3339 time, recent enough that no retention tick (another test's) deletes it.
+    let at = chrono::DateTime::from_timestamp_millis(now_ms() - 3_600_000)
+        .expect("a time")
+        .to_rfc3339();
     let body = json!({"id": unique("t"), "component": "nav", "action": "open", "user_id": "u1",
-                      "session_id": "s1", "properties": {"path": "/"}, "timestamp": "2026-01-01T10:00:00Z"});
+                      "session_id": "s1", "properties": {"path": "/"}, "timestamp": at});
     let first = app
         .post_json("/api/telemetry/track", &body, &member.auth)
         .expect(202);
