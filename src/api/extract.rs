@@ -417,8 +417,10 @@ impl Ctx {
 
     /// For the LLM gateway: the caller holds at least `needed` and comes with an access token
     /// where the providers' own client libraries put their API key — `Authorization: Bearer`
-    /// (OpenAI's) or `x-api-key` (Anthropic's). A session is not enough. Looked up before the
-    /// call goes out, never deferred.
+    /// (OpenAI's) or `x-api-key` (Anthropic's). A session is not enough. A token seen before is
+    /// checked as [`Ctx::require_sender`] checks a sender, by a statement leading the gateway's
+    /// one batch (keys, prices, budget, rate limit), which runs before the call goes out: a
+    /// revoked token or a removed member spends nothing.
     pub async fn require_token(&self, needed: Role) -> ApiResult<Caller> {
         let token = self
             .bearer_token()
@@ -426,7 +428,7 @@ impl Ctx {
             .filter(|t| !t.is_empty())
             .ok_or(ApiError::Unauthorized)?;
         let c = self.token_credential(&token).await?;
-        self.require_with(c, needed, false).await
+        self.require_with(c, needed, true).await
     }
 
     async fn require_with(&self, c: Credential, needed: Role, deferred: bool) -> ApiResult<Caller> {

@@ -674,3 +674,39 @@ fn the_openai_and_anthropic_python_clients_work_unchanged_against_the_gateway() 
         .expect(200);
     assert_eq!(agents["data"][0]["key"], "python-client");
 }
+
+/// A token the Worker has seen is checked by a statement leading the gateway's one batch: once
+/// revoked, or once its member is removed, the next call is refused and never reaches the
+/// provider.
+#[test]
+fn a_revoked_token_or_a_removed_members_token_spends_nothing_on_its_next_call() {
+    let app = app();
+    let gw = Gateway::new(app);
+    let owner = &gw.team.owner.auth;
+    let reached = |marker: &str| {
+        stand_in()
+            .requests_with(marker)
+            .iter()
+            .filter(|r| r.path == "/v1/chat/completions")
+            .count()
+    };
+
+    let token = app.create_token(owner, "member");
+    let marker = unique("revoked");
+    let body = chat("gpt-4o-mini", &marker);
+    assert_eq!(call(app, CHAT, &token.token, &body, &[]).status, 200);
+    app.delete(&format!("/api/access-tokens/{}", token.id), owner)
+        .expect(204);
+    call(app, CHAT, &token.token, &body, &[]).assert_error(401, "unauthorized");
+    assert_eq!(reached(&marker), 1, "only the call before the revocation");
+
+    let member = gw.team.member(app, "member");
+    let theirs = app.create_token(&member.auth, "member");
+    let marker = unique("removed");
+    let body = chat("gpt-4o-mini", &marker);
+    assert_eq!(call(app, CHAT, &theirs.token, &body, &[]).status, 200);
+    app.delete(&format!("/api/team/members/{}", member.user_id), owner)
+        .expect(204);
+    call(app, CHAT, &theirs.token, &body, &[]).assert_error(401, "unauthorized");
+    assert_eq!(reached(&marker), 1, "only the call before the removal");
+}
