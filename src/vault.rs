@@ -65,7 +65,37 @@ fn crypto_err(context: &'static str) -> impl Fn(JsValue) -> VaultError {
     }
 }
 
+thread_local! {
+    /// Master keys already imported by this isolate, by their bytes: the import is a WebCrypto
+    /// round trip per seal or open otherwise (every gateway call opens a provider key). The
+    /// `CryptoKey` is not extractable; the bytes are the secret's, already in this isolate's env.
+    static IMPORTED: std::cell::RefCell<Vec<([u8; 32], CryptoKey)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
 async fn import(key: &[u8; 32]) -> Result<CryptoKey, VaultError> {
+    let known = IMPORTED.with(|k| {
+        k.borrow()
+            .iter()
+            .find(|(bytes, _)| bytes == key)
+            .map(|(_, c)| c.clone())
+    });
+    if let Some(imported) = known {
+        return Ok(imported);
+    }
+    let imported = import_now(key).await?;
+    IMPORTED.with(|k| {
+        let mut k = k.borrow_mut();
+        // A handful of master keys at most (rotation keeps the old ones until re-wrapped).
+        if k.len() >= 8 {
+            k.remove(0);
+        }
+        k.push((*key, imported.clone()));
+    });
+    Ok(imported)
+}
+
+async fn import_now(key: &[u8; 32]) -> Result<CryptoKey, VaultError> {
     let subtle = subtle().map_err(|e| VaultError::Crypto(e.to_string()))?;
     let usages = js_sys::Array::of2(&JsValue::from_str("encrypt"), &JsValue::from_str("decrypt"));
     let promise = subtle
