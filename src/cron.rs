@@ -2,8 +2,8 @@
 //! starts due scheduled runs, and does bounded housekeeping: re-sending stalled executions,
 //! expired sessions and old login failures, rows of dead live streams, quota windows long past,
 //! re-wrapping provider keys under the active master key, retrying queued mail and re-pricing
-//! usage rows after a price correction, and deleting what is past each team's retention. Each task runs and reports on its own: one that fails
-//! does not stop the others.
+//! usage rows after a price correction, and deleting what is past each team's retention. Each
+//! task runs and reports on its own: one that fails does not stop the others.
 
 use futures_util::future::{FutureExt, LocalBoxFuture};
 use worker::{Env, ScheduledEvent};
@@ -140,9 +140,7 @@ async fn rewrap_keys(env: &Env, db: &Db, limit: u32) -> worker::Result<usize> {
 /// Deletes a chunk of each kind of row past its team's retention (the rest goes on later ticks)
 /// and says what went. `RETENTION_CHUNK` (events a tick, 5,000 unless set) sizes the chunks.
 async fn retention(env: &Env, db: &Db, now: i64) -> worker::Result<usize> {
-    let chunk = env.var("RETENTION_CHUNK").ok().map(|v| v.to_string());
-    let chunks = chunk
-        .and_then(|v| v.trim().parse().ok())
+    let chunks = crate::platform::number(env, "RETENTION_CHUNK")
         .filter(|&n| n > 0)
         .map_or(CHUNKS, Chunks::of);
     let p = lifecycle::prune(db, now, chunks).await?;

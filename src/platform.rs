@@ -21,6 +21,11 @@ pub fn setting(env: &worker::Env, name: &str) -> Option<String> {
         .filter(|v| !v.trim().is_empty())
 }
 
+/// A numeric deployment setting ([`setting`] parsed); `None` when unset, blank or not a number.
+pub fn number<T: std::str::FromStr>(env: &worker::Env, name: &str) -> Option<T> {
+    setting(env, name).and_then(|v| v.trim().parse().ok())
+}
+
 /// Whether outbound calls (provider base URLs, HTTP steps, the email API) may reach private
 /// addresses: local development and the tests, never production.
 pub fn allow_private_upstreams(env: &worker::Env) -> bool {

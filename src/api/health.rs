@@ -7,7 +7,7 @@ use super::error::ApiResult;
 use super::extract::Ctx;
 use super::respond;
 use crate::domain::lifecycle::{nearly_full, SIZE_LIMIT_BYTES, SIZE_WARN_PERCENT};
-use crate::platform::now_ms;
+use crate::platform::{now_ms, number};
 use crate::store::{health, Team};
 
 /// A cron tick older than this means the trigger is not firing.
@@ -78,11 +78,7 @@ struct D1Check {
 /// `D1_SIZE_WARN_PERCENT` of it (80 unless set) the check says `nearly_full` and health degrades.
 /// Answers the report and whether there is room.
 fn with_size(cx: &Ctx, mut report: Value, size: Option<u64>) -> (Value, bool) {
-    let setting = |name: &str, default: u64| {
-        cx.var(name)
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(default)
-    };
+    let setting = |name: &str, default: u64| number(&cx.env, name).unwrap_or(default);
     let limit = setting("D1_SIZE_LIMIT_BYTES", SIZE_LIMIT_BYTES);
     let percent = setting("D1_SIZE_WARN_PERCENT", SIZE_WARN_PERCENT);
     let full = size.is_some_and(|s| nearly_full(s, limit, percent));

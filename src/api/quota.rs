@@ -10,7 +10,7 @@
 use worker::Env;
 
 use super::error::{ApiError, ApiResult};
-use crate::platform::setting;
+use crate::platform::number;
 use crate::store::{quota, Db, Team};
 
 /// What is counted.
@@ -65,9 +65,7 @@ impl Kind {
 /// The limit for `kind` on this deployment; `None` when turned off.
 pub fn limit(env: &Env, kind: Kind) -> Option<i64> {
     let (name, default) = kind.setting();
-    let value = setting(env, name)
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(default);
+    let value = number(env, name).unwrap_or(default);
     (value > 0).then_some(value)
 }
 

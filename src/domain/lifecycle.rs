@@ -5,8 +5,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::fields::{FieldError, Fields};
-
-pub const DAY_MS: i64 = 86_400_000;
+pub use super::range::DAY_MS;
 /// Each retention is from one day to a little over a year.
 pub const MIN_DAYS: i64 = 1;
 pub const MAX_DAYS: i64 = 400;

@@ -17,9 +17,8 @@ const DUE_PER_TICK: u32 = 100;
 
 /// Answers how many runs it started.
 pub async fn tick(env: &Env, db: &Db, now: i64) -> worker::Result<usize> {
-    let per_tick = crate::platform::setting(env, "SCHEDULES_PER_TICK")
-        .and_then(|v| v.parse::<u32>().ok())
-        .filter(|n| *n > 0)
+    let per_tick = crate::platform::number(env, "SCHEDULES_PER_TICK")
+        .filter(|n: &u32| *n > 0)
         .unwrap_or(DUE_PER_TICK);
     let mut started = 0;
     for s in schedules::due(db, now, per_tick).await? {

@@ -35,9 +35,7 @@ impl Job {
             team_id: TeamId::new(text("team_id")?),
         })
     }
-}
 
-impl Job {
     /// The message's body: a plain object of the two ids, built with `Reflect` (the worker
     /// crate's `Queue::send` goes through serde for it).
     fn to_js(&self) -> JsValue {

@@ -46,6 +46,15 @@ fn figures(app: &TestApp, auth: &Auth) -> (Value, Value) {
     (summary["current"].clone(), components["data"].clone())
 }
 
+/// The week's actions per day, as the dashboard's trend chart reads them.
+fn daily_actions(app: &TestApp, auth: &Auth) -> Value {
+    app.get(
+        "/api/analytics/trends?metric=actions&range=7d&interval=day",
+        auth,
+    )
+    .expect(200)
+}
+
 #[test]
 fn retention_has_the_specs_defaults_and_only_the_owner_changes_it() {
     let app = app();
@@ -144,12 +153,7 @@ fn a_tick_deletes_raw_rows_past_retention_in_chunks_and_analytics_still_answer()
 
     let before = figures(app, owner);
     assert_eq!(before.0["actions"], 120, "{}", before.0);
-    let trends = app
-        .get(
-            "/api/analytics/trends?metric=actions&range=7d&interval=day",
-            owner,
-        )
-        .expect(200);
+    let trends = daily_actions(app, owner);
 
     // Everything kept one day, and moved two days back.
     let one_day = json!({"events_days": 1, "traces_days": 1, "executions_days": 1});
@@ -204,14 +208,7 @@ fn a_tick_deletes_raw_rows_past_retention_in_chunks_and_analytics_still_answer()
 
     // The rollups stayed: analytics over the range answer exactly as before.
     assert_eq!(figures(app, owner), before);
-    assert_eq!(
-        app.get(
-            "/api/analytics/trends?metric=actions&range=7d&interval=day",
-            owner
-        )
-        .expect(200),
-        trends
-    );
+    assert_eq!(daily_actions(app, owner), trends);
 }
 
 #[test]
@@ -423,7 +420,7 @@ fn erasure_is_the_owners_and_needs_a_subject() {
 fn storage_counts_the_teams_rows() {
     let app = app();
     let Subjects { team } = seed(app);
-    let (_, viewer) = (0, team.member(app, "viewer"));
+    let viewer = team.member(app, "viewer");
     let body = app.get("/api/team/storage", &viewer.auth).expect(200);
     assert_eq!(body["rows"]["events"], 10, "{body}");
     assert_eq!(body["rows"]["spans"], 3, "{body}");
