@@ -195,7 +195,7 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
         });
     }
     if !calls.is_empty() {
-        statements.push(traces::insert_calls(team, &calls, now)?);
+        statements.extend(traces::insert_calls(team, &calls, now)?);
     }
     let spent: i64 = priced.iter().filter_map(|p| p.cost_nusd).sum();
     let month = crate::domain::calendar::month_of(now).key;

@@ -374,9 +374,12 @@ pub struct Call<'a> {
     pub priced: &'a Priced<'a>,
 }
 
-/// The usage rows of the request's LLM calls, in one statement: no workflow, execution or step
-/// (`''`, which the breakdowns by workflow leave out), the trace and span named, priced `now`.
-pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<D1PreparedStatement> {
+/// The usage rows of the request's LLM calls (`source` 'trace': no workflow, execution or step,
+/// `''` in those columns, which the breakdowns by workflow leave out; the trace and span named;
+/// priced `now`), and their tokens and cost added to `team_hours` once per hour touched, two
+/// statements whatever the number of calls (the rollup's trigger skips these rows:
+/// `migrations/0022_trace_writes.sql`).
+pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<Vec<D1PreparedStatement>> {
     let rows: Vec<Value> = calls
         .iter()
         .map(|c| {
@@ -402,6 +405,7 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<D1PreparedS
             ])
         })
         .collect();
+    let rows = Value::Array(rows).to_string();
     let values: Vec<String> = (0..15).map(|i| format!("value ->> {i}")).collect();
     let [id, agent, provider, model, rest @ ..] = values.as_slice() else {
         return Err(worker::Error::RustError("usage columns".into()));
@@ -409,12 +413,22 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<D1PreparedS
     let sql = format!(
         "INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, agent, key_id, provider, model, \
                                 input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
-                                cost_nusd, price_id, priced_at, created_at, trace_id, span_id) \
-         SELECT {id}, ?1, '', '', '', {agent}, NULL, {provider}, {model}, {} FROM json_each(?2)",
+                                cost_nusd, price_id, priced_at, created_at, trace_id, span_id, source) \
+         SELECT {id}, ?1, '', '', '', {agent}, NULL, {provider}, {model}, {}, 'trace' FROM json_each(?2)",
         rest.join(", ")
     );
-    team.db
-        .stmt(&sql, args![team.id, Value::Array(rows).to_string()])
+    Ok(vec![
+        team.db.stmt(&sql, args![team.id, rows.as_str()])?,
+        team.db.stmt(
+            "INSERT INTO team_hours (team_id, hour, actions, tokens, cost_nusd) \
+             SELECT ?1, (value ->> 12) / 3600000 * 3600000, 0, \
+                    SUM((value ->> 4) + (value ->> 5) + (value ->> 6) + (value ->> 7) + (value ->> 8)), \
+                    COALESCE(SUM(value ->> 9), 0) \
+             FROM json_each(?2) WHERE true GROUP BY 2 \
+             ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_nusd = cost_nusd + excluded.cost_nusd",
+            args![team.id, rows],
+        )?,
+    ])
 }
 
 /// The statements that write an execution's spans (the engine's, as its steps end): each span

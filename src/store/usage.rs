@@ -93,9 +93,10 @@ const TOTALS: &str = "'calls', COALESCE(calls, 0), \
     'cost_nusd', COALESCE(cost_nusd, 0), 'cost_usd', COALESCE(cost_nusd, 0) / 1e9, \
     'unpriced_calls', COALESCE(unpriced, 0), 'cost_known', json(IIF(COALESCE(unpriced, 0) = 0, 'true', 'false'))";
 
-/// `?1` team, `?2`..`?3` the window, `?4` a key or NULL.
-const WINDOW: &str =
-    "team_id = ?1 AND created_at >= ?2 AND created_at < ?3 AND (?4 IS NULL OR key_id = ?4)";
+/// `?1` team, `?2`..`?3` the window (`?4`, a key, is NULL).
+const WINDOW: &str = "team_id = ?1 AND created_at >= ?2 AND created_at < ?3";
+/// The same for one key's calls, `?4`: along `llm_usage_key`, which holds only rows with a key.
+const KEY_WINDOW: &str = "team_id = ?1 AND key_id = ?4 AND created_at >= ?2 AND created_at < ?3";
 
 /// Every UTC day the window `?2`..`?3` touches, as day numbers.
 const DAYS: &str = "days(day) AS (SELECT CAST(?2 AS INTEGER) / 86400000 UNION ALL SELECT day + 1 FROM days WHERE day < CAST(?3 - 1 AS INTEGER) / 86400000)";
@@ -129,8 +130,9 @@ pub async fn summary_json(
                   FROM (SELECT COALESCE(SUM(cost_nusd), 0) AS spent FROM llm_usage WHERE team_id = ?1 AND created_at >= ?7)))),",
         (None, None) => "",
     };
+    let window = if key_id.is_some() { KEY_WINDOW } else { WINDOW };
     let sql = format!(
-        "WITH u AS (SELECT * FROM llm_usage WHERE {WINDOW}), {DAYS}, \
+        "WITH u AS (SELECT * FROM llm_usage WHERE {window}), {DAYS}, \
               d AS (SELECT created_at / 86400000 AS day, {SUMS} FROM u GROUP BY 1) \
          SELECT json_object('range', ?5, 'from', CAST(?2 AS INTEGER), 'to', CAST(?3 AS INTEGER), {extra} {TOTALS}, \
            'daily', json((SELECT json_group_array(json_object('date', date(day * 86400, 'unixepoch'), {TOTALS})) \

@@ -239,6 +239,29 @@ fn an_otlp_json_agent_trace_is_stored_as_a_tree_with_its_tokens_cost_and_usage()
     assert!(by_agent.to_string().contains("planner"), "{by_agent}");
     let budgets = app.get("/api/budgets", &team.owner.auth).expect(200);
     assert_eq!(budgets["spent_nusd"], AGENT_TRACE_COST_NUSD, "{budgets}");
+    // And from analytics' hourly rollup (the trace's calls are added to it per hour, not per row).
+    let summary = app
+        .get("/api/analytics/summary?range=24h", &team.owner.auth)
+        .expect(200);
+    assert_eq!(summary["current"]["tokens"], tokens["total"], "{summary}");
+    assert_eq!(
+        summary["current"]["cost_usd"].as_f64(),
+        Some(AGENT_TRACE_COST_NUSD as f64 / 1e9),
+        "{summary}"
+    );
+    let trend = app
+        .get("/api/analytics/trends?metric=cost&range=24h", &team.owner.auth)
+        .expect(200);
+    let cost: f64 = trend["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|b| b["value"].as_f64())
+        .sum();
+    assert!(
+        (cost - AGENT_TRACE_COST_NUSD as f64 / 1e9).abs() < 1e-12,
+        "{trend}"
+    );
 
     let list = app.get("/api/traces", &team.owner.auth).expect(200);
     let first = &list["data"][0];
