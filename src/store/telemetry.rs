@@ -22,10 +22,11 @@ pub struct NewEvent<'a> {
 /// `[id, component, user_id, session_id, ts]` bound as `?2`. Each rollup statement below reads
 /// it before the events are inserted, in the same transaction, so a repeat (an id the team has)
 /// is never counted, and no concurrent request can slip in between.
+/// (The rows come through a subquery, so each is made into text once: see `store::json_rows`.)
 const NEW_EVENTS: &str = "WITH new AS (
     SELECT j.value->>0 AS id, j.value->>1 AS component, j.value->>2 AS user_id,
            j.value->>3 AS session_id, j.value->>4 AS ts
-    FROM json_each(?2) j
+    FROM (SELECT value FROM json_each(?2) LIMIT -1) j
     WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.team_id = ?1 AND e.id = j.value->>0))";
 
 /// Actions per hour. First, so the session triggers always find their hour's row.
@@ -92,7 +93,7 @@ pub async fn insert_events(team: &Team<'_>, events: &[NewEvent<'_>], now: i64) -
     statements.push(db.stmt(
         "INSERT INTO events (team_id, id, component, action, user_id, session_id, properties, ts, received_at)
          SELECT ?1, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2
-         FROM json_each(?3) WHERE true
+         FROM (SELECT value FROM json_each(?3) LIMIT -1) WHERE true
          ON CONFLICT (team_id, id) DO NOTHING
          RETURNING 1 AS inserted",
         args![team.id, now, Value::Array(full).to_string()],

@@ -12,7 +12,7 @@
 use serde_json::{json, Value};
 use worker::{D1PreparedStatement, Result};
 
-use super::{row, Team, Text};
+use super::{json_rows, row, Team, Text};
 use crate::args;
 use crate::domain::otlp::{Span, TraceSummary};
 use crate::domain::pricing::Price;
@@ -101,8 +101,9 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
     let mut statements = Vec::new();
     for chunk in keys.chunks(KEYS_PER_LOOKUP) {
         statements.push(team.db.stmt(
-            "SELECT s.trace_id, s.span_id, s.agent FROM json_each(?2) k \
-             CROSS JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.value ->> 0 AND s.span_id = k.value ->> 1",
+            "SELECT s.trace_id, s.span_id, s.agent \
+             FROM (SELECT value ->> 0 AS trace_id, value ->> 1 AS span_id FROM json_each(?2) LIMIT -1) k \
+             CROSS JOIN spans s ON s.team_id = ?1 AND s.trace_id = k.trace_id AND s.span_id = k.span_id",
             args![team.id, Value::Array(chunk.to_vec()).to_string()],
         )?);
     }
@@ -274,8 +275,9 @@ const SPAN_COLUMNS: &str = "trace_id, span_id, parent_span_id, name, kind, start
 fn insert_chunk(team: &Team, rows: &str, now: i64, tail: &str) -> Result<D1PreparedStatement> {
     let values: Vec<String> = (0..32).map(|i| format!("value ->> {i}")).collect();
     let sql = format!(
-        "INSERT INTO spans (team_id, {SPAN_COLUMNS}, received_at) SELECT ?1, {}, ?3 FROM json_each(?2) WHERE true {tail}",
-        values.join(", ")
+        "INSERT INTO spans (team_id, {SPAN_COLUMNS}, received_at) SELECT ?1, {}, ?3 FROM {} WHERE true {tail}",
+        values.join(", "),
+        json_rows("?2")
     );
     team.db.stmt(&sql, args![team.id, rows, now])
 }
@@ -352,12 +354,13 @@ pub fn upsert_traces(
     let values: Vec<String> = (0..17).map(|i| format!("value ->> {i}")).collect();
     let sql = format!(
         "INSERT INTO traces ({TRACE_COLUMNS}) \
-         SELECT ?1, {}, NULL, ?3, ?3 FROM json_each(?2) WHERE true \
+         SELECT ?1, {}, NULL, ?3, ?3 FROM {} WHERE true \
          ON CONFLICT (team_id, trace_id) DO UPDATE SET {}, {}, root_seen = MAX(traces.root_seen, excluded.root_seen), \
            status = IIF(excluded.status = 'error', 'error', traces.status), \
            started_at = MIN(traces.started_at, excluded.started_at), ended_at = MAX(traces.ended_at, excluded.ended_at), \
            {}, {}, {}, updated_at = excluded.updated_at",
         values.join(", "),
+        json_rows("?2"),
         pick("name"),
         pick("service"),
         sums.join(", "),
@@ -414,18 +417,22 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<Vec<D1Prepa
         "INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, agent, key_id, provider, model, \
                                 input_tokens, cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, \
                                 cost_nusd, price_id, priced_at, created_at, trace_id, span_id, source) \
-         SELECT {id}, ?1, '', '', '', {agent}, NULL, {provider}, {model}, {}, 'trace' FROM json_each(?2)",
-        rest.join(", ")
+         SELECT {id}, ?1, '', '', '', {agent}, NULL, {provider}, {model}, {}, 'trace' FROM {}",
+        rest.join(", "),
+        json_rows("?2")
     );
     Ok(vec![
         team.db.stmt(&sql, args![team.id, rows.as_str()])?,
         team.db.stmt(
-            "INSERT INTO team_hours (team_id, hour, actions, tokens, cost_nusd) \
-             SELECT ?1, (value ->> 12) / 3600000 * 3600000, 0, \
-                    SUM((value ->> 4) + (value ->> 5) + (value ->> 6) + (value ->> 7) + (value ->> 8)), \
-                    COALESCE(SUM(value ->> 9), 0) \
-             FROM json_each(?2) WHERE true GROUP BY 2 \
-             ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_nusd = cost_nusd + excluded.cost_nusd",
+            &format!(
+                "INSERT INTO team_hours (team_id, hour, actions, tokens, cost_nusd) \
+                 SELECT ?1, (value ->> 12) / 3600000 * 3600000, 0, \
+                        SUM((value ->> 4) + (value ->> 5) + (value ->> 6) + (value ->> 7) + (value ->> 8)), \
+                        COALESCE(SUM(value ->> 9), 0) \
+                 FROM {} WHERE true GROUP BY 2 \
+                 ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_nusd = cost_nusd + excluded.cost_nusd",
+                json_rows("?2")
+            ),
             args![team.id, rows],
         )?,
     ])

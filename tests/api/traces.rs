@@ -250,7 +250,10 @@ fn an_otlp_json_agent_trace_is_stored_as_a_tree_with_its_tokens_cost_and_usage()
         "{summary}"
     );
     let trend = app
-        .get("/api/analytics/trends?metric=cost&range=24h", &team.owner.auth)
+        .get(
+            "/api/analytics/trends?metric=cost&range=24h",
+            &team.owner.auth,
+        )
         .expect(200);
     let cost: f64 = trend["buckets"]
         .as_array()
