@@ -592,24 +592,27 @@ pub async fn list(
     // Matched with `instr`, not LIKE: D1 refuses LIKE patterns over 50 bytes (a 500 that
     // schemathesis found), and `q` takes up to 1 KiB.
     let q = f.q.as_deref();
+    // `w` walks the list's index alone (no row read) and is run twice: once as the outer loop of
+    // `hits`, which reads each walked trace by key and stops at the page's end, once for the
+    // walk's last entry (NULL when the walk ended before its bound: nothing was left behind).
     let sql = format!(
-        "WITH walk AS MATERIALIZED ( \
-           SELECT * FROM traces t WHERE t.team_id = ?1 \
+        "WITH w AS NOT MATERIALIZED ( \
+           SELECT t.started_at, t.trace_id FROM traces t WHERE t.team_id = ?1 \
              AND (?2 IS NULL OR t.started_at >= ?2) AND (?3 IS NULL OR t.started_at < ?3) \
              AND (?4 IS NULL OR (t.started_at, t.trace_id) < \
                   (SELECT c.started_at, c.trace_id FROM traces c WHERE c.team_id = ?1 AND c.trace_id = ?4)) \
            ORDER BY t.started_at DESC, t.trace_id DESC LIMIT ?5), \
          hits AS ( \
-           SELECT * FROM walk t WHERE (?6 IS NULL OR t.service = ?6) \
+           SELECT t.* FROM w CROSS JOIN traces t ON t.team_id = ?1 AND t.trace_id = w.trace_id \
+           WHERE (?6 IS NULL OR t.service = ?6) \
              AND (?7 IS NULL OR EXISTS (SELECT 1 FROM json_each(t.agents) WHERE value = ?7)) \
              AND (?8 IS NULL OR EXISTS (SELECT 1 FROM json_each(t.models) WHERE value = ?8)) \
              AND (?9 IS NULL OR t.status = ?9) \
              AND (?10 IS NULL OR EXISTS (SELECT 1 FROM spans s WHERE s.team_id = ?1 AND s.trace_id = t.trace_id \
                                          AND instr(lower(s.name), lower(?10)) > 0)) \
-           ORDER BY t.started_at DESC, t.trace_id DESC LIMIT ?11) \
+           ORDER BY w.started_at DESC, w.trace_id DESC LIMIT ?11) \
          SELECT json_array((SELECT json_group_array(json({TRACE_JSON})) FROM hits t), \
-                           (SELECT trace_id FROM walk ORDER BY started_at, trace_id LIMIT 1)) AS body, \
-                (SELECT COUNT(*) FROM walk) AS n"
+                           (SELECT trace_id FROM w LIMIT 1 OFFSET ?5 - 1)) AS body"
     );
     let page = team
         .db
@@ -631,8 +634,7 @@ pub async fn list(
         )
         .await?;
     let Some(Text {
-        body: Some(body),
-        n: walked,
+        body: Some(body), ..
     }) = page
     else {
         return Ok(ListPage::default());
@@ -648,8 +650,6 @@ pub async fn list(
         }
         _ => (Vec::new(), None),
     };
-    // Only a walk that stopped at its bound can have left matches behind.
-    let last = last.filter(|_| walked >= i64::from(walk));
     Ok(ListPage { data, last })
 }
 

@@ -133,6 +133,17 @@ impl TestApp {
         })
     }
 
+    /// A GET sent to `base` (another address of this server: `TestApp::worker_address`) instead
+    /// of `address`.
+    #[allow(dead_code)] // read by examples/bench.rs only
+    pub fn get_at(&self, base: &str, path: &str, auth: &Auth) -> TestResponse {
+        let _gate = request_gate();
+        with_headers(auth, None, |headers| {
+            self.try_send_at(base, "GET", path, headers, None)
+        })
+        .unwrap_or_else(|e| panic!("{e}\n{}", self.log_tail()))
+    }
+
     fn try_send_once(
         &self,
         method: &str,
@@ -140,7 +151,18 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&[u8]>,
     ) -> Result<TestResponse, String> {
-        let url = format!("{}{path}", self.address);
+        self.try_send_at(&self.address, method, path, headers, body)
+    }
+
+    fn try_send_at(
+        &self,
+        base: &str,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&[u8]>,
+    ) -> Result<TestResponse, String> {
+        let url = format!("{base}{path}");
         let mut req = self.agent.request(method, &url);
         for (name, value) in headers {
             req = req.set(name, value);
