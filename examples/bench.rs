@@ -717,13 +717,21 @@ fn traces_rows(
         panic!("the bench sends with an access token");
     };
     if std::path::Path::new(&script).exists() {
-        for (conns, extra) in [(16, None), (16, Some("--gzip"))] {
+        // Through wrangler dev's proxy (plain and gzip), then on the Worker's own socket.
+        let own = app.worker_address();
+        let mut runs = vec![(16, None, None), (16, Some("--gzip"), None)];
+        match own.as_deref() {
+            Some(own) => runs.push((16, None, Some(own))),
+            None => eprintln!("the Worker's own socket was not found: that run is skipped"),
+        }
+        for (conns, extra, direct) in runs {
             let cpu_before = app.workerd_cpu_seconds();
+            let worker_before = app.worker_cpu_seconds();
             let mut command = Command::new(&python);
             command.args([
                 script.as_str(),
                 "--url",
-                &format!("{}/api/otlp/v1/traces", app.address),
+                &format!("{}/api/otlp/v1/traces", direct.unwrap_or(&app.address)),
                 "--header",
                 &format!("Authorization=Bearer {token}"),
                 "--conns",
@@ -736,6 +744,10 @@ fn traces_rows(
             }
             let output = command.output().expect("running otlp_load.py");
             let cpu = match (cpu_before, app.workerd_cpu_seconds()) {
+                (Some(a), Some(b)) => Some(b - a),
+                _ => None,
+            };
+            let worker_cpu = match (worker_before, app.worker_cpu_seconds()) {
                 (Some(a), Some(b)) => Some(b - a),
                 _ => None,
             };
@@ -760,13 +772,17 @@ fn traces_rows(
                 .unwrap_or(requests);
             let cpu_per_request =
                 cpu.map_or("?".into(), |c| format!("{:.2}", c * 1e3 / total_requests));
+            let worker_per_request =
+                worker_cpu.map_or("?".into(), |c| format!("{:.2}", c * 1e3 / total_requests));
             rows.push((
                 format!(
-                    "POST /api/otlp/v1/traces, 100-span protobuf requests{}, {conns} connections",
-                    if extra.is_some() { " (gzip)" } else { "" }
+                    "POST /api/otlp/v1/traces, 100-span protobuf requests{}, {conns} connections{}",
+                    if extra.is_some() { " (gzip)" } else { "" },
+                    if direct.is_some() { ", on the Worker's own socket" } else { "" }
                 ),
                 format!(
-                    "{} spans/s, p50 {} ms, p99 {} ms, non-2xx {}; workerd CPU {cpu_per_request} ms/request",
+                    "{} spans/s, p50 {} ms, p99 {} ms, non-2xx {}; workerd CPU {cpu_per_request} ms/request \
+                     ({worker_per_request} of them the Worker's, the rest wrangler dev's proxy)",
                     field("spans_per_s"),
                     field("p50_ms"),
                     field("p99_ms"),

@@ -415,9 +415,26 @@ impl TestApp {
 #[allow(dead_code)] // read by examples/bench.rs only
 impl TestApp {
     pub fn workerd_cpu_seconds(&self) -> Option<f64> {
+        self.cpu_seconds(false)
+    }
+
+    /// [`TestApp::workerd_cpu_seconds`] of the Worker's own workerd alone, without wrangler dev's
+    /// proxy (the workerd serving `address`, which forwards every request to it).
+    #[allow(dead_code)] // read by examples/bench.rs only
+    pub fn worker_cpu_seconds(&self) -> Option<f64> {
+        self.cpu_seconds(true)
+    }
+
+    fn cpu_seconds(&self, worker_only: bool) -> Option<f64> {
+        let proxy = format!("entry=127.0.0.1:{}", self.address.rsplit(':').next()?);
         let ticks: u64 = group_processes(self.pgid)
             .iter()
             .filter(|p| p.name == "workerd" && p.state != 'Z')
+            .filter(|p| {
+                !worker_only
+                    || !fs::read_to_string(format!("/proc/{}/cmdline", p.pid))
+                        .is_ok_and(|c| c.contains(&proxy))
+            })
             .filter_map(|p| {
                 let stat = fs::read_to_string(format!("/proc/{}/stat", p.pid)).ok()?;
                 let rest = stat.rsplit_once(')')?.1;
