@@ -889,7 +889,6 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String
     let bearer = format!("Bearer {token}");
     let provider = format!("Bearer {}", helpers::OPENAI_KEY);
     let direct_url = format!("{}/v1/chat/completions", stand_in().base_url);
-    let gateway_url = format!("{}/api/gateway/openai/v1/chat/completions", app.address);
     let direct_headers = [
         ("Authorization", provider.as_str()),
         ("Content-Type", "application/json"),
@@ -914,45 +913,57 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String
     let direct = p50_of(GATEWAY_CALLS, || {
         call(&direct_url, &direct_headers, false, true)
     });
-    let gateway = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, false, true));
     let direct_first = p50_of(GATEWAY_CALLS, || {
         call(&direct_url, &direct_headers, true, false)
     });
-    let gateway_first = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, true, false));
     let cached =
         json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "bench cached"}]})
             .to_string();
     let mut with_ttl = through.to_vec();
     with_ttl.push(("x-beacon-cache-ttl", "3600"));
-    let (_, status) = timed_post(&gateway_url, &with_ttl, &cached, true);
-    assert_eq!(status, 200);
-    std::thread::sleep(Duration::from_millis(500));
-    let hit = p50_of(GATEWAY_CALLS, || {
-        timed_post(&gateway_url, &with_ttl, &cached, true).0
-    });
-    let one = app.post_raw(
-        "/api/gateway/openai/v1/chat/completions",
-        body(false).as_bytes(),
-        Some("application/json"),
-        sdk,
-    );
-    vec![
-        (
-            format!("POST /api/gateway/openai/v1/chat/completions, not streamed ({GATEWAY_CALLS} calls)"),
-            format!("p50 {gateway:.1} ms; the stand-in directly {direct:.1} ms: +{:.1} ms", gateway - direct),
-            d1_calls_of(&one),
-        ),
-        (
-            "the same, streamed: first byte".into(),
-            format!("p50 {gateway_first:.1} ms; the stand-in directly {direct_first:.1} ms: +{:.1} ms", gateway_first - direct_first),
-            String::new(),
-        ),
-        (
-            "the same with x-beacon-cache-ttl, a cache hit (end to end)".into(),
-            format!("p50 {hit:.1} ms"),
-            String::new(),
-        ),
-    ]
+    // Through wrangler dev's proxy, then on the Worker's own socket (no proxy: as deployed).
+    let mut bases = vec![(app.address.clone(), "")];
+    if let Some(own) = app.worker_address() {
+        bases.push((own, ", on the Worker's own socket"));
+    }
+    let mut rows = Vec::new();
+    for (base, where_) in bases {
+        let gateway_url = format!("{base}/api/gateway/openai/v1/chat/completions");
+        let gateway = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, false, true));
+        let gateway_first = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, true, false));
+        let (_, status) = timed_post(&gateway_url, &with_ttl, &cached, true);
+        assert_eq!(status, 200);
+        std::thread::sleep(Duration::from_millis(500));
+        let hit = p50_of(GATEWAY_CALLS, || {
+            timed_post(&gateway_url, &with_ttl, &cached, true).0
+        });
+        let one = app.post_raw(
+            "/api/gateway/openai/v1/chat/completions",
+            json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "bench one"}]})
+                .to_string()
+                .as_bytes(),
+            Some("application/json"),
+            sdk,
+        );
+        rows.extend([
+            (
+                format!("POST /api/gateway/openai/v1/chat/completions, not streamed ({GATEWAY_CALLS} calls){where_}"),
+                format!("p50 {gateway:.1} ms; the stand-in directly {direct:.1} ms: +{:.1} ms", gateway - direct),
+                d1_calls_of(&one),
+            ),
+            (
+                format!("the same, streamed: first byte{where_}"),
+                format!("p50 {gateway_first:.1} ms; the stand-in directly {direct_first:.1} ms: +{:.1} ms", gateway_first - direct_first),
+                String::new(),
+            ),
+            (
+                format!("the same with x-beacon-cache-ttl, a cache hit (end to end){where_}"),
+                format!("p50 {hit:.1} ms"),
+                String::new(),
+            ),
+        ]);
+    }
+    rows
 }
 
 /// The 1-minute load average, to read the figures against.

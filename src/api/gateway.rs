@@ -82,7 +82,7 @@ async fn call(cx: &mut Ctx, api: Api, limit: &mut Option<Limit>) -> ApiResult<Re
     };
     let mut statements = vec![
         keys::for_gateway(&team, chosen.as_deref(), services)?,
-        pricing::for_team_stmt(&team)?,
+        pricing::for_models_stmt(&team, &[request.model.as_str()])?,
         budgets::get_stmt(&team)?,
     ];
     if let Some(id) = &fallback {

@@ -122,9 +122,19 @@ async fn store(cx: &Ctx, team: &Team<'_>, mut spans: Vec<Span>) -> ApiResult<()>
     if spans.is_empty() {
         return Ok(());
     }
-    let prices = spans.iter().any(Span::is_llm_call);
+    // The models of the request's LLM calls, for the price rows that can price them.
+    let mut models: Vec<&str> = Vec::new();
+    for model in spans
+        .iter()
+        .filter(|s| s.is_llm_call())
+        .filter_map(|s| s.gen_ai.model())
+    {
+        if !models.contains(&model) {
+            models.push(model);
+        }
+    }
     for attempt in 1..=ATTEMPTS {
-        let known = traces::look_up(team, &spans, prices).await?;
+        let known = traces::look_up(team, &spans, &models).await?;
         let stored: HashMap<(&str, &str), usize> = known
             .spans
             .iter()

@@ -55,7 +55,9 @@ pub async fn prepare(
     max_output: u32,
     now: i64,
 ) -> Result<Plan, StepError> {
-    let prices = pricing::for_team(team).await.map_err(unreadable)?;
+    let prices = pricing::for_models(team, &[model])
+        .await
+        .map_err(unreadable)?;
     let mut plan = Plan {
         price: choose(&prices, team.id().as_str(), model, now).cloned(),
         priced_at: now,

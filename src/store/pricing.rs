@@ -31,18 +31,29 @@ impl FromRow for Price {
 const COLUMNS: &str = "id, team_id, model_pattern, input_nusd, cache_read_nusd, cache_write_nusd, \
                        output_nusd, reasoning_nusd, effective_from, updated_at, source";
 
-/// Every live row that can price the team's calls: the defaults and the team's own.
-pub async fn for_team(team: &Team<'_>) -> Result<Vec<Price>> {
-    team.db.all(&for_team_sql(), args![team.id]).await
+/// Every live row that can price the team's calls of `models`: the defaults and the team's own
+/// whose pattern names one of them exactly or is a prefix of one (`domain::pricing::choose`
+/// picks among them). Only those: the whole table is some fifty rows, each made into a JS object
+/// by D1 and read field by field, on every gateway call and OTLP request.
+pub async fn for_models(team: &Team<'_>, models: &[&str]) -> Result<Vec<Price>> {
+    let statement = for_models_stmt(team, models)?;
+    let result = team.db.read_batch(vec![statement]).await?;
+    match result.first() {
+        Some(r) => super::rows(r),
+        None => Ok(Vec::new()),
+    }
 }
 
-fn for_team_sql() -> String {
-    format!("SELECT {COLUMNS} FROM prices WHERE deleted_at IS NULL AND (team_id IS NULL OR team_id = ?)")
-}
-
-/// [`for_team`] as a statement, to read in a batch with others.
-pub fn for_team_stmt(team: &Team) -> Result<D1PreparedStatement> {
-    team.db.stmt(&for_team_sql(), args![team.id])
+/// [`for_models`] as a statement, to read in a batch with others.
+pub fn for_models_stmt(team: &Team, models: &[&str]) -> Result<D1PreparedStatement> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM prices WHERE deleted_at IS NULL AND (team_id IS NULL OR team_id = ?1) \
+           AND EXISTS (SELECT 1 FROM json_each(?2) m WHERE m.value = model_pattern \
+                OR (substr(model_pattern, -1) = '%' \
+                    AND substr(m.value, 1, length(model_pattern) - 1) = substr(model_pattern, 1, length(model_pattern) - 1)))"
+    );
+    let models = serde_json::Value::from(models.to_vec()).to_string();
+    team.db.stmt(&sql, args![team.id, models])
 }
 
 /// A price row as the API shows it: rates in US dollars and nano-USD per million tokens.

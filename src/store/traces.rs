@@ -78,11 +78,11 @@ const MAX_ORPHANS: u32 = 5000;
 
 /// Looks up, in one round trip, which of `spans` are stored already, the stored parents of those
 /// whose agent is not known yet, the stored spans without an agent of the traces whose new spans
-/// have one, and (when `prices` is set) the price rows that can price the team's calls.
+/// have one, and (when `models` names any) the price rows that can price the team's calls of them.
 ///
 /// `CROSS JOIN` keeps the keys the outer loop: one primary-key probe per key, where the planner
 /// would otherwise walk all of the team's spans.
-pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Known> {
+pub async fn look_up(team: &Team<'_>, spans: &[Span], models: &[&str]) -> Result<Known> {
     let mut with_agents: Vec<&str> = Vec::new();
     for s in spans.iter().filter(|s| s.agent.is_some()) {
         if !with_agents.contains(&s.trace_id.as_str()) {
@@ -116,8 +116,9 @@ pub async fn look_up(team: &Team<'_>, spans: &[Span], prices: bool) -> Result<Kn
             args![team.id, json!(with_agents).to_string(), MAX_ORPHANS],
         )?);
     }
+    let prices = !models.is_empty();
     if prices {
-        statements.push(super::pricing::for_team_stmt(team)?);
+        statements.push(super::pricing::for_models_stmt(team, models)?);
     }
     let results = team.db.read_batch(statements).await?;
     let mut known = Known::default();
