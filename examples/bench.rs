@@ -190,6 +190,18 @@ fn send_batches(app: &TestApp, auth: &Auth, batches: Vec<Vec<Value>>, clients: u
 /// Requests per second and p50 of `path` from `conns` threads for `seconds`, each thread sending
 /// its next request when the last is answered (wrk's closed loop).
 fn throughput(app: &TestApp, auth: &Auth, path: &str, conns: usize, seconds: f64) -> (f64, f64) {
+    throughput_at(app, None, auth, path, conns, seconds)
+}
+
+/// [`throughput`] at `base` (the Worker's own socket) instead of wrangler dev's address.
+fn throughput_at(
+    app: &TestApp,
+    base: Option<&str>,
+    auth: &Auth,
+    path: &str,
+    conns: usize,
+    seconds: f64,
+) -> (f64, f64) {
     let until = Instant::now() + Duration::from_secs_f64(seconds);
     let started = Instant::now();
     let mut times: Vec<Duration> = std::thread::scope(|scope| {
@@ -199,7 +211,10 @@ fn throughput(app: &TestApp, auth: &Auth, path: &str, conns: usize, seconds: f64
                     let mut times = Vec::new();
                     while Instant::now() < until {
                         let sent = Instant::now();
-                        let resp = app.get(path, auth);
+                        let resp = match base {
+                            Some(base) => app.get_at(base, path, auth),
+                            None => app.get(path, auth),
+                        };
                         assert_eq!(resp.status, 200, "{resp}");
                         times.push(sent.elapsed());
                     }
@@ -523,6 +538,10 @@ fn main() {
         &detail_path,
     ];
     let measured = latencies(app, &reader, &reads);
+    let own = app.worker_address();
+    let direct = own
+        .as_deref()
+        .map(|base| latencies_at(app, Some(base), &reader, &reads));
     for path in [
         "/api/executions",
         "/api/analytics/summary?range=7d",
@@ -530,19 +549,29 @@ fn main() {
         "/api/analytics/components?range=30d",
     ] {
         let (rate, p50) = throughput(app, &reader, path, 16, 8.0);
+        let on_own = match own.as_deref() {
+            Some(base) => {
+                let (rate, p50) = throughput_at(app, Some(base), &reader, path, 16, 8.0);
+                format!("; on the Worker's own socket {rate:.0} req/s, p50 {p50:.1} ms")
+            }
+            None => String::new(),
+        };
         rows.push((
             format!("GET {path}, 16 connections"),
-            format!("{rate:.0} req/s, p50 {p50:.1} ms"),
+            format!("{rate:.0} req/s, p50 {p50:.1} ms{on_own}"),
             String::new(),
         ));
     }
     let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
-    for (path, (p50, p99, d1)) in reads.iter().zip(measured) {
+    for (i, (path, (p50, p99, d1))) in reads.iter().zip(measured).enumerate() {
         let shown = path.replace(&detail_id, ":id (one of 10,000)");
+        let own = direct.as_ref().map_or("not found".into(), |d| {
+            format!("p50 {:.1} ms, p99 {:.1} ms", d[i].0, d[i].1)
+        });
         rows.push((
             format!("GET {shown}"),
             format!(
-                "p50 {p50:.1} ms, p99 {p99:.1} ms; in the Worker p50 {}",
+                "p50 {p50:.1} ms, p99 {p99:.1} ms; on the Worker's own socket {own}; in the Worker p50 {}",
                 worker_p50(&log, path)
             ),
             d1,

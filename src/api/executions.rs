@@ -10,7 +10,6 @@ use super::quota::{self, Kind};
 use super::respond;
 use super::sse;
 use crate::domain::execution::ExecutionStatus;
-use crate::domain::paging::paginate;
 use crate::domain::role::Role;
 use crate::engine::{self, Start};
 use crate::store::executions::{self, ExecutionRow, Filter, StepRow};
@@ -90,10 +89,24 @@ pub async fn list(cx: &mut Ctx) -> ApiResult<Response> {
     let caller = cx.require(Role::Viewer).await?;
     let page = cx.page()?;
     let filter = filter(cx)?;
-    let rows = executions::list(&caller.team(&cx.db), &filter, &page).await?;
-    let (rows, next) = paginate(rows, &page, |e| e.id.clone());
-    let data: Vec<Value> = rows.iter().map(summary_json).collect();
-    Ok(respond::page(&data, next))
+    let found = executions::list_json(&caller.team(&cx.db), &filter, &page).await?;
+    Ok(page_json(found))
+}
+
+/// `{data, next_cursor}` around a page the database wrote as JSON.
+pub fn page_json(found: executions::ListPage) -> Response {
+    let next = found
+        .last
+        .filter(|_| found.more)
+        .map(|id| crate::domain::paging::encode_cursor(&id));
+    respond::raw_json(
+        200,
+        format!(
+            "{{\"data\":{},\"next_cursor\":{}}}",
+            found.body,
+            Value::from(next)
+        ),
+    )
 }
 
 /// GET /api/executions/:id

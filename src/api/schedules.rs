@@ -273,10 +273,8 @@ pub async fn runs(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
         schedule_id: Some(id),
         ..Filter::default()
     };
-    let rows = executions::list(&team, &filter, &page).await?;
-    let (rows, next) = paginate(rows, &page, |e| e.id.clone());
-    let data: Vec<Value> = rows.iter().map(super::executions::summary_json).collect();
-    Ok(respond::page(&data, next))
+    let found = executions::list_json(&team, &filter, &page).await?;
+    Ok(super::executions::page_json(found))
 }
 
 /// GET /api/schedules/preview?cron=&timezone=&count= — `{times}`, ascending.
