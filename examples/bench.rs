@@ -537,6 +537,20 @@ fn main() {
         "/api/executions?status=failed",
         &detail_path,
     ];
+    if let Some(secs) = std::env::var("BENCH_HOLD")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        // `BENCH_HOLD=<seconds>`: the seeded server stays up that long before the reads, for a
+        // profiler or a load tool of one's own (its address and the reader's credentials).
+        println!(
+            "holding {secs} s: {} (own socket {:?}), reader {:?}",
+            app.address,
+            app.worker_address(),
+            reader
+        );
+        std::thread::sleep(Duration::from_secs(secs));
+    }
     let measured = latencies(app, &reader, &reads);
     let own = app.worker_address();
     let direct = own
