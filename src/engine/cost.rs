@@ -256,7 +256,7 @@ async fn rewrite(db: &Db, rows: &[Priced], now: i64) -> worker::Result<usize> {
             let cost = price.map(|p| p.cost_nusd(&r.tokens()));
             json!({
                 "id": r.id, "e": r.execution_id, "s": r.step_id, "c": cost, "p": price.map(|p| &p.id),
-                "t": r.team_id, "m": month_of(r.created_at).key,
+                "t": r.team_id, "a": r.created_at, "m": month_of(r.created_at).key,
                 "d": cost.unwrap_or(0) - r.cost_nusd.unwrap_or(0),
             })
         })

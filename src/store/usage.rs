@@ -327,26 +327,28 @@ pub async fn stale(db: &Db, price: &Price, limit: u32) -> Result<Vec<Priced>> {
 }
 
 /// Writes new costs: `changes` is a JSON array of `{id, e (execution), s (step), c (cost or
-/// null), p (price id or null), t (team), m (month), d (change in known cost)}`. The usage rows,
-/// their steps and the months' spending move together.
+/// null), p (price id or null), t (team), a (the row's created_at), m (month), d (change in
+/// known cost)}`. The usage rows (found by their whole key: team, time, id), their steps and the
+/// months' spending move together.
 pub fn repriced(db: &Db, changes: &str, now: i64) -> Result<Vec<D1PreparedStatement>> {
     Ok(vec![
         db.stmt(
-            "UPDATE llm_usage SET cost_nusd = json_extract(j.value, '$.c'), price_id = json_extract(j.value, '$.p'), \
+            "UPDATE llm_usage SET cost_nusd = j.value->>'c', price_id = j.value->>'p', \
                     priced_at = ?2 \
-             FROM json_each(?1) j WHERE llm_usage.id = json_extract(j.value, '$.id')",
+             FROM json_each(?1) j WHERE llm_usage.team_id = j.value->>'t' \
+               AND llm_usage.created_at = j.value->>'a' AND llm_usage.id = j.value->>'id'",
             args![changes, now],
         )?,
         db.stmt(
-            "UPDATE execution_steps SET cost_nusd = json_extract(j.value, '$.c') \
+            "UPDATE execution_steps SET cost_nusd = j.value->>'c' \
              FROM json_each(?1) j \
-             WHERE execution_steps.execution_id = json_extract(j.value, '$.e') \
-               AND execution_steps.step_id = json_extract(j.value, '$.s')",
+             WHERE execution_steps.execution_id = j.value->>'e' \
+               AND execution_steps.step_id = j.value->>'s'",
             args![changes],
         )?,
         db.stmt(
             "INSERT INTO budget_months (team_id, month, spent_nusd) \
-             SELECT json_extract(value, '$.t'), json_extract(value, '$.m'), SUM(json_extract(value, '$.d')) \
+             SELECT value->>'t', value->>'m', SUM(value->>'d') \
              FROM json_each(?1) WHERE true GROUP BY 1, 2 \
              ON CONFLICT (team_id, month) DO UPDATE SET spent_nusd = spent_nusd + excluded.spent_nusd",
             args![changes],
