@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 use worker::Result;
 
-use super::{row, Team};
+use super::{json_rows, row, Team};
 use crate::args;
 use crate::domain::paging::Page;
 use crate::domain::telemetry::{Event, Metric};
@@ -22,12 +22,15 @@ pub struct NewEvent<'a> {
 /// `[id, component, user_id, session_id, ts]` bound as `?2`. Each rollup statement below reads
 /// it before the events are inserted, in the same transaction, so a repeat (an id the team has)
 /// is never counted, and no concurrent request can slip in between.
-/// (The rows come through a subquery, so each is made into text once: see `store::json_rows`.)
-const NEW_EVENTS: &str = "WITH new AS (
+const NEW_EVENTS: &str = concat!(
+    "WITH new AS (
     SELECT j.value->>0 AS id, j.value->>1 AS component, j.value->>2 AS user_id,
            j.value->>3 AS session_id, j.value->>4 AS ts
-    FROM (SELECT value FROM json_each(?2) LIMIT -1) j
-    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.team_id = ?1 AND e.id = j.value->>0))";
+    FROM ",
+    json_rows!("?2"),
+    " j
+    WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.team_id = ?1 AND e.id = j.value->>0))"
+);
 
 /// Actions per hour. First, so the session triggers always find their hour's row.
 const TEAM_HOURS: &str = "INSERT INTO team_hours (team_id, hour, actions)
@@ -91,11 +94,15 @@ pub async fn insert_events(team: &Team<'_>, events: &[NewEvent<'_>], now: i64) -
         db.stmt(&format!("{NEW_EVENTS}{ACTIVE_HOURS}"), args![team.id, slim])?,
     );
     statements.push(db.stmt(
-        "INSERT INTO events (team_id, id, component, action, user_id, session_id, properties, ts, received_at)
+        concat!(
+            "INSERT INTO events (team_id, id, component, action, user_id, session_id, properties, ts, received_at)
          SELECT ?1, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?2
-         FROM (SELECT value FROM json_each(?3) LIMIT -1) WHERE true
+         FROM ",
+            json_rows!("?3"),
+            " WHERE true
          ON CONFLICT (team_id, id) DO NOTHING
-         RETURNING 1 AS inserted",
+         RETURNING 1 AS inserted"
+        ),
         args![team.id, now, Value::Array(full).to_string()],
     )?);
     let results = db.batch(statements).await?;

@@ -278,7 +278,7 @@ fn insert_chunk(team: &Team, rows: &str, now: i64, tail: &str) -> Result<D1Prepa
     let sql = format!(
         "INSERT INTO spans (team_id, {SPAN_COLUMNS}, received_at) SELECT ?1, {}, ?3 FROM {} WHERE true {tail}",
         values.join(", "),
-        json_rows("?2")
+        json_rows!("?2")
     );
     team.db.stmt(&sql, args![team.id, rows, now])
 }
@@ -361,7 +361,7 @@ pub fn upsert_traces(
            started_at = MIN(traces.started_at, excluded.started_at), ended_at = MAX(traces.ended_at, excluded.ended_at), \
            {}, {}, {}, updated_at = excluded.updated_at",
         values.join(", "),
-        json_rows("?2"),
+        json_rows!("?2"),
         pick("name"),
         pick("service"),
         sums.join(", "),
@@ -420,19 +420,20 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<Vec<D1Prepa
                                 cost_nusd, price_id, priced_at, created_at, trace_id, span_id, source) \
          SELECT {id}, ?1, '', '', '', {agent}, NULL, {provider}, {model}, {}, 'trace' FROM {}",
         rest.join(", "),
-        json_rows("?2")
+        json_rows!("?2")
     );
     Ok(vec![
         team.db.stmt(&sql, args![team.id, rows.as_str()])?,
         team.db.stmt(
-            &format!(
+            concat!(
                 "INSERT INTO team_hours (team_id, hour, actions, tokens, cost_nusd) \
                  SELECT ?1, (value ->> 12) / 3600000 * 3600000, 0, \
                         SUM((value ->> 4) + (value ->> 5) + (value ->> 6) + (value ->> 7) + (value ->> 8)), \
                         COALESCE(SUM(value ->> 9), 0) \
-                 FROM {} WHERE true GROUP BY 2 \
-                 ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_nusd = cost_nusd + excluded.cost_nusd",
-                json_rows("?2")
+                 FROM ",
+                json_rows!("?2"),
+                " WHERE true GROUP BY 2 \
+                 ON CONFLICT DO UPDATE SET tokens = tokens + excluded.tokens, cost_nusd = cost_nusd + excluded.cost_nusd"
             ),
             args![team.id, rows],
         )?,

@@ -461,7 +461,9 @@ impl TestApp {
             if p.name != "workerd" || p.state == 'Z' {
                 continue;
             }
-            let cmdline = fs::read_to_string(format!("/proc/{}/cmdline", p.pid)).ok()?;
+            let Ok(cmdline) = fs::read_to_string(format!("/proc/{}/cmdline", p.pid)) else {
+                continue;
+            };
             if cmdline.contains(&format!("entry=127.0.0.1:{own_port}")) {
                 continue;
             }
