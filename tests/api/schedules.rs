@@ -365,7 +365,17 @@ fn five_failed_runs_in_a_row_disable_the_schedule() {
         tick(app);
         let latest = string(&runs(app, auth, &id)[0]["id"]);
         assert_eq!(app.wait_finished(auth, &latest)["status"], "failed");
-        let s = app.get(&format!("/api/schedules/{id}"), auth).expect(200);
+        // The streak is counted by the run's finish hooks, just after its status is written:
+        // read it once they have had their turn (a CI run read 3 where 4 was due).
+        let started = std::time::Instant::now();
+        let s = loop {
+            let s = app.get(&format!("/api/schedules/{id}"), auth).expect(200);
+            let counted = s["consecutive_failures"].as_i64().unwrap_or(0) >= round;
+            if counted || started.elapsed() > std::time::Duration::from_secs(10) {
+                break s;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        };
         assert_eq!(s["consecutive_failures"], round, "{s}");
     }
     let s = app.get(&format!("/api/schedules/{id}"), auth).expect(200);
