@@ -16,6 +16,15 @@ fn create(app: &TestApp, auth: &Auth, body: Value) -> Value {
     app.post_json("/api/schedules", &body, auth).expect(201)
 }
 
+/// Tests that write the local D1 from outside the Worker (`app.sql`, another process holding the
+/// SQLite file's write lock) run one at a time: in parallel, one test's edit refused another
+/// test's run or finish hook a write (`SQLITE_BUSY`: workerd's SQLite does not wait for a lock),
+/// which lost a schedule's failure streak in CI.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Makes a schedule due now, as if its minute had come (a real edit of the local D1).
 fn make_due(app: &TestApp, id: &str, ago_ms: i64) {
     app.sql(&format!("UPDATE schedules SET next_run_at = CAST(unixepoch('subsec') * 1000 AS INTEGER) - {ago_ms} WHERE id = '{id}'"));
@@ -245,6 +254,7 @@ fn preview_lists_wall_clock_times_right_across_a_dst_change() {
 
 #[test]
 fn two_ticks_for_the_same_minute_start_the_run_once() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
@@ -278,6 +288,7 @@ fn two_ticks_for_the_same_minute_start_the_run_once() {
 
 #[test]
 fn after_downtime_a_schedule_catches_up_once() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
@@ -304,6 +315,7 @@ fn after_downtime_a_schedule_catches_up_once() {
 
 #[test]
 fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
@@ -349,6 +361,7 @@ fn overlap_skip_starts_nothing_while_the_last_run_is_going() {
 
 #[test]
 fn five_failed_runs_in_a_row_disable_the_schedule() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
@@ -476,6 +489,7 @@ fn viewers_read_schedules_members_change_them_other_teams_see_404() {
 
 #[test]
 fn a_run_that_fails_to_start_is_recorded_and_counts_toward_disabling() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
@@ -513,6 +527,7 @@ fn a_run_that_fails_to_start_is_recorded_and_counts_toward_disabling() {
 
 #[test]
 fn a_paused_schedule_made_due_starts_nothing() {
+    let _one_at_a_time = one_at_a_time();
     let app = app();
     let team = app.signup_team();
     let auth = &team.owner.auth;
