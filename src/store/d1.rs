@@ -7,10 +7,36 @@
 //! running them and reading what came back is here.
 
 use js_sys::{Array, Promise, Reflect};
+use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use worker::worker_sys::D1Database as DatabaseSys;
 use worker::{D1Database, D1PreparedStatement, Result};
+
+// Sends a call to D1: the database's `batch(list)`, or a statement's `all()` (for a write too:
+// D1's `run()` is the same call). A call refused because another process held the database's
+// write lock is sent again after 10, 20, 40, 80, 160 and 320 ms: nothing of it ran (a batch is
+// one transaction). Only a local database shared with another workerd (`wrangler d1 execute
+// --local` beside `wrangler dev`) refuses so, as `SQLITE_BUSY` or, when the lock is met inside
+// the local D1 object, as miniflare's "Failed to parse body as JSON, got: Error: internal error"
+// (the SQLite error is only in wrangler's log). Before, such a write answered 500 and a run's
+// finish hooks lost what they were writing (a schedule's failure streak). Cloudflare's D1 never
+// answers either, so no write there is ever sent twice. In JavaScript, where waiting is a
+// `setTimeout`: in Rust the loop and its timer cost the wasm 1.2 KB gzipped.
+#[wasm_bindgen(inline_js = "export async function d1_send(target, list) {
+  for (let wait = 10; ; wait *= 2) {
+    try {
+      return await (list ? target.batch(list) : target.all());
+    } catch (e) {
+      const why = `${e?.message} ${e?.cause?.message}`;
+      const busy = why.includes('SQLITE_BUSY') || why.includes('JSON, got: Error: internal error');
+      if (wait > 320 || !busy) throw e;
+      await new Promise((done) => setTimeout(done, wait));
+    }
+  }
+}")]
+extern "C" {
+    fn d1_send(target: &JsValue, list: Option<&Array>) -> Promise;
+}
 
 /// D1's answer to one statement: its rows (for a read), its error, and its `meta` counts.
 #[derive(Debug)]
@@ -44,14 +70,9 @@ fn field(object: &JsValue, name: &str) -> JsValue {
     }
 }
 
-/// Runs one statement, answering its rows (`all`).
+/// Runs one statement, a read or a write, answering its rows and `meta` (`all`).
 pub async fn all(statement: &D1PreparedStatement) -> Result<D1Result> {
-    settle(statement.inner().all()).await.map(D1Result)
-}
-
-/// Runs one write (`run`).
-pub async fn run(statement: &D1PreparedStatement) -> Result<D1Result> {
-    settle(statement.inner().run()).await.map(D1Result)
+    settle(statement.inner(), None).await.map(D1Result)
 }
 
 /// Runs statements in one round trip and one transaction, answering one result each.
@@ -60,8 +81,7 @@ pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Res
         .iter()
         .map(|s| JsValue::from(s.inner().clone()))
         .collect();
-    let database: &DatabaseSys = db.as_ref().unchecked_ref();
-    let results = settle(database.batch(list)).await?;
+    let results = settle(db.as_ref(), Some(&list)).await?;
     match results.dyn_into::<Array>() {
         Ok(results) => Ok(results.iter().map(D1Result).collect()),
         Err(_) => Err(worker::Error::RustError(
@@ -70,12 +90,8 @@ pub async fn batch(db: &D1Database, statements: Vec<D1PreparedStatement>) -> Res
     }
 }
 
-async fn settle(promise: std::result::Result<Promise, JsValue>) -> Result<JsValue> {
-    let answer = match promise {
-        Ok(promise) => JsFuture::from(promise).await,
-        Err(e) => Err(e),
-    };
-    answer.map_err(failure)
+async fn settle(target: &JsValue, list: Option<&Array>) -> Result<JsValue> {
+    JsFuture::from(d1_send(target, list)).await.map_err(failure)
 }
 
 /// A D1 failure as an error whose text holds D1's message and its cause (where SQLite's own

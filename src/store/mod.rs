@@ -579,7 +579,7 @@ impl Db {
     pub async fn run(&self, sql: &str, args: &[JsValue]) -> Result<usize> {
         self.settle().await?;
         self.count_call();
-        let result = d1::run(&self.stmt(sql, args)?).await?;
+        let result = d1::all(&self.stmt(sql, args)?).await?;
         self.tally(&result)?;
         Ok(changes(&result))
     }

@@ -570,3 +570,46 @@ fn an_update_that_sends_redacted_keeps_the_stored_header_value() {
         "{resp}"
     );
 }
+
+#[test]
+fn a_write_waits_while_another_wrangler_holds_the_databases_write_lock() {
+    // `wrangler d1 execute --local` beside `wrangler dev` is another workerd on the same SQLite
+    // file: while its write holds the lock, the Worker's writes fail at once (SQLITE_BUSY). The
+    // Worker sends them again after a moment, so requests succeed instead of answering 500, and
+    // a run's finish hooks no longer lose what they write.
+    let app = app();
+    let team = app.signup_team();
+    let done = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        let outside = scope.spawn(|| {
+            let write = "CREATE TABLE lock_probe AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+                         SELECT x + 1 FROM c WHERE x < 400000) SELECT x FROM c; \
+                         DROP TABLE lock_probe;";
+            // The outside writer meets the Worker's lock too and is refused then (wrangler does
+            // not wait either): it tries again until three of its writes went through.
+            let (mut wrote, mut refused) = (0, 0);
+            while wrote < 3 && refused < 20 {
+                match app.sql_beside_requests(write) {
+                    Ok(_) => wrote += 1,
+                    Err(why) if why.contains("SQLITE_BUSY") => refused += 1,
+                    Err(why) => panic!("the outside write: {why}"),
+                }
+            }
+            done.store(true, std::sync::atomic::Ordering::Release);
+            wrote
+        });
+        let mut sent = 0;
+        while !done.load(std::sync::atomic::Ordering::Acquire) {
+            let body = json!({"name": unique("locked"), "steps": [hook("a", "x")]});
+            let resp = app.post_json("/api/workflows", &body, &team.owner.auth);
+            assert_eq!(resp.status, 201, "write {sent} while locked: {resp}");
+            sent += 1;
+        }
+        assert_eq!(
+            outside.join().unwrap(),
+            3,
+            "the outside writer kept being refused"
+        );
+        eprintln!("{sent} writes beside the outside writer");
+    });
+}

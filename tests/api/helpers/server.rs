@@ -166,6 +166,25 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs SQL on the server's local D1 the way a developer beside `wrangler dev` would, with
+    /// requests in flight (no gate, no retry): wrangler's error, if any, is returned.
+    pub fn sql_beside_requests(&self, statements: &str) -> Result<String, String> {
+        let dir = self.persist_dir.to_string_lossy().into_owned();
+        let args = [
+            "d1",
+            "execute",
+            "DB",
+            "--local",
+            "--persist-to",
+            &dir,
+            "--command",
+            statements,
+        ];
+        run_wrangler(&args)
+    }
+}
+
 /// An outside writer (`wrangler d1 execute`) locks the SQLite file the running Worker uses, and the
 /// Worker's queries then fail with SQLITE_BUSY (a 500). So every request holds this gate shared
 /// and [`TestApp::sql`] holds it alone: requests wait while the SQL runs.
