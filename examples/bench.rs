@@ -9,6 +9,10 @@
 //! the p50/p99 latency of the analytics and executions reads. It adds the wasm size, raw and
 //! gzipped, and the Worker's startup time as `wrangler deploy --dry-run` reports it. Not part
 //! of `make test`: it takes a few minutes and its numbers depend on the machine.
+//!
+//! `BENCH_SCALE=10 make bench` seeds ten times the events and executions (2,000,000 and 100,000;
+//! the same 2,000 users and 12 components, so every read's answer is the same size): the reads
+//! should cost about what they cost at the usual size.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/api/helpers.rs"]
@@ -21,6 +25,7 @@ use std::process::Command;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 const DAY_MS: u64 = 86_400_000;
+/// Seeded events and executions at `BENCH_SCALE=1`.
 const SEED_EVENTS: usize = 200_000;
 const SEED_BATCH: usize = 500;
 const CLIENTS: usize = 4;
@@ -306,16 +311,16 @@ fn sql_uuid(ts: &str, n: &str, variant: char) -> String {
     )
 }
 
-/// 10,000 executions over the last 30 days, with their steps, usage rows and status events:
+/// `count` executions over the last 30 days, with their steps, usage rows and status events:
 /// copies of the two template runs (every tenth the failed one) at new ids and times, so each
 /// row is exactly what the engine writes. Answers how long it took.
-fn seed_executions(app: &TestApp, ok_run: &str, failed_run: &str, now: u64) -> f64 {
+fn seed_executions(app: &TestApp, ok_run: &str, failed_run: &str, now: u64, count: u64) -> f64 {
     let started = Instant::now();
-    let spacing = 30 * DAY_MS / SEED_EXECUTIONS;
+    let spacing = 30 * DAY_MS / count;
     let seq = format!(
         "WITH RECURSIVE seq(n, ts, tpl) AS (SELECT 1, {now} - {spacing}, '{ok_run}' UNION ALL \
          SELECT n + 1, {now} - (n + 1) * {spacing}, CASE WHEN (n + 1) % 10 = 0 THEN '{failed_run}' ELSE '{ok_run}' END \
-         FROM seq WHERE n < {SEED_EXECUTIONS})"
+         FROM seq WHERE n < {count})"
     );
     let id = sql_uuid("seq.ts", "seq.n", '8');
     let usage_id = sql_uuid("seq.ts", "seq.n", '9');
@@ -468,19 +473,33 @@ fn main() {
         return;
     }
 
+    let scale: usize = match std::env::var("BENCH_SCALE") {
+        Err(_) => 1,
+        Ok(v) => match v.parse() {
+            Ok(n @ 1..=20) => n,
+            _ => panic!("BENCH_SCALE={v}: a whole number from 1 to 20"),
+        },
+    };
+    let (seed_total, executions_total) = (SEED_EVENTS * scale, SEED_EXECUTIONS * scale as u64);
     let now = now_ms();
-    let mut seed_events: Vec<Value> = Vec::with_capacity(SEED_EVENTS);
-    while seed_events.len() < SEED_EVENTS {
-        seed_events.extend(session(&mut rng, now));
-    }
-    seed_events.truncate(SEED_EVENTS);
-    let seed_batches: Vec<Vec<Value>> = seed_events
-        .chunks(SEED_BATCH)
-        .map(<[Value]>::to_vec)
-        .collect();
-    println!("seeding {SEED_EVENTS} events over 30 days ...");
+    println!("seeding {seed_total} events over 30 days ...");
     let seed_started = Instant::now();
-    let seed = send_batches(app, &sdk, seed_batches, CLIENTS);
+    // In parts of SEED_EVENTS, so the client never holds more than that; the row shows the first.
+    let mut first: Option<Ingest> = None;
+    for _ in 0..scale {
+        let mut seed_events: Vec<Value> = Vec::with_capacity(SEED_EVENTS);
+        while seed_events.len() < SEED_EVENTS {
+            seed_events.extend(session(&mut rng, now));
+        }
+        seed_events.truncate(SEED_EVENTS);
+        let seed_batches: Vec<Vec<Value>> = seed_events
+            .chunks(SEED_BATCH)
+            .map(<[Value]>::to_vec)
+            .collect();
+        let part = send_batches(app, &sdk, seed_batches, CLIENTS);
+        first.get_or_insert(part);
+    }
+    let seed = first.expect("at least one part");
     let seed_secs = seed_started.elapsed().as_secs_f64();
 
     let mut rows: Vec<(String, String, String)> = vec![(
@@ -512,15 +531,15 @@ fn main() {
         return;
     }
 
-    println!("seeding {SEED_EXECUTIONS} executions over 30 days ...");
+    println!("seeding {executions_total} executions over 30 days ...");
     let key = app.openai_key(&reader);
     let (ok_workflow, ok_run) = template_run(app, &reader, &key, "gpt-4o-mini");
     let (_, failed_run) = template_run(app, &reader, &key, "standin-500");
-    let executions_secs = seed_executions(app, &ok_run, &failed_run, now_ms());
+    let executions_secs = seed_executions(app, &ok_run, &failed_run, now_ms(), executions_total);
     let middle = app.sql(&format!(
         "SELECT id FROM executions WHERE team_id = '{}' ORDER BY id DESC LIMIT 1 OFFSET {}",
         team.team_id,
-        SEED_EXECUTIONS / 2
+        executions_total / 2
     ));
     let detail_id = string(&middle[0]["results"][0]["id"]);
 
@@ -578,7 +597,7 @@ fn main() {
     }
     let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
     for (i, (path, (p50, p99, d1))) in reads.iter().zip(measured).enumerate() {
-        let shown = path.replace(&detail_id, ":id (one of 10,000)");
+        let shown = path.replace(&detail_id, &format!(":id (one of {executions_total})"));
         let own = direct.as_ref().map_or("not found".into(), |d| {
             format!("p50 {:.1} ms, p99 {:.1} ms", d[i].0, d[i].1)
         });
@@ -603,8 +622,11 @@ fn main() {
         d1_calls_of(&execute),
     ));
 
-    rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
-    rows.extend(gateway_rows(app, &reader, &sdk));
+    if scale == 1 {
+        // Neither reads the seeded events or executions: measured at the usual size only.
+        rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
+        rows.extend(gateway_rows(app, &reader, &sdk));
+    }
 
     // A wrangler run in the project directory can make a running `wrangler dev` reload
     // (their bundles share .wrangler/tmp): the server goes before the startup is measured.
@@ -638,9 +660,9 @@ fn main() {
         cores()
     );
     println!(
-        "seed: {SEED_EVENTS} events over 30 days in {seed_secs:.1} s ({:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients); \
-         {SEED_EXECUTIONS} executions (2 steps, 1 usage row, 3 status events each) by SQL in {executions_secs:.1} s",
-        seed.events_per_s
+        "seed: {seed_total} events over 30 days in {seed_secs:.1} s ({:.0} events/s, {SEED_BATCH}-event batches, {CLIENTS} clients); \
+         {executions_total} executions (2 steps, 1 usage row, 3 status events each) by SQL in {executions_secs:.1} s",
+        seed_total as f64 / seed_secs
     );
     println!("reads: {READS} requests each, one at a time, the paths taking turns, after 10 warm-up rounds");
     println!(
