@@ -575,6 +575,9 @@ fn main() {
     let direct = own
         .as_deref()
         .map(|base| latencies_at(app, Some(base), &reader, &reads));
+    // The Worker's own figures from the one-connection reads only: read before the 16-connection
+    // runs add their (queued) requests to the same log lines.
+    let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
     for path in [
         "/api/executions",
         "/api/analytics/summary?range=7d",
@@ -595,7 +598,6 @@ fn main() {
             String::new(),
         ));
     }
-    let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
     for (i, (path, (p50, p99, d1))) in reads.iter().zip(measured).enumerate() {
         let shown = path.replace(&detail_id, &format!(":id (one of {executions_total})"));
         let own = direct.as_ref().map_or("not found".into(), |d| {
