@@ -1,6 +1,7 @@
 //! Crashes: the Worker's whole process tree (wrangler, node, workerd) is killed with SIGKILL in
 //! the middle of work, then a new server starts on the same persisted state. What was
-//! acknowledged before the kill must be there, once; what was running must end cleanly.
+//! acknowledged before the kill must be there, once; what was running must end cleanly. And a
+//! second process writing the same local database: the Worker's writes wait for its lock.
 //!
 //! Each test runs servers of its own; `make test` runs this file on its own, one test at a time,
 //! with `master_keys` (a second `wrangler dev` starting in the project directory makes a running
@@ -319,4 +320,49 @@ fn an_execution_running_when_the_worker_is_killed_finishes_cleanly_after_restart
     let spent = count(&app, &format!("SELECT COALESCE(SUM(cost_nusd), 0) AS n FROM llm_usage WHERE execution_id IN ('{resumed}', '{exhausted}')"));
     assert_eq!(budget["spent_nusd"].as_u64(), Some(spent), "{budget}");
     app.stop();
+}
+
+#[test]
+fn a_write_waits_while_another_wrangler_holds_the_databases_write_lock() {
+    // `wrangler d1 execute --local` beside `wrangler dev` is another workerd on the same SQLite
+    // file: while its write holds the lock, the Worker's writes are refused at once (SQLITE_BUSY).
+    // The Worker sends them again after a moment, so requests succeed instead of answering 500,
+    // and a run's finish hooks no longer lose what they write.
+    let app = TestApp::start_with(&[], None);
+    let team = app.signup_team();
+    let done = AtomicBool::new(false);
+    thread::scope(|scope| {
+        let outside = scope.spawn(|| {
+            let write = "CREATE TABLE lock_probe AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL \
+                         SELECT x + 1 FROM c WHERE x < 400000) SELECT x FROM c; \
+                         DROP TABLE lock_probe;";
+            // The outside writer meets the Worker's lock too and is refused then (wrangler does
+            // not wait either): it tries again until three of its writes went through.
+            let (mut wrote, mut refused) = (0, 0);
+            let outcome = loop {
+                match app.sql_beside_requests(write) {
+                    Ok(_) if wrote == 2 => break Ok(()),
+                    Ok(_) => wrote += 1,
+                    Err(why) if why.contains("SQLITE_BUSY") && refused < 20 => refused += 1,
+                    Err(why) => break Err(why),
+                }
+            };
+            // Set whatever happened, so the writes below stop.
+            done.store(true, Ordering::Release);
+            outcome
+        });
+        let mut sent = 0;
+        while !done.load(Ordering::Acquire) {
+            let body = json!({"name": unique("locked"), "steps": [
+                {"id": "a", "kind": "http", "method": "POST", "url": format!("{}/hook", stand_in().base_url)}
+            ]});
+            let resp = app.post_json("/api/workflows", &body, &team.owner.auth);
+            assert_eq!(resp.status, 201, "write {sent} while locked: {resp}");
+            sent += 1;
+        }
+        if let Err(why) = outside.join().unwrap() {
+            panic!("the outside writer: {why}");
+        }
+        eprintln!("{sent} writes beside the outside writer");
+    });
 }

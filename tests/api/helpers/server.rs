@@ -149,12 +149,9 @@ impl TestApp {
     /// database is waited for.
     pub fn sql(&self, statement: &str) -> Value {
         let _no_request_in_flight = exclusive_gate();
-        let dir = self.persist_dir.to_string_lossy().into_owned();
-        let mut args = vec!["d1", "execute", "DB", "--local", "--persist-to", &dir];
-        args.extend(["--command", statement, "--json"]);
         let mut attempts = 0;
         let out = loop {
-            match run_wrangler(&args) {
+            match self.sql_beside_requests(statement) {
                 Ok(out) => break out,
                 Err(why) if why.contains("SQLITE_BUSY") && attempts < 20 => attempts += 1,
                 Err(why) => panic!("{why}"),
@@ -164,24 +161,13 @@ impl TestApp {
         serde_json::from_str(&out)
             .unwrap_or_else(|e| panic!("d1 execute gave no JSON ({e}): {out}"))
     }
-}
 
-impl TestApp {
-    /// Runs SQL on the server's local D1 the way a developer beside `wrangler dev` would, with
-    /// requests in flight (no gate, no retry): wrangler's error, if any, is returned.
+    /// Runs SQL on the server's local D1 as a developer beside `wrangler dev` would, with
+    /// requests in flight (no gate, no retry): wrangler's JSON answer, or its error.
     pub fn sql_beside_requests(&self, statements: &str) -> Result<String, String> {
         let dir = self.persist_dir.to_string_lossy().into_owned();
-        let args = [
-            "d1",
-            "execute",
-            "DB",
-            "--local",
-            "--persist-to",
-            &dir,
-            "--command",
-            statements,
-        ];
-        run_wrangler(&args)
+        let args = ["d1", "execute", "DB", "--local", "--persist-to", &dir];
+        run_wrangler(&[&args[..], &["--command", statements, "--json"]].concat())
     }
 }
 
