@@ -17,11 +17,13 @@ use crate::domain::rollup::{
     BLOCK_DAYS, HOUR_MS,
 };
 
-/// Whose subjects: the whole team, or each component of the `page` CTE.
+/// Whose subjects: the whole team, each component of the `page` CTE, or the one component
+/// `page.name` of the outer query's row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Team,
     PageComponents,
+    PageRow,
 }
 
 /// Bits `lo..hi` as SQL: the mask itself (up to 2^60) would not survive D1's f64 binds.
@@ -35,6 +37,7 @@ fn rows_of(scope: Scope, block: i64) -> String {
     let scope_filter = match scope {
         Scope::Team => "d.scope = ''",
         Scope::PageComponents => "d.scope IN (SELECT name FROM page)",
+        Scope::PageRow => "d.scope = page.name",
     };
     format!("d.team_id = ?1 AND d.kind = 'user' AND {scope_filter} AND d.block = {block}")
 }
@@ -80,16 +83,25 @@ fn distinct_count(plan: &Plan) -> String {
     }
 }
 
-/// `SELECT scope, n`: how many users were active in the window per component of `page`.
-fn distinct_per_component(plan: &Plan) -> String {
+/// How many users were active in the window in each component of `page`: a `users` CTE to add
+/// (`scope, n`, for a window longer than one bitmap row) and the expression for the outer
+/// query's row. For a window one row per subject answers, a correlated count over the row's
+/// component: one range of `active_days`' key each, counted in order, with no grouping.
+fn distinct_per_component(plan: &Plan) -> (Option<String>, String) {
     match single_row(plan) {
-        Some(row) => format!(
-            "SELECT d.scope AS scope, COUNT(*) AS n FROM active_days d WHERE {} GROUP BY d.scope",
-            row_filter(Scope::PageComponents, &row)
+        Some(row) => (
+            None,
+            format!(
+                "(SELECT COUNT(*) FROM active_days d WHERE {})",
+                row_filter(Scope::PageRow, &row)
+            ),
         ),
-        None => format!(
-            "SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope",
-            active(Scope::PageComponents, plan)
+        None => (
+            Some(format!(
+                "users AS (SELECT scope, COUNT(*) AS n FROM ({}) GROUP BY scope)",
+                active(Scope::PageComponents, plan)
+            )),
+            "IFNULL((SELECT n FROM users WHERE users.scope = page.name), 0)".into(),
         ),
     }
 }
@@ -100,7 +112,9 @@ fn distinct_per_component(plan: &Plan) -> String {
 fn active(scope: Scope, plan: &Plan) -> String {
     let (cols, scope_filter) = match scope {
         Scope::Team => ("subject", "scope = ''"),
-        Scope::PageComponents => ("scope, subject", "scope IN (SELECT name FROM page)"),
+        Scope::PageComponents | Scope::PageRow => {
+            ("scope, subject", "scope IN (SELECT name FROM page)")
+        }
     };
     let term = |table: &str, row_col: &str, bits_col: &str, pieces: &[Bits]| {
         let rows: Vec<String> = pieces.iter().map(|b| b.row.to_string()).collect();
@@ -309,15 +323,14 @@ pub async fn components(
     let (h0, h1) = p.hours;
     let page = "WITH page AS (SELECT name FROM components WHERE team_id = ?1 \
                 AND (?2 IS NULL OR name > ?2) ORDER BY name LIMIT ?3)";
+    // Each component's actions are one range of `event_hours`' key (team, component, hour).
+    let (users_cte, users) = distinct_per_component(&p);
     let figures = format!(
-        "{page}, acts AS (SELECT component, SUM(actions) AS n FROM event_hours \
-         WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1} AND component IN (SELECT name FROM page) \
-         GROUP BY component), \
-         users AS ({}) \
-         SELECT page.name AS component, COALESCE(acts.n, 0) AS actions, COALESCE(users.n, 0) AS users \
-         FROM page LEFT JOIN acts ON acts.component = page.name LEFT JOIN users ON users.scope = page.name \
-         ORDER BY page.name",
-        distinct_per_component(&p),
+        "{page}{} SELECT page.name AS component, \
+         (SELECT IFNULL(SUM(actions), 0) FROM event_hours WHERE team_id = ?1 \
+          AND component = page.name AND hour >= {h0} AND hour < {h1}) AS actions, \
+         {users} AS users FROM page ORDER BY page.name",
+        users_cte.map(|c| format!(", {c}")).unwrap_or_default(),
     );
     let averages = format!(
         "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM metric_hours \

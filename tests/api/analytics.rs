@@ -156,6 +156,7 @@ fn components_list_each_with_its_actions_users_and_metric_averages() {
             ev("alpha", Some("u2"), None, now - 2 * HOUR),
             ev("beta", Some("u1"), None, now - 3 * HOUR),
             ev("delta", Some("u5"), None, now - 3 * DAY),
+            ev("alpha", Some("u9"), None, now - 80 * DAY),
         ],
     );
     for (component, name, value) in [
@@ -192,6 +193,29 @@ fn components_list_each_with_its_actions_users_and_metric_averages() {
     assert_eq!(
         week["data"][2],
         json!({"component": "delta", "actions": 1, "users": 1, "metrics": {}})
+    );
+    // Longer than one bitmap row per user (61 days): counted from every block the window
+    // touches; a page of two, then the rest.
+    let quarter = get(app, "/api/analytics/components?range=90d&limit=2", owner);
+    assert_eq!(
+        quarter["data"],
+        json!([
+            {"component": "alpha", "actions": 4, "users": 3, "metrics": {"load_ms": 150.0}},
+            {"component": "beta", "actions": 1, "users": 1, "metrics": {}},
+        ])
+    );
+    let cursor = string(&quarter["next_cursor"]);
+    let rest = get(
+        app,
+        &format!("/api/analytics/components?range=90d&limit=2&cursor={cursor}"),
+        owner,
+    );
+    assert_eq!(
+        rest["data"],
+        json!([
+            {"component": "delta", "actions": 1, "users": 1, "metrics": {}},
+            {"component": "gamma", "actions": 0, "users": 0, "metrics": {"fps": 30.0}},
+        ])
     );
     let walked: Vec<String> = app
         .walk("/api/analytics/components", owner)
