@@ -507,11 +507,13 @@ fn main() {
         seed.figures(),
         seed.d1_calls.clone(),
     )];
+    let mut beacon_ingest: Vec<(usize, usize, f64)> = Vec::new();
     for (size, clients) in [(INGEST_BATCH, 1), (INGEST_BATCH, 16), (SEED_BATCH, 4)] {
         let batches = (0..INGEST_EVENTS / size)
             .map(|_| (0..size).map(|_| live_event(&mut rng)).collect())
             .collect();
         let ingest = send_batches(app, &sdk, batches, clients);
+        beacon_ingest.push((size, clients, ingest.events_per_s));
         rows.push((
             format!("POST /api/telemetry/batch, live {size}-event batches, {clients} client(s)"),
             ingest.figures(),
@@ -578,6 +580,7 @@ fn main() {
     // The Worker's own figures from the one-connection reads only: read before the 16-connection
     // runs add their (queued) requests to the same log lines.
     let log = std::fs::read_to_string(&app.log_path).unwrap_or_default();
+    let mut beacon_rates: Vec<(&str, f64)> = Vec::new();
     for path in [
         "/api/executions",
         "/api/analytics/summary?range=7d",
@@ -588,6 +591,7 @@ fn main() {
         let on_own = match own.as_deref() {
             Some(base) => {
                 let (rate, p50) = throughput_at(app, Some(base), &reader, path, 16, 8.0);
+                beacon_rates.push((path, rate));
                 format!("; on the Worker's own socket {rate:.0} req/s, p50 {p50:.1} ms")
             }
             None => String::new(),
@@ -629,6 +633,31 @@ fn main() {
         rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
         rows.extend(gateway_rows(app, &reader, &sdk));
     }
+
+    let side_by_side = if scale == 1 && std::env::var("BENCH_PEER").as_deref() != Ok("off") {
+        let beacon_p50 = |path: &str| {
+            let i = reads.iter().position(|r| *r == path)?;
+            direct.as_ref().map(|d| (d[i].0, d[i].2.clone()))
+        };
+        let beacon_rate = |path: &str| {
+            beacon_rates
+                .iter()
+                .find(|(p, _)| *p == path)
+                .map(|(_, rate)| *rate)
+        };
+        peer_rows(
+            app,
+            &reader,
+            &sdk,
+            &mut rng,
+            &detail_path,
+            &beacon_ingest,
+            &beacon_p50,
+            &beacon_rate,
+        )
+    } else {
+        Vec::new()
+    };
 
     // A wrangler run in the project directory can make a running `wrangler dev` reload
     // (their bundles share .wrangler/tmp): the server goes before the startup is measured.
@@ -686,6 +715,99 @@ fn main() {
     for (what, value, d1) in rows {
         println!("| {what:width$} | {value:result_width$} | {d1:14} |");
     }
+    if !side_by_side.is_empty() {
+        println!();
+        println!(
+            "Side by side with the peer (examples/peer: a plain JavaScript Worker on the same \
+             database, two D1 round trips per authenticated request, no rollups), both on their \
+             Worker's own socket (ingest through wrangler dev's proxy, as above):"
+        );
+        println!();
+        println!("| route | Beacon | peer | Beacon / peer |");
+        println!("|---|---|---|---|");
+        for (what, beacon, peer, ratio) in side_by_side {
+            println!("| {what} | {beacon} | {peer} | {ratio} |");
+        }
+    }
+}
+
+/// The peer's figures beside Beacon's (`route, Beacon, peer, ratio`): the same ingest runs and
+/// reads against `examples/peer` served on Beacon's database. Run last: the peer's events are
+/// stored without Beacon's rollups, so nothing of Beacon's reads them afterwards.
+#[allow(clippy::too_many_arguments)]
+fn peer_rows(
+    app: &TestApp,
+    reader: &Auth,
+    sdk: &Auth,
+    rng: &mut Rng,
+    detail_path: &str,
+    beacon_ingest: &[(usize, usize, f64)],
+    beacon_p50: &dyn Fn(&str) -> Option<(f64, String)>,
+    beacon_rate: &dyn Fn(&str) -> Option<f64>,
+) -> Vec<(String, String, String, String)> {
+    println!("starting the peer on the same database ...");
+    let peer = app.start_peer();
+    let mut out = Vec::new();
+    let ratio = |ours: f64, theirs: f64, higher_is_better: bool| {
+        let r = if higher_is_better {
+            ours / theirs
+        } else {
+            theirs / ours
+        };
+        format!("{r:.2}x {}", if r >= 1.0 { "ahead" } else { "behind" })
+    };
+    for &(size, clients, ours) in beacon_ingest {
+        if clients == 1 {
+            continue;
+        }
+        let batches = (0..INGEST_EVENTS / size)
+            .map(|_| (0..size).map(|_| live_event(rng)).collect())
+            .collect();
+        let theirs = send_batches(&peer, sdk, batches, clients);
+        out.push((
+            format!("POST /api/telemetry/batch, {size}-event batches, {clients} clients"),
+            format!("{ours:.0} events/s"),
+            theirs.figures(),
+            ratio(ours, theirs.events_per_s, true),
+        ));
+    }
+    let own = peer.worker_address();
+    let paths = [
+        "/api/auth/me",
+        "/api/analytics/summary?range=7d",
+        "/api/executions",
+        "/api/executions?status=failed",
+        detail_path,
+    ];
+    let measured = latencies_at(&peer, own.as_deref(), reader, &paths);
+    for (path, (p50, _, d1)) in paths.iter().zip(measured) {
+        let shown = if *path == detail_path {
+            "/api/executions/:id"
+        } else {
+            path
+        };
+        let ours = beacon_p50(path);
+        out.push((
+            format!("GET {shown}, p50 at 1 connection"),
+            ours.as_ref().map_or("?".into(), |(ms, calls)| {
+                format!("{ms:.1} ms ({calls} D1 round trips)")
+            }),
+            format!("{p50:.1} ms ({d1} D1 round trips)"),
+            ours.map_or("?".into(), |(ms, _)| ratio(ms, p50, false)),
+        ));
+    }
+    for path in ["/api/executions", "/api/analytics/summary?range=7d"] {
+        let (rate, _) = throughput_at(&peer, own.as_deref(), reader, path, 16, 8.0);
+        let ours = beacon_rate(path);
+        out.push((
+            format!("GET {path}, 16 connections"),
+            ours.map_or("?".into(), |r| format!("{r:.0} req/s")),
+            format!("{rate:.0} req/s"),
+            ours.map_or("?".into(), |r| ratio(r, rate, true)),
+        ));
+    }
+    peer.stop();
+    out
 }
 
 /// Traces seeded by SQL for the list's figures.

@@ -222,6 +222,18 @@ pub enum Resolved<'a> {
 }
 
 /// Finds the operation for a method and a path under `/api` (a trailing `/` is ignored).
+/// The path of a request's URL as the runtime serializes it (`https://host/a/b?q` → `/a/b`),
+/// still percent-encoded, read without parsing the URL: a serialized URL with a host always has a
+/// `/` after it, and `?` and `#` inside a path are always escaped.
+pub fn path_of(url: &str) -> &str {
+    let Some(host) = url.find("://").map(|i| i + 3) else {
+        return "/";
+    };
+    let rest = &url[host..];
+    let rest = &rest[..rest.find(['?', '#']).unwrap_or(rest.len())];
+    rest.find('/').map_or("/", |i| &rest[i..])
+}
+
 pub fn resolve<'a>(method: &str, path: &'a str) -> Resolved<'a> {
     let segments: Vec<&str> = path
         .strip_prefix("/api")
@@ -262,6 +274,28 @@ fn fit<'a>(template: &str, segments: &[&'a str]) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_path_is_read_from_the_serialized_url() {
+        for (url, path) in [
+            (
+                "https://beacon.example/api/executions?limit=5",
+                "/api/executions",
+            ),
+            (
+                "http://127.0.0.1:8787/api/traces/abc#top",
+                "/api/traces/abc",
+            ),
+            ("http://127.0.0.1:8787/api/a%3Fb?c=1", "/api/a%3Fb"),
+            ("https://beacon.example", "/"),
+            ("https://beacon.example/", "/"),
+            ("https://beacon.example?x=/api", "/"),
+            ("not a url", "/"),
+        ] {
+            assert_eq!(path_of(url), path, "{url}");
+        }
+    }
+
     use super::*;
     use serde_json::Value;
     use std::collections::BTreeSet;

@@ -3,7 +3,7 @@
 //! limit, query parameters, paging and time ranges.
 
 use serde_json::Value;
-use worker::{Context, D1PreparedStatement, Env, Method, Request, Response};
+use worker::{ByteStream, Context, D1PreparedStatement, Env, Method, Response};
 
 use super::error::{ApiError, ApiResult};
 use crate::domain::ids::{TeamId, UserId};
@@ -21,7 +21,11 @@ pub const SESSION_COOKIE: &str = "beacon_session";
 
 /// One request in flight.
 pub struct Ctx {
-    pub req: Request,
+    /// The runtime's request, not the worker crate's (see `entry::fetch` in lib.rs).
+    pub req: web_sys::Request,
+    /// The request's headers and method, read from the runtime once.
+    headers: web_sys::Headers,
+    method: Method,
     pub env: Env,
     pub ctx: Context,
     pub db: Db,
@@ -105,16 +109,23 @@ pub fn authorize(caller: &Caller, needed: Role) -> ApiResult<()> {
 }
 
 impl Ctx {
-    pub fn new(req: Request, env: Env, ctx: Context, request_id: String) -> ApiResult<Ctx> {
+    pub fn new(
+        req: web_sys::Request,
+        env: Env,
+        ctx: Context,
+        request_id: String,
+    ) -> ApiResult<Ctx> {
         let db = Db::new(&env)?;
         // The raw URL string: parsing it whole would link a second URL parser into the wasm.
-        let url = req.inner().url();
+        let url = req.url();
         let query = url
             .split_once('?')
             .map(|(_, q)| q.split('#').next().unwrap_or(""))
             .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
             .unwrap_or_default();
         Ok(Ctx {
+            headers: req.headers(),
+            method: Method::from(req.method()),
             req,
             env,
             ctx,
@@ -126,7 +137,7 @@ impl Ctx {
     }
 
     pub fn method(&self) -> Method {
-        self.req.method()
+        self.method.clone()
     }
 
     /// A configuration variable, if set.
@@ -140,7 +151,7 @@ impl Ctx {
 
     /// `scheme://host[:port]` of this request, for links sent to people.
     pub fn origin(&self) -> String {
-        let url = self.req.inner().url();
+        let url = self.req.url();
         let after_scheme = url.find("://").map_or(0, |i| i + 3);
         let end = url[after_scheme..]
             .find(['/', '?', '#'])
@@ -193,7 +204,7 @@ impl Ctx {
 
     /// Where a reconnecting event stream left off (`Last-Event-ID`), if it says.
     pub fn last_event_id(&self) -> Option<String> {
-        let value = self.req.headers().get("last-event-id").ok().flatten()?;
+        let value = self.headers.get("last-event-id").ok().flatten()?;
         Some(value.trim().to_string()).filter(|v| !v.is_empty())
     }
 
@@ -222,7 +233,7 @@ impl Ctx {
 
     /// A request header, if sent.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.req.headers().get(name).ok().flatten()
+        self.headers.get(name).ok().flatten()
     }
 
     /// The request's body as bytes: 413 over `limit`.
@@ -235,9 +246,9 @@ impl Ctx {
         }
         let unreadable = |_| ApiError::BadRequest("The body could not be read.".into());
         // A body-less request has no stream to read.
-        let bytes = match self.req.inner().body() {
+        let bytes = match self.req.body() {
             None => Vec::new(),
-            Some(_) => match platform::read_capped(self.req.stream().map_err(unreadable)?, limit)
+            Some(stream) => match platform::read_capped(ByteStream::from(stream), limit)
                 .await
                 .map_err(unreadable)?
             {
@@ -287,7 +298,7 @@ impl Ctx {
     }
 
     fn session_token(&self) -> Option<String> {
-        let cookies = self.req.headers().get("cookie").ok().flatten()?;
+        let cookies = self.headers.get("cookie").ok().flatten()?;
         cookies.split(';').find_map(|c| {
             let (name, value) = c.trim().split_once('=')?;
             (name == SESSION_COOKIE && !value.is_empty()).then(|| value.to_string())
@@ -295,7 +306,7 @@ impl Ctx {
     }
 
     fn bearer_token(&self) -> Option<String> {
-        let header = self.req.headers().get("authorization").ok().flatten()?;
+        let header = self.headers.get("authorization").ok().flatten()?;
         let (scheme, token) = header.split_once(' ')?;
         scheme
             .eq_ignore_ascii_case("bearer")
@@ -311,7 +322,7 @@ impl Ctx {
         if matches!(self.method(), Method::Get | Method::Head | Method::Options) {
             return Ok(());
         }
-        let header = |name| self.req.headers().get(name).ok().flatten();
+        let header = |name| self.headers.get(name).ok().flatten();
         let site_ok = header("sec-fetch-site").is_none_or(|s| s == "same-origin");
         let origin_ok = header("origin").is_none_or(|o| o == self.origin());
         if site_ok && origin_ok {

@@ -43,7 +43,7 @@ pub mod workflows;
 
 use std::{future::Future, pin::Pin};
 
-use worker::{Context, Env, Request, Response};
+use worker::{Context, Env, Response};
 
 use crate::domain::gateway::Api;
 use crate::routes::{resolve, Resolved, Route};
@@ -51,10 +51,10 @@ use error::{ApiError, ApiResult};
 use extract::Ctx;
 
 /// Entry point for every fetch.
-pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
-    let path = req.path();
+pub async fn handle(req: web_sys::Request, env: Env, ctx: Context) -> Response {
+    let path = crate::routes::path_of(&req.url()).to_string();
     if !path.starts_with("/api/") && path != "/api" {
-        return serve_asset(req, &env).await;
+        return serve_asset(req.into(), &env).await;
     }
     let request_id = req
         .headers()
@@ -123,7 +123,7 @@ fn wasm_memory_bytes() -> u32 {
         .map_or(0, |b| b.byte_length())
 }
 
-async fn serve_asset(req: Request, env: &Env) -> Response {
+async fn serve_asset(req: worker::Request, env: &Env) -> Response {
     let assets = match env.assets("ASSETS") {
         Ok(a) => a,
         Err(_) => return ApiError::NotFound.into_response(""),

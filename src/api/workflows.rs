@@ -233,7 +233,7 @@ pub async fn execute(cx: &mut Ctx, raw_id: &str) -> ApiResult<Response> {
             None
         }
     };
-    let key = cx.req.headers().get("idempotency-key").ok().flatten();
+    let key = cx.header("idempotency-key");
     if key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 200) {
         f.error("Idempotency-Key", "must be 1 to 200 characters");
     }

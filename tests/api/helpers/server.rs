@@ -116,6 +116,37 @@ impl TestApp {
         Ok(app)
     }
 
+    /// `make bench`'s peer (`examples/peer`: a plain JavaScript Worker) served by its own
+    /// `wrangler dev` on this server's database (the same `--persist-to`), started as this server
+    /// is; stopped with it at exit.
+    #[allow(dead_code)] // read by examples/bench.rs only
+    pub fn start_peer(&self) -> TestApp {
+        let start = || -> Result<TestApp, String> {
+            let (port, inspector_port) = two_free_ports()?;
+            let log_path = self.persist_dir.join("peer.log");
+            let peer = wrangler_in(&Path::new(REPO).join("examples/peer"), "wrangler.toml");
+            let child = spawn_wrangler_with(
+                peer,
+                &self.persist_dir,
+                &log_path,
+                port,
+                inspector_port,
+                &[],
+            )?;
+            let app = TestApp {
+                pgid: child.id(),
+                address: format!("http://127.0.0.1:{port}"),
+                persist_dir: self.persist_dir.clone(),
+                log_path,
+                inspector_port,
+                agent: self.agent.clone(),
+            };
+            app.wait_until_healthy(child)?;
+            Ok(app)
+        };
+        start().unwrap_or_else(|why| panic!("the peer did not start: {why}"))
+    }
+
     fn wait_until_healthy(&self, mut child: Child) -> Result<(), String> {
         let started = Instant::now();
         let probe = ureq::AgentBuilder::new()
@@ -247,10 +278,15 @@ fn test_config() -> &'static str {
 }
 
 fn wrangler() -> Command {
+    wrangler_in(Path::new(REPO), test_config())
+}
+
+/// The project's wrangler run in `dir` with the config `config` (relative to `dir`).
+fn wrangler_in(dir: &Path, config: &str) -> Command {
     let mut cmd = Command::new(Path::new(REPO).join(WRANGLER));
-    cmd.current_dir(REPO)
+    cmd.current_dir(dir)
         .env("WRANGLER_SEND_METRICS", "false")
-        .args(["--config", test_config()]);
+        .args(["--config", config]);
     cmd
 }
 
@@ -294,6 +330,17 @@ fn spawn_wrangler(
     inspector: u16,
     vars: &[(String, String)],
 ) -> Result<Child, String> {
+    spawn_wrangler_with(wrangler(), dir, log_path, port, inspector, vars)
+}
+
+fn spawn_wrangler_with(
+    mut wrangler: Command,
+    dir: &Path,
+    log_path: &Path,
+    port: u16,
+    inspector: u16,
+    vars: &[(String, String)],
+) -> Result<Child, String> {
     let log = OpenOptions::new()
         .create(true)
         .append(true)
@@ -302,7 +349,7 @@ fn spawn_wrangler(
     let log_too = log.try_clone().map_err(|e| e.to_string())?;
     let (port, inspector) = (port.to_string(), inspector.to_string());
     let dir = dir.to_string_lossy();
-    let child = wrangler()
+    let child = wrangler
         .args(["dev", "--local", "--ip", "127.0.0.1", "--port", &port])
         .args(["--inspector-port", &inspector, "--persist-to", &dir])
         .args(["--show-interactive-dev-session=false", "--test-scheduled"])
