@@ -116,6 +116,11 @@ impl Touch {
         }
     }
 
+    /// Whether there is anything to record (at most once a minute per user and token).
+    pub fn is_due(&self) -> bool {
+        self.user_id.is_some() || self.token_id.is_some()
+    }
+
     pub async fn run(self, db: &Db, now: i64) -> Result<()> {
         if let Some(user_id) = self.user_id {
             db.run(
