@@ -35,6 +35,32 @@ pub struct Plan {
     pub block_days: Vec<Bits>,
 }
 
+impl Plan {
+    /// The whole days `[first, end)` (day numbers), if any: what per-day rollups answer.
+    pub fn whole_days(&self) -> Option<(i64, i64)> {
+        let first = self.block_days.first()?;
+        let last = self.block_days.last()?;
+        Some((
+            first.row * BLOCK_DAYS + first.lo,
+            last.row * BLOCK_DAYS + last.hi,
+        ))
+    }
+
+    /// The hours of partial days as `[from, to)` in epoch ms: what per-hour rollups answer
+    /// beside [`Plan::whole_days`].
+    pub fn partial_hours(&self) -> Vec<(i64, i64)> {
+        self.day_hours
+            .iter()
+            .map(|b| {
+                (
+                    b.row * DAY_MS + b.lo * HOUR_MS,
+                    b.row * DAY_MS + b.hi * HOUR_MS,
+                )
+            })
+            .collect()
+    }
+}
+
 fn floor(t: i64, unit: i64) -> i64 {
     t.div_euclid(unit) * unit
 }
@@ -283,6 +309,41 @@ pub fn bucket_span(range: TimeRange, interval: Interval) -> TimeRange {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn a_window_is_whole_days_and_the_hours_of_its_partial_ones() {
+        let day = |d: i64| d * DAY_MS;
+        // 30 days ending inside day 20,793 at 18:00, across a block boundary (20,760 = 346 * 60).
+        let p = plan(TimeRange {
+            from: day(20_763) + 18 * HOUR_MS,
+            to: day(20_793) + 18 * HOUR_MS,
+        });
+        assert_eq!(p.whole_days(), Some((20_764, 20_793)));
+        assert_eq!(
+            p.partial_hours(),
+            vec![
+                (day(20_763) + 18 * HOUR_MS, day(20_764)),
+                (day(20_793), day(20_793) + 18 * HOUR_MS)
+            ]
+        );
+        // Inside one day: no whole day.
+        let p = plan(TimeRange {
+            from: day(5) + HOUR_MS,
+            to: day(5) + 3 * HOUR_MS,
+        });
+        assert_eq!(p.whole_days(), None);
+        assert_eq!(
+            p.partial_hours(),
+            vec![(day(5) + HOUR_MS, day(5) + 3 * HOUR_MS)]
+        );
+        // Whole days only, over two blocks.
+        let p = plan(TimeRange {
+            from: day(50),
+            to: day(70),
+        });
+        assert_eq!(p.whole_days(), Some((50, 70)));
+        assert!(p.partial_hours().is_empty());
+    }
     use super::*;
 
     /// 2026-01-01T00:00:00Z: day 20454, bit 54 of its block.

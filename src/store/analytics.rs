@@ -332,10 +332,28 @@ pub async fn components(
          {users} AS users FROM page ORDER BY page.name",
         users_cte.map(|c| format!(", {c}")).unwrap_or_default(),
     );
+    // Metric samples: the window's whole days from `metric_days`, its partial days' hours from
+    // `metric_hours`.
+    let mut parts: Vec<String> = Vec::new();
+    if let Some((d0, d1)) = p.whole_days() {
+        parts.push(format!(
+            "SELECT component, name, count, total FROM metric_days WHERE team_id = ?1 \
+             AND component IN (SELECT name FROM page) AND day >= {d0} AND day < {d1}"
+        ));
+    }
+    for (a, b) in p.partial_hours() {
+        parts.push(format!(
+            "SELECT component, name, count, total FROM metric_hours WHERE team_id = ?1 \
+             AND component IN (SELECT name FROM page) AND hour >= {a} AND hour < {b}"
+        ));
+    }
+    if parts.is_empty() {
+        parts.push("SELECT component, name, count, total FROM metric_days WHERE 0".into());
+    }
     let averages = format!(
-        "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM metric_hours \
-         WHERE team_id = ?1 AND hour >= {h0} AND hour < {h1} AND component IN (SELECT name FROM page) \
-         GROUP BY component, name ORDER BY component, name"
+        "{page} SELECT component, name, SUM(total) / SUM(count) AS average FROM ({}) \
+         GROUP BY component, name ORDER BY component, name",
+        parts.join(" UNION ALL ")
     );
     let binds = args![team.id, after, limit];
     let results = team

@@ -225,6 +225,47 @@ fn components_list_each_with_its_actions_users_and_metric_averages() {
     assert_eq!(walked, ["alpha", "beta", "delta", "gamma"]);
 }
 
+/// Metric averages read a window's whole days from the per-day rollup and only its partial
+/// days' hours from the hourly one: samples just inside either edge count, samples just outside
+/// do not. (Samples carry no client time, so the older ones are written as SQL, as a sample
+/// received then would have been; the rollups follow by trigger.)
+#[test]
+fn metric_averages_count_whole_days_and_the_partial_days_hours_of_the_window() {
+    const MINUTE: i64 = 60_000;
+    let app = app();
+    let team = app.signup_team();
+    let owner = &team.owner.auth;
+    let now = now_ms();
+    // The 7-day window ends with the current hour; 90 minutes of margin either side of its start
+    // keep the test right if the hour turns while it runs.
+    let from = (now / HOUR + 1) * HOUR - 7 * DAY;
+    let samples = [
+        (from - 3 * DAY, 5000.0),
+        (from - 90 * MINUTE, 1000.0),
+        (from + 90 * MINUTE, 10.0),
+        (now - 3 * DAY, 20.0),
+        (now - 10 * MINUTE, 30.0),
+    ];
+    for (i, (at, value)) in samples.iter().enumerate() {
+        app.sql(&format!(
+            "INSERT INTO metrics (id, team_id, component, name, value, created_at) \
+             VALUES ('m-{i}-{now}', '{}', 'alpha', 'load_ms', {value}, {at})",
+            team.team_id
+        ));
+    }
+    let load_ms = |range: &str| {
+        let listed = get(
+            app,
+            &format!("/api/analytics/components?range={range}"),
+            owner,
+        );
+        listed["data"][0]["metrics"]["load_ms"].clone()
+    };
+    assert_eq!(load_ms("7d"), json!(20.0));
+    assert_eq!(load_ms("30d"), json!(1212.0));
+    assert_eq!(load_ms("24h"), json!(30.0));
+}
+
 /// The rollups are applied per batch from the batch's new events: an id the team already has —
 /// from an earlier batch or earlier in the same one — adds nothing to any figure, even when the
 /// repeat names another time, component, user or session.
