@@ -221,7 +221,6 @@ pub enum Resolved<'a> {
     NotFound,
 }
 
-/// Finds the operation for a method and a path under `/api` (a trailing `/` is ignored).
 /// The path of a request's URL as the runtime serializes it (`https://host/a/b?q` → `/a/b`),
 /// still percent-encoded, read without parsing the URL: a serialized URL with a host always has a
 /// `/` after it, and `?` and `#` inside a path are always escaped.
@@ -234,6 +233,7 @@ pub fn path_of(url: &str) -> &str {
     rest.find('/').map_or("/", |i| &rest[i..])
 }
 
+/// Finds the operation for a method and a path under `/api` (a trailing `/` is ignored).
 pub fn resolve<'a>(method: &str, path: &'a str) -> Resolved<'a> {
     let segments: Vec<&str> = path
         .strip_prefix("/api")
@@ -274,6 +274,9 @@ fn fit<'a>(template: &str, segments: &[&'a str]) -> Option<&'a str> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::Value;
+    use std::collections::BTreeSet;
 
     #[test]
     fn the_path_is_read_from_the_serialized_url() {
@@ -295,10 +298,6 @@ mod tests {
             assert_eq!(path_of(url), path, "{url}");
         }
     }
-
-    use super::*;
-    use serde_json::Value;
-    use std::collections::BTreeSet;
 
     #[test]
     fn literal_segments_win_over_parameters_and_ids_are_handed_over() {

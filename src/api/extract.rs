@@ -26,6 +26,8 @@ pub struct Ctx {
     /// The request's headers and method, read from the runtime once.
     headers: web_sys::Headers,
     method: Method,
+    /// The request's URL as the runtime serializes it.
+    url: String,
     pub env: Env,
     pub ctx: Context,
     pub db: Db,
@@ -109,15 +111,16 @@ pub fn authorize(caller: &Caller, needed: Role) -> ApiResult<()> {
 }
 
 impl Ctx {
+    /// `url` is `req.url()`, already read by the caller.
     pub fn new(
         req: web_sys::Request,
+        url: String,
         env: Env,
         ctx: Context,
         request_id: String,
     ) -> ApiResult<Ctx> {
         let db = Db::new(&env)?;
         // The raw URL string: parsing it whole would link a second URL parser into the wasm.
-        let url = req.url();
         let query = url
             .split_once('?')
             .map(|(_, q)| q.split('#').next().unwrap_or(""))
@@ -126,6 +129,7 @@ impl Ctx {
         Ok(Ctx {
             headers: req.headers(),
             method: Method::from(req.method()),
+            url,
             req,
             env,
             ctx,
@@ -151,7 +155,7 @@ impl Ctx {
 
     /// `scheme://host[:port]` of this request, for links sent to people.
     pub fn origin(&self) -> String {
-        let url = self.req.url();
+        let url = &self.url;
         let after_scheme = url.find("://").map_or(0, |i| i + 3);
         let end = url[after_scheme..]
             .find(['/', '?', '#'])

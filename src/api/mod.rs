@@ -52,7 +52,8 @@ use extract::Ctx;
 
 /// Entry point for every fetch.
 pub async fn handle(req: web_sys::Request, env: Env, ctx: Context) -> Response {
-    let path = crate::routes::path_of(&req.url()).to_string();
+    let url = req.url();
+    let path = crate::routes::path_of(&url).to_string();
     if !path.starts_with("/api/") && path != "/api" {
         return serve_asset(req.into(), &env).await;
     }
@@ -68,7 +69,7 @@ pub async fn handle(req: web_sys::Request, env: Env, ctx: Context) -> Response {
     let debug_headers = env
         .var("DEBUG_HEADERS")
         .is_ok_and(|v| v.to_string() == "true");
-    let (result, d1_calls, rows_written) = match Ctx::new(req, env, ctx, request_id.clone()) {
+    let (result, d1_calls, rows_written) = match Ctx::new(req, url, env, ctx, request_id.clone()) {
         Ok(mut cx) => {
             let result = route(&mut cx, &path).await;
             let result = extract::finish(&cx, result).await;

@@ -309,6 +309,7 @@ pub fn bucket_span(range: TimeRange, interval: Interval) -> TimeRange {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn a_window_is_whole_days_and_the_hours_of_its_partial_ones() {
@@ -344,7 +345,6 @@ mod tests {
         assert_eq!(p.whole_days(), Some((50, 70)));
         assert!(p.partial_hours().is_empty());
     }
-    use super::*;
 
     /// 2026-01-01T00:00:00Z: day 20454, bit 54 of its block.
     const T0: i64 = 1_767_225_600_000;

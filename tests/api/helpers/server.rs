@@ -98,9 +98,27 @@ impl TestApp {
             vars.retain(|(k, _)| k != name);
             vars.push((name.to_string(), value.to_string()));
         }
-        let (port, inspector_port) = two_free_ports()?;
         let log_path = persist_dir.join("wrangler.log");
-        let child = spawn_wrangler(&persist_dir, &log_path, port, inspector_port, &vars)?;
+        TestApp::launch(wrangler(), persist_dir, log_path, &vars)
+    }
+
+    /// Runs `wrangler dev` (`wrangler`: the command to run it with) on `persist_dir` and waits
+    /// until it answers `GET /api/health`.
+    fn launch(
+        wrangler: Command,
+        persist_dir: PathBuf,
+        log_path: PathBuf,
+        vars: &[(String, String)],
+    ) -> Result<TestApp, String> {
+        let (port, inspector_port) = two_free_ports()?;
+        let child = spawn_wrangler(
+            wrangler,
+            &persist_dir,
+            &log_path,
+            port,
+            inspector_port,
+            vars,
+        )?;
         let app = TestApp {
             pgid: child.id(),
             address: format!("http://127.0.0.1:{port}"),
@@ -121,30 +139,10 @@ impl TestApp {
     /// is; stopped with it at exit.
     #[allow(dead_code)] // read by examples/bench.rs only
     pub fn start_peer(&self) -> TestApp {
-        let start = || -> Result<TestApp, String> {
-            let (port, inspector_port) = two_free_ports()?;
-            let log_path = self.persist_dir.join("peer.log");
-            let peer = wrangler_in(&Path::new(REPO).join("examples/peer"), "wrangler.toml");
-            let child = spawn_wrangler_with(
-                peer,
-                &self.persist_dir,
-                &log_path,
-                port,
-                inspector_port,
-                &[],
-            )?;
-            let app = TestApp {
-                pgid: child.id(),
-                address: format!("http://127.0.0.1:{port}"),
-                persist_dir: self.persist_dir.clone(),
-                log_path,
-                inspector_port,
-                agent: self.agent.clone(),
-            };
-            app.wait_until_healthy(child)?;
-            Ok(app)
-        };
-        start().unwrap_or_else(|why| panic!("the peer did not start: {why}"))
+        let peer = wrangler_in(&Path::new(REPO).join("examples/peer"), "wrangler.toml");
+        let log_path = self.persist_dir.join("peer.log");
+        TestApp::launch(peer, self.persist_dir.clone(), log_path, &[])
+            .unwrap_or_else(|why| panic!("the peer did not start: {why}"))
     }
 
     fn wait_until_healthy(&self, mut child: Child) -> Result<(), String> {
@@ -324,16 +322,6 @@ fn apply_migrations(persist_dir: &Path) -> Result<(), String> {
 }
 
 fn spawn_wrangler(
-    dir: &Path,
-    log_path: &Path,
-    port: u16,
-    inspector: u16,
-    vars: &[(String, String)],
-) -> Result<Child, String> {
-    spawn_wrangler_with(wrangler(), dir, log_path, port, inspector, vars)
-}
-
-fn spawn_wrangler_with(
     mut wrangler: Command,
     dir: &Path,
     log_path: &Path,
