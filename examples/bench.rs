@@ -462,13 +462,24 @@ fn main() {
     }
     if only == "traces" || only == "gateway" {
         // `BENCH_ONLY=traces make bench` (or `gateway`): those rows alone, without the seeding.
-        let rows = if only == "traces" {
-            traces_rows(app, &reader, &sdk, now_ms())
+        let (rows, beacon_gateway) = if only == "traces" {
+            (traces_rows(app, &reader, &sdk, now_ms()), None)
         } else {
-            gateway_rows(app, &reader, &sdk)
+            let (rows, figures) = gateway_rows(app, &reader, &sdk);
+            (rows, Some(figures))
         };
         for (what, value, d1) in rows {
             println!("| {what} | {value} | {d1} |");
+        }
+        if let (Some((direct, through)), true) = (beacon_gateway, peer_wanted()) {
+            let peer = start_peer(app);
+            let (peer_direct, peer_through) = peer_gateway(&peer, &sdk);
+            peer.stop();
+            println!(
+                "| the same, added over the stand-in: Beacon / the peer (examples/peer) | +{:.1} ms / +{:.1} ms |  |",
+                through - direct,
+                peer_through - peer_direct
+            );
         }
         return;
     }
@@ -631,10 +642,15 @@ fn main() {
     if scale == 1 {
         // Neither reads the seeded events or executions: measured at the usual size only.
         rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
-        rows.extend(gateway_rows(app, &reader, &sdk));
     }
+    let (gateway, beacon_gateway) = if scale == 1 {
+        gateway_rows(app, &reader, &sdk)
+    } else {
+        (Vec::new(), (f64::NAN, f64::NAN))
+    };
+    rows.extend(gateway);
 
-    let side_by_side = if scale == 1 && std::env::var("BENCH_PEER").as_deref() != Ok("off") {
+    let side_by_side = if scale == 1 && peer_wanted() {
         let beacon_p50 = |path: &str| {
             let i = reads.iter().position(|r| *r == path)?;
             direct.as_ref().map(|d| (d[i].0, d[i].2.clone()))
@@ -654,6 +670,7 @@ fn main() {
             &beacon_ingest,
             &beacon_p50,
             &beacon_rate,
+            beacon_gateway,
         )
     } else {
         Vec::new()
@@ -744,9 +761,9 @@ fn peer_rows(
     beacon_ingest: &[(usize, usize, f64)],
     beacon_p50: &dyn Fn(&str) -> Option<(f64, String)>,
     beacon_rate: &dyn Fn(&str) -> Option<f64>,
+    beacon_gateway: (f64, f64),
 ) -> Vec<(String, String, String, String)> {
-    println!("starting the peer on the same database ...");
-    let peer = app.start_peer();
+    let peer = start_peer(app);
     let mut out = Vec::new();
     let ratio = |ours: f64, theirs: f64, higher_is_better: bool| {
         let r = if higher_is_better {
@@ -806,6 +823,15 @@ fn peer_rows(
             ours.map_or("?".into(), |r| ratio(r, rate, true)),
         ));
     }
+    let (direct, through) = peer_gateway(&peer, sdk);
+    let (ours, theirs) = (beacon_gateway.1 - beacon_gateway.0, through - direct);
+    out.push((
+        "POST /api/gateway/openai/v1/chat/completions, not streamed: added over the stand-in, p50"
+            .into(),
+        format!("+{ours:.1} ms (vault key, budget, price, span, usage row)"),
+        format!("+{theirs:.1} ms (key in its vars, usage row)"),
+        ratio(ours, theirs, false),
+    ));
     peer.stop();
     out
 }
@@ -1068,9 +1094,15 @@ fn p50_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
     times[times.len() / 2]
 }
 
+/// A row of the table: what was measured, the figure, its D1 round trips.
+type Row = (String, String, String);
+
 /// The LLM gateway against calling the stand-in provider directly: a non-streamed call, the
 /// first byte of a streamed one, and a cache hit.
-fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String, String)> {
+///
+/// Also answers the last p50s measured (on the Worker's own socket when found): the stand-in
+/// directly and a non-streamed call through the gateway, for the side-by-side table.
+fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> (Vec<Row>, (f64, f64)) {
     let key = app.openai_key(reader);
     let Auth::Bearer(token) = sdk else {
         panic!("the bench calls the gateway with an access token");
@@ -1116,9 +1148,11 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String
         bases.push((own, ", on the Worker's own socket"));
     }
     let mut rows = Vec::new();
+    let mut last = (direct, f64::NAN);
     for (base, where_) in bases {
         let gateway_url = format!("{base}/api/gateway/openai/v1/chat/completions");
         let gateway = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, false, true));
+        last.1 = gateway;
         let gateway_first = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, true, false));
         let (_, status) = timed_post(&gateway_url, &with_ttl, &cached, true);
         assert_eq!(status, 200);
@@ -1152,7 +1186,54 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<(String, String
             ),
         ]);
     }
-    rows
+    (rows, last)
+}
+
+/// Whether to measure the peer too (`BENCH_PEER=off` skips it).
+fn peer_wanted() -> bool {
+    std::env::var("BENCH_PEER").as_deref() != Ok("off")
+}
+
+/// `examples/peer` on Beacon's database, its gateway route calling the stand-in provider.
+fn start_peer(app: &TestApp) -> TestApp {
+    println!("starting the peer on the same database ...");
+    let provider = stand_in().base_url.clone();
+    app.start_peer(&[
+        ("PROVIDER_URL", provider.as_str()),
+        ("PROVIDER_KEY", helpers::OPENAI_KEY),
+    ])
+}
+
+/// The peer's gateway route (`examples/peer`: the caller looked up, the stand-in called with
+/// the key in its vars, a usage row after the answer) against the stand-in directly, p50s of
+/// non-streamed calls, on the peer's own socket when found.
+fn peer_gateway(peer: &TestApp, sdk: &Auth) -> (f64, f64) {
+    let Auth::Bearer(token) = sdk else {
+        panic!("the bench calls the gateway with an access token");
+    };
+    let bearer = format!("Bearer {token}");
+    let provider = format!("Bearer {}", helpers::OPENAI_KEY);
+    let direct_url = format!("{}/v1/chat/completions", stand_in().base_url);
+    let base = peer
+        .worker_address()
+        .unwrap_or_else(|| peer.address.clone());
+    let peer_url = format!("{base}/api/gateway/openai/v1/chat/completions");
+    let mut n = 0;
+    let mut call = |url: &str, auth: &str| {
+        n += 1;
+        let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("peer call {n}")}]})
+            .to_string();
+        let headers = [
+            ("Authorization", auth),
+            ("Content-Type", "application/json"),
+        ];
+        let (ms, status) = timed_post(url, &headers, &body, true);
+        assert_eq!(status, 200, "{url}");
+        ms
+    };
+    let direct = p50_of(GATEWAY_CALLS, || call(&direct_url, &provider));
+    let through = p50_of(GATEWAY_CALLS, || call(&peer_url, &bearer));
+    (direct, through)
 }
 
 /// The 1-minute load average, to read the figures against.

@@ -5,7 +5,8 @@
 // authenticated request is two D1 round trips, the usual shape. It answers what the bench reads
 // (the same status codes and the fields it checks) and reports its D1 round trips and rows
 // written in the same debug headers Beacon sends. Not a product: no validation beyond what the
-// bench sends, no roles.
+// bench sends, no roles. Its LLM gateway route calls the provider named by its PROVIDER_URL and
+// PROVIDER_KEY vars (the bench points them at the stand-in provider).
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -144,8 +145,42 @@ async function ingest(m, req, env, team) {
   return m.json(200, { accepted, duplicates: rows.length - accepted, rejected: [] });
 }
 
+// The LLM gateway as a user would write it without Beacon: the caller looked up, the provider
+// called with the one key the Worker holds (its PROVIDER_URL and PROVIDER_KEY vars, the
+// provider's answer passed back as it came), and a usage row written after the answer (in
+// waitUntil) with the tokens the provider reported. No vault, budget, price, cache or trace.
+async function gateway(m, req, env, ctx, who) {
+  const body = await req.text();
+  const reply = await fetch(`${env.PROVIDER_URL}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${env.PROVIDER_KEY}` },
+    body,
+  });
+  const answer = await reply.text();
+  const model = JSON.parse(body).model ?? "";
+  ctx.waitUntil(
+    (async () => {
+      let usage = {};
+      try {
+        usage = JSON.parse(answer).usage ?? {};
+      } catch {}
+      await env.DB.prepare(
+        `INSERT INTO llm_usage (id, team_id, execution_id, workflow_id, step_id, provider, model, input_tokens,
+           cache_read_tokens, cache_write_tokens, output_tokens, reasoning_tokens, created_at, source)
+         VALUES (?, ?, '', '', '', 'openai', ?, ?, 0, 0, ?, 0, ?, 'gateway')`,
+      )
+        .bind(crypto.randomUUID(), who.team_id, model, usage.prompt_tokens ?? 0, usage.completion_tokens ?? 0, Date.now())
+        .run();
+    })(),
+  );
+  return new Response(answer, {
+    status: reply.status,
+    headers: { "content-type": reply.headers.get("content-type") ?? "application/json", "x-d1-calls": String(m.calls) },
+  });
+}
+
 export default {
-  async fetch(req, env) {
+  async fetch(req, env, ctx) {
     const m = new Meter();
     const url = new URL(req.url);
     if (url.pathname === "/api/health") return m.json(200, { status: "ok" });
@@ -154,6 +189,7 @@ export default {
     const team = who.team_id;
     const path = url.pathname;
     if (req.method === "POST" && path === "/api/telemetry/batch") return ingest(m, req, env, team);
+    if (req.method === "POST" && path === "/api/gateway/openai/v1/chat/completions") return gateway(m, req, env, ctx, who);
     if (req.method !== "GET") return m.json(405, { error: { code: "method_not_allowed", message: "" } });
     if (path === "/api/auth/me") return m.json(200, { user: who });
     if (path === "/api/analytics/summary") return summary(m, env, team, url);

@@ -136,12 +136,16 @@ impl TestApp {
 
     /// `make bench`'s peer (`examples/peer`: a plain JavaScript Worker) served by its own
     /// `wrangler dev` on this server's database (the same `--persist-to`), started as this server
-    /// is; stopped with it at exit.
+    /// is, with `vars` (`--var`); stopped with it at exit.
     #[allow(dead_code)] // read by examples/bench.rs only
-    pub fn start_peer(&self) -> TestApp {
+    pub fn start_peer(&self, vars: &[(&str, &str)]) -> TestApp {
         let peer = wrangler_in(&Path::new(REPO).join("examples/peer"), "wrangler.toml");
         let log_path = self.persist_dir.join("peer.log");
-        TestApp::launch(peer, self.persist_dir.clone(), log_path, &[])
+        let vars: Vec<(String, String)> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        TestApp::launch(peer, self.persist_dir.clone(), log_path, &vars)
             .unwrap_or_else(|why| panic!("the peer did not start: {why}"))
     }
 
