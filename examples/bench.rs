@@ -462,23 +462,20 @@ fn main() {
     }
     if only == "traces" || only == "gateway" {
         // `BENCH_ONLY=traces make bench` (or `gateway`): those rows alone, without the seeding.
-        let (rows, beacon_gateway) = if only == "traces" {
-            (traces_rows(app, &reader, &sdk, now_ms()), None)
+        let rows = if only == "traces" {
+            traces_rows(app, &reader, &sdk, now_ms())
         } else {
-            let (rows, figures) = gateway_rows(app, &reader, &sdk);
-            (rows, Some(figures))
+            gateway_rows(app, &reader, &sdk)
         };
         for (what, value, d1) in rows {
             println!("| {what} | {value} | {d1} |");
         }
-        if let (Some((direct, through)), true) = (beacon_gateway, peer_wanted()) {
+        if only == "gateway" && peer_wanted() {
             let peer = start_peer(app);
-            let (peer_direct, peer_through) = peer_gateway(&peer, &sdk);
+            let (ours, theirs) = gateway_side_by_side(app, &peer, &reader, &sdk);
             peer.stop();
             println!(
-                "| the same, added over the stand-in: Beacon / the peer (examples/peer) | +{:.1} ms / +{:.1} ms |  |",
-                through - direct,
-                peer_through - peer_direct
+                "| the same, added over the stand-in, alternating with the peer (examples/peer): Beacon / the peer | +{ours:.1} ms / +{theirs:.1} ms |  |"
             );
         }
         return;
@@ -642,13 +639,8 @@ fn main() {
     if scale == 1 {
         // Neither reads the seeded events or executions: measured at the usual size only.
         rows.extend(traces_rows(app, &reader, &sdk, now_ms()));
+        rows.extend(gateway_rows(app, &reader, &sdk));
     }
-    let (gateway, beacon_gateway) = if scale == 1 {
-        gateway_rows(app, &reader, &sdk)
-    } else {
-        (Vec::new(), (f64::NAN, f64::NAN))
-    };
-    rows.extend(gateway);
 
     let side_by_side = if scale == 1 && peer_wanted() {
         let beacon_p50 = |path: &str| {
@@ -670,7 +662,6 @@ fn main() {
             &beacon_ingest,
             &beacon_p50,
             &beacon_rate,
-            beacon_gateway,
         )
     } else {
         Vec::new()
@@ -761,7 +752,6 @@ fn peer_rows(
     beacon_ingest: &[(usize, usize, f64)],
     beacon_p50: &dyn Fn(&str) -> Option<(f64, String)>,
     beacon_rate: &dyn Fn(&str) -> Option<f64>,
-    beacon_gateway: (f64, f64),
 ) -> Vec<(String, String, String, String)> {
     let peer = start_peer(app);
     let mut out = Vec::new();
@@ -788,43 +778,94 @@ fn peer_rows(
             ratio(ours, theirs.events_per_s, true),
         ));
     }
+    // The reads, Beacon's and the peer's in alternating rounds (this VM's speed drifts within
+    // minutes): the median of three p50s each, each on its Worker's own socket.
     let own = peer.worker_address();
+    let beacon_own = app.worker_address();
     let paths = [
         "/api/auth/me",
-        "/api/analytics/summary?range=7d",
         "/api/executions",
         "/api/executions?status=failed",
         detail_path,
     ];
-    let measured = latencies_at(&peer, own.as_deref(), reader, &paths);
-    for (path, (p50, _, d1)) in paths.iter().zip(measured) {
+    let (mut ours, mut theirs) = (vec![Vec::new(); paths.len()], vec![Vec::new(); paths.len()]);
+    let (mut our_calls, mut their_calls) = (vec![String::new(); paths.len()], Vec::new());
+    for _ in 0..3 {
+        for (i, (p50, _, d1)) in latencies_at(app, beacon_own.as_deref(), reader, &paths)
+            .into_iter()
+            .enumerate()
+        {
+            ours[i].push(p50);
+            our_calls[i] = d1;
+        }
+        their_calls.clear();
+        for (i, (p50, _, d1)) in latencies_at(&peer, own.as_deref(), reader, &paths)
+            .into_iter()
+            .enumerate()
+        {
+            theirs[i].push(p50);
+            their_calls.push(d1);
+        }
+    }
+    for (i, path) in paths.iter().enumerate() {
         let shown = if *path == detail_path {
             "/api/executions/:id"
         } else {
             path
         };
-        let ours = beacon_p50(path);
+        let (ms, p50) = (median(ours[i].clone()), median(theirs[i].clone()));
         out.push((
             format!("GET {shown}, p50 at 1 connection"),
-            ours.as_ref().map_or("?".into(), |(ms, calls)| {
-                format!("{ms:.1} ms ({calls} D1 round trips)")
-            }),
-            format!("{p50:.1} ms ({d1} D1 round trips)"),
-            ours.map_or("?".into(), |(ms, _)| ratio(ms, p50, false)),
+            format!("{ms:.1} ms ({} D1 round trips)", our_calls[i]),
+            format!("{p50:.1} ms ({} D1 round trips)", their_calls[i]),
+            ratio(ms, p50, false),
         ));
     }
-    for path in ["/api/executions", "/api/analytics/summary?range=7d"] {
-        let (rate, _) = throughput_at(&peer, own.as_deref(), reader, path, 16, 8.0);
-        let ours = beacon_rate(path);
-        out.push((
-            format!("GET {path}, 16 connections"),
-            ours.map_or("?".into(), |r| format!("{r:.0} req/s")),
-            format!("{rate:.0} req/s"),
-            ours.map_or("?".into(), |r| ratio(r, rate, true)),
-        ));
+    // The summary: Beacon's from the table above; the peer's counts the events each time
+    // (seconds a request), so five requests.
+    let summary = "/api/analytics/summary?range=7d";
+    let base = own.clone().unwrap_or(peer.address.clone());
+    let p50 = median(
+        (0..5)
+            .map(|_| {
+                let started = Instant::now();
+                let resp = peer.get_at(&base, summary, reader);
+                assert_eq!(resp.status, 200, "{resp}");
+                started.elapsed().as_secs_f64() * 1e3
+            })
+            .collect(),
+    );
+    let ours = beacon_p50(summary);
+    out.push((
+        format!("GET {summary}, p50 at 1 connection"),
+        ours.as_ref().map_or("?".into(), |(ms, calls)| {
+            format!("{ms:.1} ms ({calls} D1 round trips)")
+        }),
+        format!("{p50:.1} ms (2 D1 round trips; 5 requests)"),
+        ours.map_or("?".into(), |(ms, _)| ratio(ms, p50, false)),
+    ));
+    let executions = "/api/executions";
+    let (mut our_rates, mut their_rates) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        our_rates.push(throughput_at(app, beacon_own.as_deref(), reader, executions, 16, 8.0).0);
+        their_rates.push(throughput_at(&peer, own.as_deref(), reader, executions, 16, 8.0).0);
     }
-    let (direct, through) = peer_gateway(&peer, sdk);
-    let (ours, theirs) = (beacon_gateway.1 - beacon_gateway.0, through - direct);
+    let (rate, theirs_rate) = (median(our_rates), median(their_rates));
+    out.push((
+        format!("GET {executions}, 16 connections (alternating, median of 3)"),
+        format!("{rate:.0} req/s"),
+        format!("{theirs_rate:.0} req/s"),
+        ratio(rate, theirs_rate, true),
+    ));
+    let (rate, _) = throughput_at(&peer, own.as_deref(), reader, summary, 16, 8.0);
+    let ours = beacon_rate(summary);
+    out.push((
+        format!("GET {summary}, 16 connections"),
+        ours.map_or("?".into(), |r| format!("{r:.0} req/s")),
+        format!("{rate:.1} req/s"),
+        ours.map_or("?".into(), |r| ratio(r, rate, true)),
+    ));
+    let (ours, theirs) = gateway_side_by_side(app, &peer, reader, sdk);
     out.push((
         "POST /api/gateway/openai/v1/chat/completions, not streamed: added over the stand-in, p50"
             .into(),
@@ -1099,10 +1140,7 @@ type Row = (String, String, String);
 
 /// The LLM gateway against calling the stand-in provider directly: a non-streamed call, the
 /// first byte of a streamed one, and a cache hit.
-///
-/// Also answers the last p50s measured (on the Worker's own socket when found): the stand-in
-/// directly and a non-streamed call through the gateway, for the side-by-side table.
-fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> (Vec<Row>, (f64, f64)) {
+fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<Row> {
     let key = app.openai_key(reader);
     let Auth::Bearer(token) = sdk else {
         panic!("the bench calls the gateway with an access token");
@@ -1148,11 +1186,9 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> (Vec<Row>, (f64, f6
         bases.push((own, ", on the Worker's own socket"));
     }
     let mut rows = Vec::new();
-    let mut last = (direct, f64::NAN);
     for (base, where_) in bases {
         let gateway_url = format!("{base}/api/gateway/openai/v1/chat/completions");
         let gateway = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, false, true));
-        last.1 = gateway;
         let gateway_first = p50_of(GATEWAY_CALLS, || call(&gateway_url, &through, true, false));
         let (_, status) = timed_post(&gateway_url, &with_ttl, &cached, true);
         assert_eq!(status, 200);
@@ -1186,7 +1222,7 @@ fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> (Vec<Row>, (f64, f6
             ),
         ]);
     }
-    (rows, last)
+    rows
 }
 
 /// Whether to measure the peer too (`BENCH_PEER=off` skips it).
@@ -1204,36 +1240,60 @@ fn start_peer(app: &TestApp) -> TestApp {
     ])
 }
 
-/// The peer's gateway route (`examples/peer`: the caller looked up, the stand-in called with
-/// the key in its vars, a usage row after the answer) against the stand-in directly, p50s of
-/// non-streamed calls, on the peer's own socket when found.
-fn peer_gateway(peer: &TestApp, sdk: &Auth) -> (f64, f64) {
+/// The gateway's added latency (a non-streamed call's p50 less the stand-in's own, measured
+/// just before) for Beacon and for the peer's gateway route (`examples/peer`: the caller looked
+/// up, the stand-in called with the key in its vars, a usage row after the answer), each on its
+/// Worker's own socket when found, in alternating rounds: the median of three each.
+fn gateway_side_by_side(app: &TestApp, peer: &TestApp, reader: &Auth, sdk: &Auth) -> (f64, f64) {
     let Auth::Bearer(token) = sdk else {
         panic!("the bench calls the gateway with an access token");
     };
+    let key = app.openai_key(reader);
     let bearer = format!("Bearer {token}");
+    let json = ("Content-Type", "application/json");
+    let path = "/api/gateway/openai/v1/chat/completions";
+    let url = |t: &TestApp| format!("{}{path}", t.worker_address().unwrap_or(t.address.clone()));
+    let (ours_url, theirs_url) = (url(app), url(peer));
+    let ours = [
+        ("Authorization", bearer.as_str()),
+        json,
+        ("x-beacon-key", key.as_str()),
+    ];
+    let theirs = [("Authorization", bearer.as_str()), json];
+    let (mut beacon, mut plain) = (Vec::new(), Vec::new());
+    for _ in 0..3 {
+        beacon.push(gateway_added(&ours_url, &ours));
+        plain.push(gateway_added(&theirs_url, &theirs));
+    }
+    (median(beacon), median(plain))
+}
+
+/// A non-streamed call's p50 through `url` less the stand-in's own p50 (`GATEWAY_CALLS / 2`
+/// calls each, after warm-up).
+fn gateway_added(url: &str, headers: &[(&str, &str)]) -> f64 {
     let provider = format!("Bearer {}", helpers::OPENAI_KEY);
     let direct_url = format!("{}/v1/chat/completions", stand_in().base_url);
-    let base = peer
-        .worker_address()
-        .unwrap_or_else(|| peer.address.clone());
-    let peer_url = format!("{base}/api/gateway/openai/v1/chat/completions");
+    let direct_headers = [
+        ("Authorization", provider.as_str()),
+        ("Content-Type", "application/json"),
+    ];
     let mut n = 0;
-    let mut call = |url: &str, auth: &str| {
+    let mut call = |url: &str, headers: &[(&str, &str)]| {
         n += 1;
-        let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("peer call {n}")}]})
+        let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": format!("side by side {n}")}]})
             .to_string();
-        let headers = [
-            ("Authorization", auth),
-            ("Content-Type", "application/json"),
-        ];
-        let (ms, status) = timed_post(url, &headers, &body, true);
+        let (ms, status) = timed_post(url, headers, &body, true);
         assert_eq!(status, 200, "{url}");
         ms
     };
-    let direct = p50_of(GATEWAY_CALLS, || call(&direct_url, &provider));
-    let through = p50_of(GATEWAY_CALLS, || call(&peer_url, &bearer));
-    (direct, through)
+    let direct = p50_of(GATEWAY_CALLS / 2, || call(&direct_url, &direct_headers));
+    let through = p50_of(GATEWAY_CALLS / 2, || call(url, headers));
+    through - direct
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
 /// The 1-minute load average, to read the figures against.
