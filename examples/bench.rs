@@ -788,36 +788,43 @@ fn peer_rows(
         "/api/executions?status=failed",
         detail_path,
     ];
-    let (mut ours, mut theirs) = (vec![Vec::new(); paths.len()], vec![Vec::new(); paths.len()]);
-    let (mut our_calls, mut their_calls) = (vec![String::new(); paths.len()], Vec::new());
+    // Per side and path: the p50 of each round, and the D1 round trips the answers reported.
+    let side = || {
+        (
+            vec![Vec::new(); paths.len()],
+            vec![String::new(); paths.len()],
+        )
+    };
+    let (mut ours, mut theirs) = (side(), side());
+    let round = |t: &TestApp, base: Option<&str>, into: &mut (Vec<Vec<f64>>, Vec<String>)| {
+        for (i, (p50, _, d1)) in latencies_at(t, base, reader, &paths)
+            .into_iter()
+            .enumerate()
+        {
+            into.0[i].push(p50);
+            into.1[i] = d1;
+        }
+    };
     for _ in 0..3 {
-        for (i, (p50, _, d1)) in latencies_at(app, beacon_own.as_deref(), reader, &paths)
-            .into_iter()
-            .enumerate()
-        {
-            ours[i].push(p50);
-            our_calls[i] = d1;
-        }
-        their_calls.clear();
-        for (i, (p50, _, d1)) in latencies_at(&peer, own.as_deref(), reader, &paths)
-            .into_iter()
-            .enumerate()
-        {
-            theirs[i].push(p50);
-            their_calls.push(d1);
-        }
+        round(app, beacon_own.as_deref(), &mut ours);
+        round(&peer, own.as_deref(), &mut theirs);
     }
-    for (i, path) in paths.iter().enumerate() {
+    let rows = ours
+        .0
+        .into_iter()
+        .zip(ours.1)
+        .zip(theirs.0.into_iter().zip(theirs.1));
+    for (path, ((our_p50s, our_calls), (their_p50s, their_calls))) in paths.iter().zip(rows) {
         let shown = if *path == detail_path {
             "/api/executions/:id"
         } else {
             path
         };
-        let (ms, p50) = (median(ours[i].clone()), median(theirs[i].clone()));
+        let (ms, p50) = (median(our_p50s), median(their_p50s));
         out.push((
             format!("GET {shown}, p50 at 1 connection"),
-            format!("{ms:.1} ms ({} D1 round trips)", our_calls[i]),
-            format!("{p50:.1} ms ({} D1 round trips)", their_calls[i]),
+            format!("{ms:.1} ms ({our_calls} D1 round trips)"),
+            format!("{p50:.1} ms ({their_calls} D1 round trips)"),
             ratio(ms, p50, false),
         ));
     }
@@ -1130,9 +1137,7 @@ fn p50_of(n: usize, mut f: impl FnMut() -> f64) -> f64 {
     for _ in 0..10 {
         f();
     }
-    let mut times: Vec<f64> = (0..n).map(|_| f()).collect();
-    times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    median((0..n).map(|_| f()).collect())
 }
 
 /// A row of the table: what was measured, the figure, its D1 round trips.
@@ -1291,6 +1296,7 @@ fn gateway_added(url: &str, headers: &[(&str, &str)]) -> f64 {
     through - direct
 }
 
+/// The middle value (the upper one of an even count).
 fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
