@@ -471,8 +471,9 @@ fn main() {
             println!("| {what} | {value} | {d1} |");
         }
         if only == "gateway" && peer_wanted() {
+            let key = app.openai_key(&reader);
             let peer = start_peer(app);
-            let (ours, theirs) = gateway_side_by_side(app, &peer, &reader, &sdk);
+            let (ours, theirs) = gateway_side_by_side(app, &peer, &key, &sdk);
             peer.stop();
             println!(
                 "| the same, added over the stand-in, alternating with the peer (examples/peer): Beacon / the peer | +{ours:.1} ms / +{theirs:.1} ms |  |"
@@ -753,6 +754,9 @@ fn peer_rows(
     beacon_p50: &dyn Fn(&str) -> Option<(f64, String)>,
     beacon_rate: &dyn Fn(&str) -> Option<f64>,
 ) -> Vec<(String, String, String, String)> {
+    // Beacon's gateway key is made before the peer opens the same database file: two workerd
+    // processes writing it at once get SQLITE_BUSY.
+    let key = app.openai_key(reader);
     let peer = start_peer(app);
     let mut out = Vec::new();
     let ratio = |ours: f64, theirs: f64, higher_is_better: bool| {
@@ -872,7 +876,7 @@ fn peer_rows(
         format!("{rate:.1} req/s"),
         ours.map_or("?".into(), |r| ratio(r, rate, true)),
     ));
-    let (ours, theirs) = gateway_side_by_side(app, &peer, reader, sdk);
+    let (ours, theirs) = gateway_side_by_side(app, &peer, &key, sdk);
     out.push((
         "POST /api/gateway/openai/v1/chat/completions, not streamed: added over the stand-in, p50"
             .into(),
@@ -1249,11 +1253,10 @@ fn start_peer(app: &TestApp) -> TestApp {
 /// just before) for Beacon and for the peer's gateway route (`examples/peer`: the caller looked
 /// up, the stand-in called with the key in its vars, a usage row after the answer), each on its
 /// Worker's own socket when found, in alternating rounds: the median of three each.
-fn gateway_side_by_side(app: &TestApp, peer: &TestApp, reader: &Auth, sdk: &Auth) -> (f64, f64) {
+fn gateway_side_by_side(app: &TestApp, peer: &TestApp, key: &str, sdk: &Auth) -> (f64, f64) {
     let Auth::Bearer(token) = sdk else {
         panic!("the bench calls the gateway with an access token");
     };
-    let key = app.openai_key(reader);
     let bearer = format!("Bearer {token}");
     let json = ("Content-Type", "application/json");
     let path = "/api/gateway/openai/v1/chat/completions";
@@ -1262,7 +1265,7 @@ fn gateway_side_by_side(app: &TestApp, peer: &TestApp, reader: &Auth, sdk: &Auth
     let ours = [
         ("Authorization", bearer.as_str()),
         json,
-        ("x-beacon-key", key.as_str()),
+        ("x-beacon-key", key),
     ];
     let theirs = [("Authorization", bearer.as_str()), json];
     let (mut beacon, mut plain) = (Vec::new(), Vec::new());
