@@ -17,8 +17,10 @@ use crate::domain::role::Role;
 use crate::store::activity::Event;
 use crate::store::budgets;
 
-/// Budgets above a billion dollars a month are refused as typos.
-const MAX_BUDGET_NUSD: f64 = 1e18;
+/// The largest budget: $9,000,000 a month. Amounts are nano-dollars, and D1 hands the Worker its
+/// integers as JS numbers, exact only below 2^53 (a budget stored above it could not be read back:
+/// every gateway call of the team would fail).
+const MAX_BUDGET_NUSD: f64 = 9e15;
 
 /// GET /api/budgets — the budget (`monthly_usd` null when none), this month's known spending,
 /// what calls in flight hold of it, and the thresholds crossed this month.
@@ -46,7 +48,7 @@ pub async fn put(cx: &mut Ctx) -> ApiResult<Response> {
             _ => {
                 f.error(
                     "monthly_usd",
-                    "must be a number of US dollars above 0, or null",
+                    "must be a number of US dollars above 0 and at most 9,000,000, or null",
                 );
                 None
             }

@@ -12,6 +12,12 @@
 use serde::Serialize;
 use serde_json::Value;
 
+/// The most tokens one count of one call may say: no model comes near a billion, so a larger
+/// count is a client's or a provider's bug. A provider's report is cut to it; an OTLP span that
+/// says more is refused (one such span made the whole export fail on an integer overflow in the
+/// hourly rollup). It also keeps one call's cost within an `i64` at the dearest allowed rate.
+pub const MAX_TOKENS: i64 = 1_000_000_000;
+
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Tokens {
     pub input: i64,
@@ -32,7 +38,7 @@ fn int(v: &Value, path: &[&str]) -> i64 {
         .try_fold(v, |v, k| v.get(*k))
         .and_then(Value::as_i64)
         .unwrap_or(0)
-        .max(0)
+        .clamp(0, MAX_TOKENS)
 }
 
 /// From an OpenAI chat-completions `usage` object.
@@ -106,5 +112,13 @@ mod tests {
             &json!({"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 50}}),
         );
         assert_eq!((t.input, t.cache_read), (0, 10));
+    }
+
+    #[test]
+    fn a_provider_count_past_any_call_is_cut_to_the_bound() {
+        let t = from_openai(&json!({"prompt_tokens": i64::MAX, "completion_tokens": 7}));
+        assert_eq!((t.input, t.output), (MAX_TOKENS, 7));
+        let t = from_anthropic(&json!({"input_tokens": 1, "cache_read_input_tokens": i64::MAX}));
+        assert_eq!((t.input, t.cache_read), (1, MAX_TOKENS));
     }
 }

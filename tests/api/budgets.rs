@@ -52,6 +52,12 @@ fn a_budget_is_set_read_and_removed() {
         )
         .expect(200);
     assert_eq!(removed["monthly_usd"], json!(null));
+    let largest = json!({"monthly_usd": 9_000_000, "enforce": true});
+    app.put_json("/api/budgets", &largest, auth).expect(200);
+    assert_eq!(
+        app.get("/api/budgets", auth).expect(200)["monthly_usd"],
+        9_000_000.0
+    );
     for (body, field) in [
         (json!({"monthly_usd": 0, "enforce": false}), "monthly_usd"),
         (json!({"monthly_usd": -3, "enforce": false}), "monthly_usd"),
@@ -60,6 +66,15 @@ fn a_budget_is_set_read_and_removed() {
             "monthly_usd",
         ),
         (json!({"monthly_usd": 10, "enforce": "yes"}), "enforce"),
+        // Past $9M a month the nano-dollars pass 2^53, which D1 cannot hand back exactly.
+        (
+            json!({"monthly_usd": 9_000_001, "enforce": false}),
+            "monthly_usd",
+        ),
+        (
+            json!({"monthly_usd": 1e18, "enforce": false}),
+            "monthly_usd",
+        ),
     ] {
         let resp = app.put_json("/api/budgets", &body, auth);
         assert_eq!(resp.invalid_fields(), [field], "{body}");

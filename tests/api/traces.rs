@@ -938,3 +938,60 @@ fn a_failed_run_is_an_error_trace_and_its_error_issue_names_the_step_span() {
     assert_eq!(occurrence["trace_id"], finished["trace_id"]);
     assert_eq!(occurrence["span_id"], step["span_id"]);
 }
+
+#[test]
+fn a_span_with_an_impossible_token_count_is_refused_and_the_rest_are_stored() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    app.put_json(
+        "/api/budgets",
+        &json!({"monthly_usd": 1000, "enforce": false}),
+        auth,
+    )
+    .expect(200);
+    let trace = trace_id();
+    let base = base_ns();
+    let chat = |id: &str, input: Value| {
+        span(
+            &trace,
+            id,
+            None,
+            id,
+            (base, 0.0, 1.0),
+            &[
+                ("gen_ai.operation.name", json!("chat")),
+                ("gen_ai.request.model", json!("gpt-4o")),
+                ("gen_ai.usage.input_tokens", input),
+                ("gen_ai.usage.output_tokens", json!(5)),
+            ],
+        )
+    };
+    // Two counts past any call (one of them i64::MAX, which used to overflow the hourly rollup
+    // and fail the whole export with a 500, so the exporter retried it forever).
+    let spans = vec![
+        chat("max", json!("9223372036854775807")),
+        chat("huge", json!(1_000_000_001_i64)),
+        chat("real", json!(100)),
+    ];
+    let answer = export(app, auth, &request("svc", spans));
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "2", "{answer}");
+    assert!(
+        string(&answer["partialSuccess"]["errorMessage"]).contains("token count"),
+        "{answer}"
+    );
+    let detail = trace_detail(app, auth, &trace);
+    assert_eq!(detail["span_count"], 1, "{detail}");
+    assert_eq!(detail["spans"][0]["name"], "real");
+    let usage = app.get("/api/tokens/usage?range=24h", auth).expect(200);
+    assert_eq!(usage["calls"], 1, "{usage}");
+    for path in [
+        "/api/traces",
+        "/api/tokens/breakdown?by=model&range=24h",
+        "/api/analytics/summary?range=24h",
+        "/api/analytics/trends?metric=cost&range=24h",
+        "/api/budgets",
+    ] {
+        app.get(path, auth).expect(200);
+    }
+}

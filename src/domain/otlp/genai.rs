@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::proto::{AnyValue, Event, KeyValue, Value as Any};
 use super::values::{bound, cost, count, text, to_json, MAX_MESSAGE_BYTES};
-use crate::domain::usage::Tokens;
+use crate::domain::usage::{Tokens, MAX_TOKENS};
 
 /// What kind of GenAI call a span is and who made it; each from its attribute, `None` if absent.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -57,9 +57,9 @@ struct Usage {
 }
 
 impl Usage {
-    /// The five buckets, or `None` when the span reports no usage at all (not an LLM call).
-    fn tokens(&self) -> Option<Tokens> {
-        let reported = [
+    /// Every count as reported.
+    fn reported(&self) -> [Option<i64>; 7] {
+        [
             self.input,
             self.prompt,
             self.output,
@@ -67,8 +67,17 @@ impl Usage {
             self.cache_read,
             self.cache_write,
             self.reasoning,
-        ];
-        if reported.iter().all(Option::is_none) {
+        ]
+    }
+
+    /// Whether a reported count is past what one call can use ([`MAX_TOKENS`]).
+    fn implausible(&self) -> bool {
+        self.reported().iter().flatten().any(|&n| n > MAX_TOKENS)
+    }
+
+    /// The five buckets, or `None` when the span reports no usage at all (not an LLM call).
+    fn tokens(&self) -> Option<Tokens> {
+        if self.reported().iter().all(Option::is_none) {
             return None;
         }
         let input = self.input.or(self.prompt).unwrap_or(0);
@@ -272,6 +281,11 @@ impl Reader {
     /// The token buckets, if the span reported usage.
     pub fn usage_tokens(&self) -> Option<Tokens> {
         self.usage.tokens()
+    }
+
+    /// Whether the span reports a token count no call can have (more than [`MAX_TOKENS`]).
+    pub fn usage_implausible(&self) -> bool {
+        self.usage.implausible()
     }
 
     /// The conversation as two JSON arrays (input with any system instructions first, output),

@@ -252,6 +252,9 @@ pub(super) fn normalize(
 
     let (input_messages, output_messages, messages_cut) = reader.messages();
     truncated |= attributes.truncated || events_cut || messages_cut || reader.truncated;
+    if reader.usage_implausible() {
+        return Err("a token count over 1,000,000,000");
+    }
     let agent = reader.gen_ai.agent.clone();
     let tokens = reader.usage_tokens();
     Ok(Span {

@@ -1107,3 +1107,28 @@ fn stored_descendants_without_an_agent_adopt_the_one_of_an_ancestor_that_arrives
     let named: Vec<(&str, &str)> = adopted.iter().map(|a| (a.1, a.2)).collect();
     assert_eq!(named, [("c1", "planner"), ("c2", "planner")]);
 }
+
+#[test]
+fn a_token_count_no_call_can_have_refuses_the_span() {
+    let most = crate::domain::usage::MAX_TOKENS;
+    assert!(normalize_one(span(
+        1,
+        None,
+        "call",
+        vec![kv("gen_ai.usage.input_tokens", i(most))]
+    ))
+    .is_ok());
+    for name in [
+        "gen_ai.usage.input_tokens",
+        "gen_ai.usage.completion_tokens",
+        "gen_ai.usage.cache_read.input_tokens",
+        "gen_ai.usage.reasoning.output_tokens",
+    ] {
+        let refused = normalize_one(span(1, None, "call", vec![kv(name, i(most + 1))]));
+        assert_eq!(
+            refused.err(),
+            Some("a token count over 1,000,000,000"),
+            "{name}"
+        );
+    }
+}
