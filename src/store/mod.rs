@@ -45,7 +45,7 @@ pub mod workflows;
 
 use std::cell::{Cell, RefCell};
 
-use js_sys::{Number, Reflect};
+use js_sys::Reflect;
 use wasm_bindgen::JsValue;
 use worker::{D1Database, D1PreparedStatement, Env, Result};
 
@@ -182,10 +182,12 @@ impl Column for String {
 }
 
 impl Column for i64 {
-    // Integers arrive as JS numbers; like serde, anything but a safe integer is refused.
+    // Integers arrive as JS numbers, exact below 2^53. A larger one (a sum of costs can pass it)
+    // is taken as the nearest double, off by at most a few parts in 10^16, rather than making the
+    // row unreadable for good; anything not a whole number within an i64 is refused.
     fn from_js(value: JsValue, name: &str) -> Result<i64> {
         match value.as_f64() {
-            Some(v) if Number::is_safe_integer(&value) => Ok(v as i64),
+            Some(v) if v.fract() == 0.0 && v.abs() < 9.2e18 => Ok(v as i64),
             _ => Err(wrong_type(name, "an integer")),
         }
     }
