@@ -319,12 +319,20 @@ impl FromRow for () {
 
 /// The rows of a result, each read as a `T`.
 pub fn rows<T: FromRow>(result: &D1Result) -> Result<Vec<T>> {
-    let raw = raw_rows(result)?;
-    let mut rows = Vec::with_capacity(raw.len());
-    for row in &raw {
+    let mut rows = Vec::new();
+    each_row(result, &mut |row| {
         rows.push(T::from_row(row)?);
-    }
+        Ok(())
+    })?;
     Ok(rows)
+}
+
+/// Hands each row of a result to `read`: the loop once in the wasm, not once per row type.
+fn each_row(result: &D1Result, read: &mut dyn FnMut(&JsValue) -> Result<()>) -> Result<()> {
+    for row in &raw_rows(result)? {
+        read(row)?;
+    }
+    Ok(())
 }
 
 /// The first row of a result, if it has one.
