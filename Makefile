@@ -109,7 +109,7 @@ soak: tools deps .dev.vars frontend build wrk
 ## make fuzz: schemathesis against the OpenAPI document on a wrangler dev of its own, as the owner
 ## of a seeded throwaway team: the coverage phase (cases from every schema's edges), then rounds
 ## of 20 random cases per operation for 5 minutes; several thousand requests, no 5xx and no
-## response outside the document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (s), FUZZ_PHASES=.
+## response outside the document allowed. FUZZ_EXAMPLES=, FUZZ_MAX_TIME= (s), FUZZ_PHASES=, FUZZ_SEED=.
 fuzz: tools deps .dev.vars frontend build schemathesis
 	FUZZ_EXAMPLES=$${FUZZ_EXAMPLES:-20} FUZZ_MAX_TIME=$${FUZZ_MAX_TIME:-300} cargo run --example fuzz
 

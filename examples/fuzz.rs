@@ -13,7 +13,7 @@
 //! the document (status, content type, schema). `FUZZ_EXAMPLES` is the number of random cases
 //! per operation in the fuzzing phase, `FUZZ_MAX_TIME` a time budget in seconds over which
 //! schemathesis repeats that phase, `FUZZ_PHASES` its phases (the coverage phase adds thousands
-//! of cases built from the edges of every schema); the run prints schemathesis's summary and keeps its JUnit report and crash cache (`st replay <id>` there) under `target/fuzz/`.
+//! of cases built from the edges of every schema), `FUZZ_SEED` its seed (1); the run prints schemathesis's summary and keeps its JUnit report and crash cache (`st replay <id>` there) under `target/fuzz/`.
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/api/helpers.rs"]
@@ -137,6 +137,8 @@ fn main() {
         .ok()
         .filter(|t| !t.is_empty());
     let phases = setting("FUZZ_PHASES", "examples,coverage,fuzzing");
+    // The same cases every run unless asked otherwise: another seed explores other ones.
+    let fuzz_seed = setting("FUZZ_SEED", "1");
     let app = app();
     let team = app.signup_team();
     let token = app.create_token(&team.owner.auth, "owner");
@@ -171,7 +173,14 @@ fn main() {
             .args(["--checks", CHECKS])
             .args(["--max-examples", &examples])
             .args(["--phases", &phases])
-            .args(["--workers", "2", "--request-timeout", "20", "--seed", "1"])
+            .args([
+                "--workers",
+                "2",
+                "--request-timeout",
+                "20",
+                "--seed",
+                &fuzz_seed,
+            ])
             .args(["--suppress-health-check", "all"])
             .args([filter, LAST])
             .args(["--report", "junit", "--report-dir", &out])
