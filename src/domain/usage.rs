@@ -17,6 +17,8 @@ use serde_json::Value;
 /// says more is refused (one such span made the whole export fail on an integer overflow in the
 /// hourly rollup). It also keeps one call's cost within an `i64` at the dearest allowed rate.
 pub const MAX_TOKENS: i64 = 1_000_000_000;
+/// Why a span with such a count is refused (`partial_success.error_message`).
+pub const TOO_MANY_TOKENS: &str = "a token count over 1,000,000,000";
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Tokens {
@@ -112,6 +114,15 @@ mod tests {
             &json!({"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 50}}),
         );
         assert_eq!((t.input, t.cache_read), (0, 10));
+    }
+
+    #[test]
+    fn the_refusal_names_the_bound() {
+        let digits: String = TOO_MANY_TOKENS
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        assert_eq!(digits, MAX_TOKENS.to_string());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use super::genai::{GenAi, Reader};
 use super::proto::{self, Event, KeyValue};
 use super::values::{cut, Attributes, MAX_EVENTS, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 use crate::domain::errors::{derive_severity, Severity};
-use crate::domain::usage::Tokens;
+use crate::domain::usage::{Tokens, TOO_MANY_TOKENS};
 
 /// `SpanKind`, as the word the API shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -214,6 +214,11 @@ pub(super) fn normalize(
             attributes.push(kv);
         }
     }
+    // Usage comes from attributes only: a count no call can have refuses the span before its
+    // events and messages are read.
+    if reader.usage_implausible() {
+        return Err(TOO_MANY_TOKENS);
+    }
 
     let mut errors = Vec::new();
     let mut events = Vec::new();
@@ -252,9 +257,6 @@ pub(super) fn normalize(
 
     let (input_messages, output_messages, messages_cut) = reader.messages();
     truncated |= attributes.truncated || events_cut || messages_cut || reader.truncated;
-    if reader.usage_implausible() {
-        return Err("a token count over 1,000,000,000");
-    }
     let agent = reader.gen_ai.agent.clone();
     let tokens = reader.usage_tokens();
     Ok(Span {

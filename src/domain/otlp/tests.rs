@@ -1127,7 +1127,7 @@ fn a_token_count_no_call_can_have_refuses_the_span() {
         let refused = normalize_one(span(1, None, "call", vec![kv(name, i(most + 1))]));
         assert_eq!(
             refused.err(),
-            Some("a token count over 1,000,000,000"),
+            Some(crate::domain::usage::TOO_MANY_TOKENS),
             "{name}"
         );
     }
