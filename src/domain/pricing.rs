@@ -19,6 +19,10 @@ use super::usage::Tokens;
 const PER_TOKENS: i128 = 1_000_000;
 /// Rates above $1,000,000 per million tokens are refused as typos.
 pub const MAX_RATE_NUSD: i64 = 1_000_000 * 1_000_000_000;
+/// The most one call is ever priced at: $1,000,000. No real call comes near it, and the cap keeps
+/// every sum of costs (a trace's, an hour's, a month's) far inside an i64 and SQLite's integer
+/// `SUM`, whatever rates an admin sets and whatever counts a client reports.
+pub const MAX_CALL_COST_NUSD: i64 = 1_000_000 * 1_000_000_000;
 
 /// A price row as stored (rates in nano-USD per million tokens).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,7 +74,9 @@ impl Price {
             .zip(self.rates())
             .map(|(&n, rate)| i128::from(n.max(0)) * i128::from(rate))
             .sum();
-        i64::try_from((sum + PER_TOKENS / 2) / PER_TOKENS).unwrap_or(i64::MAX)
+        i64::try_from((sum + PER_TOKENS / 2) / PER_TOKENS)
+            .unwrap_or(i64::MAX)
+            .min(MAX_CALL_COST_NUSD)
     }
 
     /// The most a call can cost before it is made: every prompt token at the dearest input-side
@@ -241,10 +247,12 @@ mod tests {
         assert_eq!(p.cost_nusd(&one(3, 0)), 5); // 4.5
         assert_eq!(p.cost_nusd(&Tokens::default()), 0);
         let huge = price("p", None, "m", MAX_RATE_NUSD, MAX_RATE_NUSD);
-        assert!(
-            huge.cost_nusd(&one(i64::MAX, i64::MAX)) > 0,
-            "no overflow panic"
+        assert_eq!(
+            huge.cost_nusd(&one(i64::MAX, i64::MAX)),
+            MAX_CALL_COST_NUSD,
+            "no overflow panic, and no call priced past the ceiling"
         );
+        assert_eq!(huge.worst_case_nusd(i64::MAX, i64::MAX), MAX_CALL_COST_NUSD);
     }
 
     #[test]
