@@ -6,7 +6,7 @@
 use serde_json::{json, Value};
 
 use super::service::Service;
-use super::usage::{from_anthropic, from_openai, Tokens, MAX_TOKENS};
+use super::usage::{from_anthropic, from_openai, reported_count, Tokens};
 
 /// The longest cache TTL a request may ask for: 7 days.
 pub const MAX_CACHE_TTL_S: u32 = 7 * 86_400;
@@ -328,8 +328,8 @@ impl Meter {
                     _ => return,
                 };
                 for (slot, name) in self.usage.iter_mut().zip(ANTHROPIC_USAGE) {
-                    if let Some(n) = usage[name].as_i64() {
-                        *slot = Some(n.clamp(0, MAX_TOKENS));
+                    if let Some(n) = reported_count(&usage[name]) {
+                        *slot = Some(n);
                     }
                 }
             }

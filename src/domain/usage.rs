@@ -35,12 +35,16 @@ impl Tokens {
     }
 }
 
+/// A token count as a provider reported it (a JSON integer), within 0..=[`MAX_TOKENS`].
+pub fn reported_count(v: &Value) -> Option<i64> {
+    v.as_i64().map(|n| n.clamp(0, MAX_TOKENS))
+}
+
 fn int(v: &Value, path: &[&str]) -> i64 {
     path.iter()
         .try_fold(v, |v, k| v.get(*k))
-        .and_then(Value::as_i64)
+        .and_then(reported_count)
         .unwrap_or(0)
-        .clamp(0, MAX_TOKENS)
 }
 
 /// From an OpenAI chat-completions `usage` object.
