@@ -288,6 +288,19 @@ fn d1_calls_of(resp: &helpers::TestResponse) -> String {
     resp.header("x-d1-calls").unwrap_or("?").to_string()
 }
 
+/// A side-by-side cell: a p50 and the D1 round trips the answer reported.
+fn latency_cell(ms: f64, d1_calls: &str) -> String {
+    format!("{ms:.1} ms ({d1_calls} D1 round trips)")
+}
+
+/// The token of the access token the bench calls the gateway with.
+fn gateway_token(sdk: &Auth) -> &str {
+    let Auth::Bearer(token) = sdk else {
+        panic!("the bench calls the gateway with an access token");
+    };
+    token
+}
+
 /// A workflow of an LLM step (`model` at the stand-in) and an HTTP step; one run of it, finished.
 fn template_run(app: &TestApp, auth: &Auth, key: &str, model: &str) -> (String, String) {
     let hook = format!("{}/hook", stand_in().base_url);
@@ -827,8 +840,8 @@ fn peer_rows(
         let (ms, p50) = (median(our_p50s), median(their_p50s));
         out.push((
             format!("GET {shown}, p50 at 1 connection"),
-            format!("{ms:.1} ms ({our_calls} D1 round trips)"),
-            format!("{p50:.1} ms ({their_calls} D1 round trips)"),
+            latency_cell(ms, &our_calls),
+            latency_cell(p50, &their_calls),
             ratio(ms, p50, false),
         ));
     }
@@ -836,23 +849,25 @@ fn peer_rows(
     // (seconds a request), so five requests.
     let summary = "/api/analytics/summary?range=7d";
     let base = own.clone().unwrap_or(peer.address.clone());
+    let mut their_calls = String::new();
     let p50 = median(
         (0..5)
             .map(|_| {
                 let started = Instant::now();
                 let resp = peer.get_at(&base, summary, reader);
+                let ms = started.elapsed().as_secs_f64() * 1e3;
                 assert_eq!(resp.status, 200, "{resp}");
-                started.elapsed().as_secs_f64() * 1e3
+                their_calls = d1_calls_of(&resp);
+                ms
             })
             .collect(),
     );
     let ours = beacon_p50(summary);
     out.push((
         format!("GET {summary}, p50 at 1 connection"),
-        ours.as_ref().map_or("?".into(), |(ms, calls)| {
-            format!("{ms:.1} ms ({calls} D1 round trips)")
-        }),
-        format!("{p50:.1} ms (2 D1 round trips; 5 requests)"),
+        ours.as_ref()
+            .map_or("?".into(), |(ms, calls)| latency_cell(*ms, calls)),
+        format!("{}; 5 requests", latency_cell(p50, &their_calls)),
         ours.map_or("?".into(), |(ms, _)| ratio(ms, p50, false)),
     ));
     let executions = "/api/executions";
@@ -1151,10 +1166,7 @@ type Row = (String, String, String);
 /// first byte of a streamed one, and a cache hit.
 fn gateway_rows(app: &TestApp, reader: &Auth, sdk: &Auth) -> Vec<Row> {
     let key = app.openai_key(reader);
-    let Auth::Bearer(token) = sdk else {
-        panic!("the bench calls the gateway with an access token");
-    };
-    let bearer = format!("Bearer {token}");
+    let bearer = format!("Bearer {}", gateway_token(sdk));
     let provider = format!("Bearer {}", helpers::OPENAI_KEY);
     let direct_url = format!("{}/v1/chat/completions", stand_in().base_url);
     let direct_headers = [
@@ -1254,10 +1266,7 @@ fn start_peer(app: &TestApp) -> TestApp {
 /// up, the stand-in called with the key in its vars, a usage row after the answer), each on its
 /// Worker's own socket when found, in alternating rounds: the median of three each.
 fn gateway_side_by_side(app: &TestApp, peer: &TestApp, key: &str, sdk: &Auth) -> (f64, f64) {
-    let Auth::Bearer(token) = sdk else {
-        panic!("the bench calls the gateway with an access token");
-    };
-    let bearer = format!("Bearer {token}");
+    let bearer = format!("Bearer {}", gateway_token(sdk));
     let json = ("Content-Type", "application/json");
     let path = "/api/gateway/openai/v1/chat/completions";
     let url = |t: &TestApp| format!("{}{path}", t.worker_address().unwrap_or(t.address.clone()));
