@@ -68,7 +68,7 @@ pub async fn receive(cx: &mut Ctx) -> ApiResult<Response> {
     } else {
         body
     };
-    let batch = match otlp::receive(&body, encoding) {
+    let batch = match otlp::receive(&body, encoding, cx.now) {
         Ok(batch) => batch,
         Err(e) => return Ok(refusal(encoding, &e)),
     };

@@ -995,3 +995,47 @@ fn a_span_with_an_impossible_token_count_is_refused_and_the_rest_are_stored() {
         app.get(path, auth).expect(200);
     }
 }
+
+#[test]
+fn a_span_starting_in_the_far_future_is_refused_so_it_cannot_head_the_list_for_years() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let (future, now) = (trace_id(), trace_id());
+    // A client whose clock says 2500 (or a bug writing microseconds as nanoseconds' tenfold).
+    let year_2500 = 16_725_225_600_000_000_000_u64;
+    let base = base_ns();
+    let answer = export(
+        app,
+        auth,
+        &request(
+            "svc",
+            vec![
+                span(
+                    &future,
+                    "late",
+                    None,
+                    "from 2500",
+                    (year_2500, 0.0, 1.0),
+                    &[],
+                ),
+                // Five minutes ahead is a clock's skew, and kept.
+                span(&now, "skewed", None, "skewed", (base, 300_000.0, 1.0), &[]),
+            ],
+        ),
+    );
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
+    assert!(
+        string(&answer["partialSuccess"]["errorMessage"]).contains("10 minutes in the future"),
+        "{answer}"
+    );
+    app.get(&format!("/api/traces/{future}"), auth).expect(404);
+    let list = app.get("/api/traces", auth).expect(200);
+    let ids: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["id"].as_str())
+        .collect();
+    assert_eq!(ids, [now.as_str()], "{list}");
+}

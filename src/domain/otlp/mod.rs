@@ -122,7 +122,7 @@ pub struct PartialSuccess {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
     pub spans: Vec<Span>,
-    /// Spans refused (bad ids, no start time).
+    /// Spans refused (bad ids, no start time or one in the future, impossible usage).
     pub rejected: usize,
     /// The first refusal's reason.
     pub first_rejection: Option<String>,
@@ -153,13 +153,13 @@ impl Batch {
 
 /// Decodes a request body (already inflated when it came gzipped: the Worker inflates it
 /// through the runtime's `DecompressionStream` under [`MAX_BODY_BYTES`]), and normalises each
-/// span. An empty body is an empty request.
-pub fn receive(body: &[u8], encoding: Encoding) -> Result<Batch, ReceiveError> {
+/// span against the server's clock `now_ms`. An empty body is an empty request.
+pub fn receive(body: &[u8], encoding: Encoding, now_ms: i64) -> Result<Batch, ReceiveError> {
     if body.len() > MAX_BODY_BYTES {
         return Err(ReceiveError::TooLarge);
     }
     let request = decode(body, encoding).map_err(|e| ReceiveError::Malformed(e.0))?;
-    Ok(normalize(request))
+    Ok(normalize(request, now_ms))
 }
 
 /// Reads a (decompressed) body as an `ExportTraceServiceRequest`.
@@ -180,15 +180,17 @@ pub fn decode(
     }
 }
 
-/// Normalises every span of a request; refused ones are counted with the first reason.
-pub fn normalize(request: proto::ExportTraceServiceRequest) -> Batch {
+/// Normalises every span of a request; refused ones are counted with the first reason. A span
+/// starting past `now_ms` by more than a client's clock skew is refused: it would head the
+/// trace list and outlive retention (which counts from a span's start) for years.
+pub fn normalize(request: proto::ExportTraceServiceRequest, now_ms: i64) -> Batch {
     let mut batch = Batch::default();
     for resource_spans in request.resource_spans {
         let resource = span::ResourceInfo::read(resource_spans.resource);
         for scope_spans in resource_spans.scope_spans {
             let scope = scope_spans.scope.map(|s| s.name).filter(|n| !n.is_empty());
             for raw in scope_spans.spans {
-                match span::normalize(raw, &resource, scope.as_deref()) {
+                match span::normalize(raw, &resource, scope.as_deref(), now_ms) {
                     Ok(s) => batch.spans.push(s),
                     Err(reason) => {
                         batch.rejected += 1;

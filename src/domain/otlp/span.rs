@@ -12,7 +12,11 @@ use super::genai::{GenAi, Reader};
 use super::proto::{self, Event, KeyValue};
 use super::values::{cut, Attributes, MAX_EVENTS, MAX_NAME_BYTES, MAX_VALUE_BYTES};
 use crate::domain::errors::{derive_severity, Severity};
+use crate::domain::telemetry::MAX_FUTURE_MS;
 use crate::domain::usage::{Tokens, TOO_MANY_TOKENS};
+
+/// Why a span starting past the server's clock by more than [`MAX_FUTURE_MS`] is refused.
+pub const FUTURE_START: &str = "a start time more than 10 minutes in the future";
 
 /// `SpanKind`, as the word the API shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +188,7 @@ pub(super) fn normalize(
     span: proto::Span,
     resource: &ResourceInfo,
     scope: Option<&str>,
+    now_ms: i64,
 ) -> Result<Span, &'static str> {
     let trace_id = hex_id(&span.trace_id, 16).ok_or("invalid trace id")?;
     let span_id = hex_id(&span.span_id, 8).ok_or("invalid span id")?;
@@ -194,6 +199,9 @@ pub(super) fn normalize(
     };
     if span.start_time_unix_nano == 0 {
         return Err("missing start time");
+    }
+    if nanos_to_ms(span.start_time_unix_nano) > (now_ms + MAX_FUTURE_MS) as f64 {
+        return Err(FUTURE_START);
     }
     let end_nanos = span.end_time_unix_nano.max(span.start_time_unix_nano);
 

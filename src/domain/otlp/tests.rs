@@ -15,6 +15,8 @@ const TRACE: [u8; 16] = [
     0x5b, 0x8e, 0xff, 0xf7, 0x98, 0x03, 0x81, 0x03, 0xd2, 0x69, 0xb6, 0x33, 0x81, 0x3f, 0xc6, 0x0c,
 ];
 const T0: u64 = 1_700_000_000_123_456_789;
+/// The server's clock in these tests: a while after every fixture's time.
+const NOW_MS: i64 = 1_700_000_100_000;
 
 fn s(v: &str) -> Option<AnyValue> {
     Some(AnyValue {
@@ -69,7 +71,7 @@ fn request(spans: Vec<proto::Span>) -> proto::ExportTraceServiceRequest {
 }
 fn normalize_one(span: proto::Span) -> Result<Span, &'static str> {
     let resource = span::ResourceInfo::default();
-    span::normalize(span, &resource, None)
+    span::normalize(span, &resource, None, NOW_MS)
 }
 fn agent_trace() -> proto::ExportTraceServiceRequest {
     request(vec![
@@ -115,7 +117,7 @@ fn agent_trace() -> proto::ExportTraceServiceRequest {
 #[test]
 fn a_protobuf_agent_trace_becomes_spans_with_genai_fields_and_disjoint_buckets() {
     let body = agent_trace().encode_to_vec();
-    let batch = receive(&body, Encoding::Protobuf).unwrap();
+    let batch = receive(&body, Encoding::Protobuf, NOW_MS).unwrap();
     assert_eq!(batch.rejected, 0);
     assert_eq!(batch.partial_success(), None);
     let [agent, chat, tool] = &batch.spans[..] else {
@@ -160,7 +162,7 @@ fn a_protobuf_agent_trace_becomes_spans_with_genai_fields_and_disjoint_buckets()
 
 #[test]
 fn times_keep_sub_millisecond_precision() {
-    let batch = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf).unwrap();
+    let batch = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf, NOW_MS).unwrap();
     let chat = &batch.spans[1];
     assert!((chat.start_ms - 1_700_000_000_125.456_8).abs() < 1e-3);
     assert!((chat.duration_ms - 2.50025).abs() < 1e-9);
@@ -239,7 +241,7 @@ fn protobuf_fields_beacon_does_not_read_are_skipped() {
             }],
         }],
     };
-    let batch = receive(&full.encode_to_vec(), Encoding::Protobuf).unwrap();
+    let batch = receive(&full.encode_to_vec(), Encoding::Protobuf, NOW_MS).unwrap();
     assert_eq!(batch.spans.len(), 1);
     assert_eq!(batch.spans[0].name, "linked");
     // No end time: the span ends when it starts.
@@ -248,16 +250,19 @@ fn protobuf_fields_beacon_does_not_read_are_skipped() {
 
 #[test]
 fn garbage_and_empty_bodies() {
-    let err = receive(b"\xff\xff\xff\xff not protobuf", Encoding::Protobuf).unwrap_err();
+    let err = receive(b"\xff\xff\xff\xff not protobuf", Encoding::Protobuf, NOW_MS).unwrap_err();
     assert_eq!(err.status(), (400, code::INVALID_ARGUMENT));
     assert!(matches!(err, ReceiveError::Malformed(_)));
     for enc in [Encoding::Protobuf, Encoding::Json] {
-        assert_eq!(receive(b"", enc).unwrap(), Batch::default());
+        assert_eq!(receive(b"", enc, NOW_MS).unwrap(), Batch::default());
     }
-    assert_eq!(receive(b"{}", Encoding::Json).unwrap(), Batch::default());
+    assert_eq!(
+        receive(b"{}", Encoding::Json, NOW_MS).unwrap(),
+        Batch::default()
+    );
     let big = vec![b' '; MAX_BODY_BYTES + 1];
     assert_eq!(
-        receive(&big, Encoding::Json).unwrap_err(),
+        receive(&big, Encoding::Json, NOW_MS).unwrap_err(),
         ReceiveError::TooLarge
     );
 }
@@ -275,13 +280,13 @@ fn deeply_nested_values_are_refused_not_a_stack_overflow() {
         };
     }
     let body = request(vec![span(1, None, "deep", vec![kv("a", Some(value))])]).encode_to_vec();
-    assert!(receive(&body, Encoding::Protobuf).is_err());
+    assert!(receive(&body, Encoding::Protobuf, NOW_MS).is_err());
     let deep_json = format!(
         r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"attributes":[{{"key":"a","value":{}"x"{}}}]}}]}}]}}]}}"#,
         r#"{"arrayValue":{"values":["#.repeat(200),
         "]}}".repeat(200)
     );
-    assert!(receive(deep_json.as_bytes(), Encoding::Json).is_err());
+    assert!(receive(deep_json.as_bytes(), Encoding::Json, NOW_MS).is_err());
 }
 
 // --- OTLP/JSON ------------------------------------------------------------------------------
@@ -317,7 +322,7 @@ const JS_EXPORT: &str = r#"{"resourceSpans":[{"resource":{"attributes":[
 
 #[test]
 fn otlp_json_from_the_js_exporter() {
-    let batch = receive(JS_EXPORT.as_bytes(), Encoding::Json).unwrap();
+    let batch = receive(JS_EXPORT.as_bytes(), Encoding::Json, NOW_MS).unwrap();
     assert_eq!(batch.rejected, 0);
     let span = &batch.spans[0];
     assert_eq!(span.trace_id, "5b8efff798038103d269b633813fc60c");
@@ -372,7 +377,7 @@ fn otlp_json_in_snake_case_with_numbers_names_and_base64_ids() {
                        {"key": "empty", "value": {}}],
         "unknown": {"whatever": [1, 2, 3]}
     }]}]}]});
-    let batch = receive(body.to_string().as_bytes(), Encoding::Json).unwrap();
+    let batch = receive(body.to_string().as_bytes(), Encoding::Json, NOW_MS).unwrap();
     let span = &batch.spans[0];
     assert_eq!(span.trace_id, "5b8efff798038103d269b633813fc60c");
     assert_eq!(span.span_id, "eee19b7ec3c1b174");
@@ -394,12 +399,38 @@ fn otlp_json_of_the_wrong_shape_is_a_decoding_error() {
         r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"startTimeUnixNano": -1}]}]}]}"#,
         r#"{"resourceSpans": [{"scopeSpans": [{"spans": [{"attributes": [{"key": "a", "value": {"intValue": "x"}}]}]}]}]}"#,
     ] {
-        let err = receive(body.as_bytes(), Encoding::Json).unwrap_err();
+        let err = receive(body.as_bytes(), Encoding::Json, NOW_MS).unwrap_err();
         assert!(matches!(err, ReceiveError::Malformed(_)), "{body}");
     }
 }
 
 // --- refusals -------------------------------------------------------------------------------
+
+#[test]
+fn a_span_starting_past_the_clock_skew_is_refused_and_one_within_it_kept() {
+    let skew_ns = crate::domain::telemetry::MAX_FUTURE_MS as u64 * 1_000_000;
+    let now_ns = NOW_MS as u64 * 1_000_000;
+    let mut at_the_bound = span(1, None, "at the bound", vec![]);
+    at_the_bound.start_time_unix_nano = now_ns + skew_ns;
+    at_the_bound.end_time_unix_nano = now_ns + skew_ns + 1_000_000;
+    let mut past_it = span(2, None, "past it", vec![]);
+    past_it.start_time_unix_nano = now_ns + skew_ns + 1_000_000;
+    let mut far = span(3, None, "year 2500", vec![]);
+    far.start_time_unix_nano = 16_725_225_600_000_000_000;
+    // An end in the future is a long-running span's, not a clock's fault.
+    let mut ends_later = span(4, None, "ends later", vec![]);
+    ends_later.end_time_unix_nano = u64::MAX;
+    let body = request(vec![at_the_bound, past_it, far, ends_later]).encode_to_vec();
+    let batch = receive(&body, Encoding::Protobuf, NOW_MS).unwrap();
+    let names: Vec<_> = batch.spans.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, ["at the bound", "ends later"]);
+    assert_eq!(batch.rejected, 2);
+    assert_eq!(
+        batch.partial_success().unwrap().error_message,
+        format!("2 span(s) rejected; the first: {}", span::FUTURE_START)
+    );
+    assert!(span::FUTURE_START.contains("10 minutes"));
+}
 
 #[test]
 fn spans_with_bad_ids_are_refused_alone_and_counted() {
@@ -426,7 +457,7 @@ fn spans_with_bad_ids_are_refused_alone_and_counted() {
         good,
     ])
     .encode_to_vec();
-    let batch = receive(&body, Encoding::Protobuf).unwrap();
+    let batch = receive(&body, Encoding::Protobuf, NOW_MS).unwrap();
     let names: Vec<_> = batch.spans.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, ["zero parent is a root", "good"]);
     assert_eq!(batch.spans[0].parent_span_id, None);
@@ -447,7 +478,7 @@ fn json_ids_that_are_not_hex_refuse_their_span() {
         {"traceId": "5B8EFFF798038103D269B633813FC60C", "spanId": "EEE19B7EC3C1B174", "parentSpanId": "", "startTimeUnixNano": "1"},
         {"spanId": "eee19b7ec3c1b174", "startTimeUnixNano": "1"}
     ]}]}]});
-    let batch = receive(body.to_string().as_bytes(), Encoding::Json).unwrap();
+    let batch = receive(body.to_string().as_bytes(), Encoding::Json, NOW_MS).unwrap();
     assert_eq!(batch.rejected, 3);
     assert_eq!(batch.spans.len(), 1);
     assert_eq!(batch.spans[0].trace_id, "5b8efff798038103d269b633813fc60c");
@@ -997,7 +1028,7 @@ fn summaries_add_up_per_trace() {
         code: 2,
     });
     req.resource_spans[0].scope_spans[0].spans.push(other);
-    let batch = receive(&req.encode_to_vec(), Encoding::Protobuf).unwrap();
+    let batch = receive(&req.encode_to_vec(), Encoding::Protobuf, NOW_MS).unwrap();
     let costs = [None, Some(1_500), None, Some(20)];
     let sums = summarize(batch.spans.iter().zip(costs));
     assert_eq!(sums.len(), 2);
@@ -1028,7 +1059,7 @@ fn summaries_add_up_per_trace() {
 
 #[test]
 fn agents_are_inherited_from_the_nearest_ancestor_only_within_a_trace() {
-    let mut spans = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf)
+    let mut spans = receive(&agent_trace().encode_to_vec(), Encoding::Protobuf, NOW_MS)
         .unwrap()
         .spans;
     // A sub-agent under the chat span: its own name wins, and its children inherit it.
@@ -1091,7 +1122,7 @@ fn stored_descendants_without_an_agent_adopt_the_one_of_an_ancestor_that_arrives
         "invoke_agent planner",
         vec![kv("gen_ai.agent.name", s("planner"))],
     );
-    let batch = normalize(request(vec![agent]));
+    let batch = normalize(request(vec![agent]), NOW_MS);
     let (trace, root) = (
         batch.spans[0].trace_id.clone(),
         batch.spans[0].span_id.clone(),
