@@ -1,6 +1,6 @@
 // Traces: every trace the team's agents report over OpenTelemetry (and Beacon's own runs), newest
-// first, filtered by time range, service, agent, model, status and span name; polled every few
-// seconds, so a trace shows up moments after its spans are exported, without reloading.
+// first, filtered by time range, service, agent, model, status and span name; polled while the tab
+// is visible, so a trace shows up within a second of its export returning, without reloading.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { api, qs } from '../api/client';
@@ -16,7 +16,8 @@ import type { PageProps } from '../routes';
 import { PageHead, StatusBadge, Table, Time } from '../ui/bits';
 import { Async, Empty, ErrorBox } from '../ui/states';
 
-const POLL_MS = 4000;
+/** Under a second: the first page is one indexed read (~3 ms in the Worker), and none while hidden. */
+const POLL_MS = 800;
 const PAGE = 50;
 const RANGE_LABELS: Record<string, string> = { all: 'All', '24h': '24 hours', '7d': '7 days', '30d': '30 days', '90d': '90 days' };
 const TEXT_FILTERS = ['service', 'agent', 'model', 'q'] as const;
@@ -52,7 +53,7 @@ export default function Traces({ query }: PageProps) {
   const [more, setMore] = useState<More>(NO_MORE);
   useEffect(() => setMore(NO_MORE), [filterQs]);
 
-  // Live: the first page again every few seconds (kept on screen while it loads).
+  // Live: the first page again (kept on screen while it loads).
   useInterval(() => list.reload(), list.state === 'error' && !list.data ? null : POLL_MS);
 
   // What is typed goes into the URL after a pause, so a filtered view can be shared.
