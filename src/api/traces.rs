@@ -177,10 +177,15 @@ async fn write(cx: &Ctx, team: &Team<'_>, spans: &[Span], known: &Known) -> work
     let priced: Vec<Priced> = spans
         .iter()
         .map(|span| {
-            let price = span
-                .tokens
-                .and(span.gen_ai.model())
-                .and_then(|model| choose(&known.prices, team.id().as_str(), model, now));
+            let price = span.tokens.and(span.gen_ai.model()).and_then(|model| {
+                // As of the call, as re-pricing prices it (`engine::cost::reprice`).
+                choose(
+                    &known.prices,
+                    team.id().as_str(),
+                    model,
+                    span.called_at(now),
+                )
+            });
             Priced {
                 span,
                 cost_nusd: price.zip(span.tokens.as_ref()).map(|(p, t)| p.cost_nusd(t)),

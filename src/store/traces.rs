@@ -402,8 +402,7 @@ pub fn insert_calls(team: &Team, calls: &[Call], now: i64) -> Result<Vec<D1Prepa
                 c.priced.cost_nusd,
                 c.priced.price_id,
                 now,
-                // When the call was made, never later than now (a client's clock may run ahead).
-                s.started_at().min(now),
+                s.called_at(now),
                 s.trace_id,
                 s.span_id,
             ])

@@ -299,8 +299,10 @@ impl Priced {
     }
 }
 
-/// Rows priced before `price` last changed that it may price now (its pattern, its team, on or
-/// after its effective date) or did price (a row deleted or moved away).
+/// Rows priced before `price` last changed (was written or deleted) that it may price or did
+/// price: its pattern, its team, on or after its effective date. A price row's pattern, team and
+/// date never change, and every call is priced as of its own time, so the rows it priced are
+/// among these (`migrations/0026_usage_price_index.sql`).
 pub async fn stale(db: &Db, price: &Price, limit: u32) -> Result<Vec<Priced>> {
     let (exact, range) = price.model_bounds();
     let (lo, hi) = range.unzip();
@@ -308,17 +310,15 @@ pub async fn stale(db: &Db, price: &Price, limit: u32) -> Result<Vec<Priced>> {
         "SELECT id, team_id, execution_id, step_id, model, created_at, input_tokens, cache_read_tokens, \
                 cache_write_tokens, output_tokens, reasoning_tokens, cost_nusd \
          FROM llm_usage \
-         WHERE ((model = ?1 OR (model >= ?2 AND model < ?3)) AND created_at >= ?4 AND (?5 IS NULL OR team_id = ?5) \
-                OR price_id = ?6) \
-           AND (priced_at IS NULL OR priced_at < ?7) \
-         LIMIT ?8",
+         WHERE (model = ?1 OR (model >= ?2 AND model < ?3)) AND created_at >= ?4 \
+           AND (?5 IS NULL OR team_id = ?5) AND (priced_at IS NULL OR priced_at < ?6) \
+         LIMIT ?7",
         args![
             exact,
             lo,
             hi,
             price.effective_from,
             price.team_id.as_deref(),
-            &price.id,
             price.updated_at,
             limit
         ],

@@ -207,6 +207,23 @@ fn correcting_a_price_row_reprices_the_rows_it_priced_on_the_next_ticks() {
         summary["current"]["cost_nusd"], 2_600_000,
         "the hourly rollup follows too: {summary}"
     );
+
+    // Removing the override (no default row prices this model): what it priced is re-priced
+    // away from it, to an unknown cost, never left at the deleted row's.
+    app.put_json("/api/pricing", &json!({"overrides": []}), auth)
+        .expect(200);
+    for _ in 0..10 {
+        tick(app);
+        if stored(app, &id) == json!({"cost_nusd": null, "price_id": null}) {
+            let budget = app.get("/api/budgets", auth).expect(200);
+            assert_eq!(budget["spent_nusd"], 0, "{budget}");
+            return;
+        }
+    }
+    panic!(
+        "not re-priced away from a deleted row: {}",
+        stored(app, &id)
+    );
 }
 
 #[test]

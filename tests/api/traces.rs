@@ -1039,3 +1039,43 @@ fn a_span_starting_in_the_far_future_is_refused_so_it_cannot_head_the_list_for_y
         .collect();
     assert_eq!(ids, [now.as_str()], "{list}");
 }
+
+#[test]
+fn a_call_is_priced_as_of_when_it_was_made_not_when_its_span_arrived() {
+    let app = app();
+    let team = app.signup_team();
+    let auth = &team.owner.auth;
+    let model = format!("model-{}", &trace_id()[..8]);
+    let now = now_millis();
+    // $1/M since forever, $2/M from half an hour ago.
+    let overrides = json!({"overrides": [
+        {"model_pattern": model, "input_usd": 1, "output_usd": 1},
+        {"model_pattern": model, "input_usd": 2, "output_usd": 2, "effective_from": now - 1_800_000},
+    ]});
+    app.put_json("/api/pricing", &overrides, auth).expect(200);
+    let trace = trace_id();
+    let base = base_ns();
+    let call = |id: &str, start_ns: u64| {
+        span(
+            &trace,
+            id,
+            None,
+            id,
+            (start_ns, 0.0, 1.0),
+            &[
+                ("gen_ai.operation.name", json!("chat")),
+                ("gen_ai.request.model", json!(model)),
+                ("gen_ai.usage.input_tokens", json!(1000)),
+                ("gen_ai.usage.output_tokens", json!(0)),
+            ],
+        )
+    };
+    // An exporter's late retry: a call made an hour ago arrives now, beside one made now.
+    let spans = vec![call("early", base - 3_600_000_000_000), call("late", base)];
+    export(app, auth, &request("svc", spans));
+    let detail = trace_detail(app, auth, &trace);
+    let spans = spans_by_name(&detail);
+    assert_eq!(spans["early"]["cost_nusd"], 1_000_000, "{detail}");
+    assert_eq!(spans["late"]["cost_nusd"], 2_000_000, "{detail}");
+    assert_eq!(detail["cost_nusd"], 3_000_000, "{detail}");
+}

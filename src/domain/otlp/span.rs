@@ -153,6 +153,12 @@ impl Span {
         self.start_ms.floor() as i64
     }
 
+    /// When the span's LLM call was made, as its usage row says and its price is chosen for:
+    /// its start, never later than `now` (a client's clock may run ahead).
+    pub fn called_at(&self, now: i64) -> i64 {
+        self.started_at().min(now)
+    }
+
     pub fn ended_at(&self) -> i64 {
         self.end_ms.floor() as i64
     }
