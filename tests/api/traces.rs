@@ -75,6 +75,29 @@ fn span(
     s
 }
 
+/// A root `chat` span of 1 ms starting at `start_ns`, named `id`, reporting (input, output) tokens.
+fn chat_span(
+    trace: &str,
+    id: &str,
+    start_ns: u64,
+    model: &str,
+    (input, output): (Value, Value),
+) -> Value {
+    span(
+        trace,
+        id,
+        None,
+        id,
+        (start_ns, 0.0, 1.0),
+        &[
+            ("gen_ai.operation.name", json!("chat")),
+            ("gen_ai.request.model", json!(model)),
+            ("gen_ai.usage.input_tokens", input),
+            ("gen_ai.usage.output_tokens", output),
+        ],
+    )
+}
+
 fn request(service: &str, spans: Vec<Value>) -> Value {
     json!({"resourceSpans": [{
         "resource": {"attributes": [attr("service.name", json!(service))]},
@@ -952,21 +975,7 @@ fn a_span_with_an_impossible_token_count_is_refused_and_the_rest_are_stored() {
     .expect(200);
     let trace = trace_id();
     let base = base_ns();
-    let chat = |id: &str, input: Value| {
-        span(
-            &trace,
-            id,
-            None,
-            id,
-            (base, 0.0, 1.0),
-            &[
-                ("gen_ai.operation.name", json!("chat")),
-                ("gen_ai.request.model", json!("gpt-4o")),
-                ("gen_ai.usage.input_tokens", input),
-                ("gen_ai.usage.output_tokens", json!(5)),
-            ],
-        )
-    };
+    let chat = |id: &str, input: Value| chat_span(&trace, id, base, "gpt-4o", (input, json!(5)));
     // Two counts past any call (one of them i64::MAX, which used to overflow the hourly rollup
     // and fail the whole export with a 500, so the exporter retried it forever).
     let spans = vec![
@@ -1055,21 +1064,8 @@ fn a_call_is_priced_as_of_when_it_was_made_not_when_its_span_arrived() {
     app.put_json("/api/pricing", &overrides, auth).expect(200);
     let trace = trace_id();
     let base = base_ns();
-    let call = |id: &str, start_ns: u64| {
-        span(
-            &trace,
-            id,
-            None,
-            id,
-            (start_ns, 0.0, 1.0),
-            &[
-                ("gen_ai.operation.name", json!("chat")),
-                ("gen_ai.request.model", json!(model)),
-                ("gen_ai.usage.input_tokens", json!(1000)),
-                ("gen_ai.usage.output_tokens", json!(0)),
-            ],
-        )
-    };
+    let call =
+        |id: &str, start_ns: u64| chat_span(&trace, id, start_ns, &model, (json!(1000), json!(0)));
     // An exporter's late retry: a call made an hour ago arrives now, beside one made now.
     let spans = vec![call("early", base - 3_600_000_000_000), call("late", base)];
     export(app, auth, &request("svc", spans));
