@@ -27,6 +27,19 @@ function loadUPlot(): Promise<typeof uPlot> {
   return loading;
 }
 
+/** The value axis as wide as its longest label (`$0.0003`, `1,250,000`), so none is clipped. */
+function fitLabels(u: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
+  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
+  // uPlot sizes the axes again after the labels change; keep the width found on the first pass.
+  if (cycle > 1 && axis._size) return axis._size;
+  const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
+  const font = Array.isArray(axis.font) ? axis.font[0] : axis.font;
+  if (font) u.ctx.font = font;
+  const text = longest ? u.ctx.measureText(longest).width / devicePixelRatio : 0;
+  const ticks = (axis.ticks as { size?: number } | undefined)?.size ?? 10;
+  return Math.max(40, Math.ceil(text + ticks + (axis.gap ?? 5) + 6));
+}
+
 export function TimeChart({ times, series, height = 220, label, bars }: Props) {
   const box = useRef<HTMLDivElement>(null);
   const [failed, setFailed] = useState(false);
@@ -40,12 +53,19 @@ export function TimeChart({ times, series, height = 220, label, bars }: Props) {
         if (!live || !el) return;
         const width = Math.max(el.clientWidth, 240);
         const fmt = series[0]?.format;
+        // The data's step in seconds (an hour or a day), for the bars' room at the ends.
+        const step = times.length > 1 ? ((times[1] ?? 0) - (times[0] ?? 0)) / 1000 : 3600;
         const opts: uPlot.Options = {
           width,
           height,
           legend: { show: series.length > 1 },
-          scales: { x: { time: true } },
-          axes: [{ stroke: 'currentColor' }, { stroke: 'currentColor', size: 60, ...(fmt ? { values: (_u: uPlot, vals: number[]) => vals.map(fmt) } : {}) }],
+          // Bars get half a step of room at each end, so the first and last are drawn whole.
+          scales: { x: { time: true, ...(bars ? { range: (_u: uPlot, min: number, max: number) => [min - step / 2, max + step / 2] } : {}) } },
+          axes: [
+            // No tick finer than the data's own step (daily points get no 12pm ticks).
+            { stroke: 'currentColor', space: (_u: uPlot, _i: number, _min: number, _max: number, dim: number) => Math.max(50, (0.9 * dim) / Math.max(bars ? times.length : times.length - 1, 1)) },
+            { stroke: 'currentColor', size: fitLabels, ...(fmt ? { values: (_u: uPlot, vals: number[]) => vals.map(fmt) } : {}) },
+          ],
           series: [
             {},
             ...series.map((s) => ({
