@@ -27,6 +27,9 @@ function loadUPlot(): Promise<typeof uPlot> {
   return loading;
 }
 
+/** Tick steps for counts: 1, 2, 5, 10, 20, 50, ... up to 5e15. */
+const WHOLE_STEPS = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
+
 /** The value axis as wide as its longest label (`$0.0003`, `1,250,000`), so none is clipped. */
 function fitLabels(u: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
   const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
@@ -53,6 +56,8 @@ export function TimeChart({ times, series, height = 220, label, bars }: Props) {
         if (!live || !el) return;
         const width = Math.max(el.clientWidth, 240);
         const fmt = series[0]?.format;
+        // Counts (every value whole) get whole ticks: no "0.5 executions".
+        const counts = series.every((s) => s.values.every((v) => Number.isInteger(v)));
         // The data's step in seconds (an hour or a day), for the bars' room at the ends.
         const step = times.length > 1 ? ((times[1] ?? 0) - (times[0] ?? 0)) / 1000 : 3600;
         const opts: uPlot.Options = {
@@ -64,7 +69,12 @@ export function TimeChart({ times, series, height = 220, label, bars }: Props) {
           axes: [
             // No tick finer than the data's own step (daily points get no 12pm ticks).
             { stroke: 'currentColor', space: (_u: uPlot, _i: number, _min: number, _max: number, dim: number) => Math.max(50, (0.9 * dim) / Math.max(bars ? times.length : times.length - 1, 1)) },
-            { stroke: 'currentColor', size: fitLabels, ...(fmt ? { values: (_u: uPlot, vals: number[]) => vals.map(fmt) } : {}) },
+            {
+              stroke: 'currentColor',
+              size: fitLabels,
+              ...(counts ? { incrs: WHOLE_STEPS } : {}),
+              ...(fmt ? { values: (_u: uPlot, vals: number[]) => vals.map(fmt) } : {}),
+            },
           ],
           series: [
             {},
