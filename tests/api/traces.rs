@@ -112,6 +112,15 @@ fn export(app: &TestApp, auth: &Auth, body: &Value) -> Value {
     resp.json()
 }
 
+/// Asserts an export answer refused `count` spans, its message naming `reason`.
+fn assert_refused(answer: &Value, count: &str, reason: &str) {
+    assert_eq!(answer["partialSuccess"]["rejectedSpans"], count, "{answer}");
+    assert!(
+        string(&answer["partialSuccess"]["errorMessage"]).contains(reason),
+        "{answer}"
+    );
+}
+
 /// The agent → chat → tool trace the issue describes: the chat reports usage with cached input
 /// and reasoning inside the totals, as the conventions count them.
 fn agent_trace(trace: &str, base: u64) -> Vec<Value> {
@@ -532,11 +541,7 @@ fn bad_spans_are_refused_with_partial_success_and_long_values_are_cut() {
         bad,
     ];
     let answer = export(app, auth, &request("svc", spans));
-    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
-    assert!(
-        string(&answer["partialSuccess"]["errorMessage"]).contains("span"),
-        "{answer}"
-    );
+    assert_refused(&answer, "1", "span");
     let detail = trace_detail(app, auth, &trace);
     assert_eq!(detail["span_count"], 2);
     let spans = spans_by_name(&detail);
@@ -984,11 +989,7 @@ fn a_span_with_an_impossible_token_count_is_refused_and_the_rest_are_stored() {
         chat("real", json!(100)),
     ];
     let answer = export(app, auth, &request("svc", spans));
-    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "2", "{answer}");
-    assert!(
-        string(&answer["partialSuccess"]["errorMessage"]).contains("token count"),
-        "{answer}"
-    );
+    assert_refused(&answer, "2", "token count");
     let detail = trace_detail(app, auth, &trace);
     assert_eq!(detail["span_count"], 1, "{detail}");
     assert_eq!(detail["spans"][0]["name"], "real");
@@ -1033,11 +1034,7 @@ fn a_span_starting_in_the_far_future_is_refused_so_it_cannot_head_the_list_for_y
             ],
         ),
     );
-    assert_eq!(answer["partialSuccess"]["rejectedSpans"], "1", "{answer}");
-    assert!(
-        string(&answer["partialSuccess"]["errorMessage"]).contains("10 minutes in the future"),
-        "{answer}"
-    );
+    assert_refused(&answer, "1", "10 minutes in the future");
     app.get(&format!("/api/traces/{future}"), auth).expect(404);
     let list = app.get("/api/traces", auth).expect(200);
     let ids: Vec<&str> = list["data"]

@@ -31,10 +31,8 @@ function loadUPlot(): Promise<typeof uPlot> {
 const WHOLE_STEPS = Array.from({ length: 16 }, (_, e) => [1, 2, 5].map((m) => m * 10 ** e)).flat();
 
 /** The value axis as wide as its longest label (`$0.0003`, `1,250,000`), so none is clipped. */
-function fitLabels(u: uPlot, values: string[] | null, axisIdx: number, cycle: number): number {
-  const axis = u.axes[axisIdx] as uPlot.Axis & { _size?: number };
-  // uPlot sizes the axes again after the labels change; keep the width found on the first pass.
-  if (cycle > 1 && axis._size) return axis._size;
+function fitLabels(u: uPlot, values: string[] | null, axisIdx: number): number {
+  const axis = u.axes[axisIdx] as uPlot.Axis;
   const longest = (values ?? []).reduce((a, v) => (v.length > a.length ? v : a), '');
   const font = Array.isArray(axis.font) ? axis.font[0] : axis.font;
   if (font) u.ctx.font = font;
